@@ -1,0 +1,40 @@
+# Two set-up commands: `make demo` and `make test`. Both create .venv on first use.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+EXTRAS ?= torch,onnx,report,dev
+STAMP := $(VENV)/.navctl-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test test-fast lint schemas bench clean
+
+$(STAMP): pyproject.toml constraints/cpu.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints/cpu.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python recipes/models/make_onnx_model.py
+	$(BIN)/navctl validate recipes/*.yaml
+	$(BIN)/navctl plan recipes/quickstart.yaml
+	$(BIN)/navctl optimize recipes/quickstart.yaml
+	$(BIN)/navctl status recipes/navigator_workspace
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check navctl tests benchmarks scripts
+
+schemas: $(STAMP)
+	$(BIN)/navctl schema --out schemas
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/cli_startup.py
+
+clean:
+	rm -rf $(VENV) recipes/navigator_workspace recipes/*.nav

@@ -1,0 +1,20 @@
+"""navctl: find the fastest correct way to serve a deep-learning model.
+
+The package import stays light: no deep-learning framework is imported here.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+__all__ = ["__version__", "optimize"]
+
+
+def optimize(recipe: str, **overrides: object):
+    """Run the recipe's plan, as `navctl optimize` does, and return the run's outcome.
+
+    Keyword overrides replace top-level recipe fields (e.g. ``workspace="ws"``, ``targets=["onnx"]``).
+    """
+    from navctl.engine.api import optimize as _optimize
+
+    return _optimize(recipe, **overrides)

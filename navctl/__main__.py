@@ -1,0 +1,3 @@
+from navctl.cli.main import run
+
+run()

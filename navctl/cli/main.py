@@ -1,0 +1,278 @@
+"""The navctl command line. Commands are thin: parse, call one core operation, show its result.
+
+`main(argv) -> int` holds the only map from errors to exit codes. Frameworks are never imported
+here: `validate`, `plan`, `status` and `inspect` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from enum import Enum
+from pathlib import Path
+
+import typer
+
+from navctl import __version__
+from navctl.cli.output import print_json, report_error, stderr, stdout
+from navctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, NavctlError, UsageError
+
+app = typer.Typer(
+    name="navctl",
+    help="Find the fastest correct way to serve a deep-learning model.\n\n"
+    "Exit codes: 0 all formats ok, 1 some format failed, 2 bad usage or recipe, 3 internal error, "
+    "4 workspace locked or environment unusable, 130 interrupted.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        stdout.print(f"navctl {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
+) -> None:
+    """navctl: export, convert, check, profile and select model formats, from one recipe."""
+
+
+class PlanFormat(str, Enum):
+    tree = "tree"
+    json = "json"
+    mermaid = "mermaid"
+
+
+@app.command()
+def validate(recipes: list[Path] = typer.Argument(..., help="Recipe files to check.")) -> None:
+    """Check recipes without running anything; every problem is listed with its file:line:col."""
+    from navctl.errors import RecipeError
+    from navctl.recipe.load import load_recipe
+
+    errors: list[RecipeError] = []
+    for recipe in recipes:
+        try:
+            load_recipe(recipe)
+            stdout.print(f"{recipe}: ok")
+        except RecipeError as exc:
+            errors.append(exc)
+    for error in errors[:-1]:
+        report_error(error)
+    if errors:
+        raise errors[-1]
+
+
+@app.command()
+def plan(
+    recipe: Path = typer.Argument(..., help="The recipe file."),
+    format: PlanFormat = typer.Option(PlanFormat.tree, "--format", "-f", help="tree, json or mermaid."),
+) -> None:
+    """Show the steps `optimize` would run: ids, dependencies, runners, and what this machine cannot run."""
+    from navctl.plan.expand import expand
+    from navctl.plan.render import plan_json, plan_mermaid, plan_tree
+    from navctl.recipe.load import load_recipe
+
+    the_plan = expand(load_recipe(recipe).recipe)
+    if format == PlanFormat.json:
+        sys.stdout.write(plan_json(the_plan) + "\n")
+    elif format == PlanFormat.mermaid:
+        sys.stdout.write(plan_mermaid(the_plan) + "\n")
+    else:
+        stdout.print(plan_tree(the_plan))
+
+
+@app.command()
+def optimize(
+    recipe: Path = typer.Argument(..., help="The recipe file."),
+    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Replaces the recipe's workspace."),
+    package: Path | None = typer.Option(None, "--package", "-p", help="Replaces the recipe's package path."),
+    force: bool = typer.Option(False, "--force", help="Rerun every step, ignoring cached results."),
+    only: list[str] = typer.Option([], "--only", help="Run steps matching this glob (and what they need)."),
+    jobs: int = typer.Option(
+        0, "--jobs", "-j", min=0, help="Steps run side by side, profiling excepted (0: 2 on multi-core machines)."
+    ),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads per runner (default: recipe, else all)."),
+    no_package: bool = typer.Option(False, "--no-package", help="Do not write the .nav package."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document on stdout at the end."),
+) -> None:
+    """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
+    from navctl.engine.api import run_recipe
+    from navctl.engine.executor import RunOptions
+    from navctl.recipe.load import load_recipe
+    from navctl.report.console import progress_for, results_table, selection_lines
+    from navctl.report.markdown import markdown_summary
+    from navctl.report.summary import result_rows
+
+    loaded = load_recipe(recipe)
+    from navctl.plan.expand import expand
+
+    progress = progress_for(stderr, expand(loaded.recipe))
+    try:
+        outcome = run_recipe(
+            loaded,
+            workspace=workspace,
+            package=package,
+            pack=not no_package,
+            options=RunOptions(force=force, only=only, jobs=jobs, threads=threads),
+            events=progress,
+        )
+    finally:
+        stop = getattr(progress, "stop", None)
+        if stop:
+            stop()
+    status = outcome.status
+    stderr.print(results_table(status))
+    for line in selection_lines(status):
+        stderr.print(f"selected for {line}")
+    where = f"status: {outcome.workspace / 'status.yaml'}"
+    if outcome.package:
+        where += f"\npackage: {outcome.package}"
+    stderr.print(where)
+    if outcome.exit_code == EXIT_INTERRUPTED:
+        stderr.print(
+            f"interrupted; resume with: navctl optimize {recipe}" + (f" --workspace {workspace}" if workspace else "")
+        )
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(markdown_summary(status))
+    if json_out:
+        print_json(
+            {
+                "exit_code": outcome.exit_code,
+                "workspace": str(outcome.workspace),
+                "package": str(outcome.package) if outcome.package else None,
+                "selection": status.selection,
+                "results": [r.as_dict() for r in result_rows(status)],
+                "status": status.model_dump(mode="json"),
+            }
+        )
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _load_status(target: Path):
+    from navctl.package import read_package_status
+    from navctl.status import read_status
+
+    if target.is_dir():
+        return read_status(target)
+    if target.suffix == ".nav" or target.is_file():
+        return read_package_status(target)
+    raise UsageError(f"{target}: no such workspace or package")
+
+
+@app.command()
+def status(
+    target: Path = typer.Argument(Path("navigator_workspace"), help="A workspace folder or a .nav package."),
+    json_out: bool = typer.Option(False, "--json", help="Print status as one JSON document."),
+) -> None:
+    """Show formats x runners with their states and figures, from a workspace or a package."""
+    from navctl.report.console import results_table, selection_lines, steps_table
+
+    st = _load_status(target)
+    if json_out:
+        print_json(st.model_dump(mode="json"))
+        return
+    stdout.print(steps_table(st, include_unavailable=False))
+    stdout.print(results_table(st))
+    for line in selection_lines(st):
+        stdout.print(f"selected for {line}")
+    unavailable = sum(1 for s in st.steps.values() if s.state == "unavailable")
+    if unavailable:
+        stdout.print(f"({unavailable} steps unavailable on the machine that ran it; --json lists them)")
+
+
+@app.command()
+def inspect(
+    package: Path = typer.Argument(..., help="A .nav package."),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Describe a package: its model's inputs and outputs, environment, formats and files."""
+    from rich.table import Table
+
+    from navctl.package import list_package, read_package_status
+
+    st = read_package_status(package)
+    files = list_package(package)
+    if json_out:
+        print_json(
+            {
+                "recipe": st.recipe.model_dump(),
+                "tool": st.tool.model_dump(),
+                "environment": st.environment.model_dump(),
+                "inputs": [t.model_dump() for t in st.inputs],
+                "outputs": [t.model_dump() for t in st.outputs],
+                "selection": st.selection,
+                "files": [{"path": p, "bytes": n} for p, n in files],
+            }
+        )
+        return
+    stdout.print(
+        f"package {package}: recipe {st.recipe.name}, made by navctl {st.tool.version} "
+        f"on {st.environment.platform} ({st.environment.cpu}, {st.environment.threads} threads)"
+    )
+    table = Table(title="model signature", title_justify="left")
+    for col in ("", "name", "dtype", "shape"):
+        table.add_column(col)
+    for kind, tensors in (("input", st.inputs), ("output", st.outputs)):
+        for t in tensors:
+            table.add_row(kind, t.name, t.dtype, str(t.shape))
+    stdout.print(table)
+    formats = Table(title="formats", title_justify="left")
+    formats.add_column("path")
+    formats.add_column("bytes", justify="right")
+    for path, size in files:
+        if not path.startswith(("steps/", "model_input/", "model_output/")):
+            formats.add_row(path, f"{size:,}")
+    stdout.print(formats)
+    for strategy, choice in st.selection.items():
+        stdout.print(f"selected for {strategy}: {choice or 'none'}")
+
+
+@app.command()
+def schema(
+    out: Path = typer.Option(Path("schemas"), "--out", help="Folder for recipe.schema.json and status.schema.json."),
+) -> None:
+    """Write the JSON Schemas of recipes and status.yaml (for editors and other tools)."""
+    from navctl.schemas import write_schemas
+
+    for path in write_schemas(out):
+        stdout.print(f"wrote {path}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the one place where errors become exit codes."""
+    try:
+        # Typer's standalone mode reports usage errors itself (exit 2) and ends with SystemExit.
+        app(args=argv, prog_name="navctl")
+        return 0
+    except SystemExit as exc:
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except NavctlError as exc:
+        report_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("navctl: interrupted\n")
+        return EXIT_INTERRUPTED
+    except Exception:
+        if os.environ.get("NAVCTL_DEBUG"):
+            traceback.print_exc()
+        else:
+            exc_type, exc_value = sys.exc_info()[:2]
+            sys.stderr.write(
+                f"navctl: internal error: {exc_type.__name__}: {exc_value}\n"
+                "set NAVCTL_DEBUG=1 for the traceback, and please report it\n"
+            )
+        return EXIT_INTERNAL
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,469 @@
+"""Run a plan: schedule steps, launch them, enforce timeouts, reuse cached results, record status.
+
+The parent never imports a framework. After every step, status.yaml is rewritten atomically, so
+killing this process at any moment leaves a valid status that a rerun resumes from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import signal
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from navctl import __version__
+from navctl.engine.launch import StepHandle, make_launcher, signal_group
+from navctl.engine.specs import build_spec, user_files
+from navctl.engine.workspace import LOG_FILE, Workspace
+from navctl.errors import UsageError
+from navctl.hashing import sha256_path
+from navctl.plan import registry
+from navctl.plan.environment import cpu_name, gpu_names, package_versions
+from navctl.plan.fingerprint import fingerprint, user_file_hashes
+from navctl.plan.models import Plan, PlannedStep
+from navctl.profiling.selection import select
+from navctl.recipe.load import LoadedRecipe
+from navctl.status import (
+    SUCCESS_STATES,
+    CorrectnessResult,
+    EnvironmentInfo,
+    ProfileRecord,
+    RecipeInfo,
+    RunInfo,
+    RunnerResult,
+    Status,
+    StepRecord,
+    TensorMeta,
+    ToolInfo,
+    VerifyResult,
+    read_status,
+    write_atomic,
+    write_status,
+)
+from navctl.steps.contract import RESULT_FILE, SPEC_FILE, StepResult
+
+# Escalation after a timeout or an interrupt: SIGINT, then SIGTERM, then SIGKILL, this far apart.
+ESCALATION_S = 2.0
+INTERRUPT_GRACE_S = 5.0
+POLL_S = 0.005
+FAILED_STATES = ("failed", "timeout", "crashed")
+LOG_TAIL_LINES = 3
+
+# Imported once by the warm worker. torch's export machinery (sympy, dynamo) costs about 1.5 s
+# per step that loads or makes an ExportedProgram or ONNX file, so it is worth preloading too.
+FRAMEWORK_PRELOAD = {
+    "torch": ["torch", "torch._export.serde.serialize", "onnxruntime"],
+    "tensorflow": ["tensorflow", "onnxruntime"],
+    "jax": ["jax", "onnxruntime"],
+    "onnx": ["onnx", "onnxruntime"],
+}
+
+
+@dataclass
+class RunOptions:
+    force: bool = False
+    only: list[str] = field(default_factory=list)
+    jobs: int = 0  # 0: two where there are two cores or more
+    threads: int = 0  # 0: the recipe's threads, else every core
+
+
+class Events:
+    """Progress callbacks; the CLI's console view overrides these."""
+
+    def started(self, step: PlannedStep) -> None:
+        """A step began running."""
+
+    def finished(self, step: PlannedStep, record: StepRecord) -> None:
+        """A step reached a final state (including cached, skipped and unavailable)."""
+
+    def note(self, message: str) -> None:
+        """A one-line remark for the user."""
+
+
+@dataclass
+class _Running:
+    step: PlannedStep
+    handle: StepHandle
+    started: float
+    fingerprint: str
+    deadline: float
+    stage: int = 0  # 0 running, 1 SIGINT sent, 2 SIGTERM sent, 3 SIGKILL sent
+    next_signal_at: float = 0.0
+    timed_out: bool = False
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+class Executor:
+    def __init__(
+        self, loaded: LoadedRecipe, plan: Plan, workspace: Workspace, options: RunOptions, events: Events | None = None
+    ) -> None:
+        self.loaded = loaded
+        self.recipe = loaded.recipe
+        self.plan = plan
+        self.ws = workspace
+        self.options = options
+        self.events = events or Events()
+        self.versions = package_versions()
+        self.user_hashes = user_file_hashes(user_files(loaded))
+        self.previous = self._previous_status()
+        self.status = self._fresh_status()
+        self.interrupts = 0
+        self.results_meta: dict[str, StepResult] = {}
+        self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
+
+    # ----- status -------------------------------------------------------------------------------
+    def _previous_status(self) -> Status | None:
+        if not (self.ws.root / "status.yaml").exists():
+            return None
+        try:
+            return read_status(self.ws.root)
+        except UsageError as exc:
+            self.events.note(f"{exc.message}; every step reruns")
+            return None
+
+    def _fresh_status(self) -> Status:
+        status = Status(
+            tool=ToolInfo(version=__version__),
+            recipe=RecipeInfo(
+                path=os.path.relpath(self.loaded.path, self.ws.root), sha256=self.loaded.sha256, name=self.recipe.name
+            ),
+            environment=EnvironmentInfo(
+                python=platform.python_version(),
+                platform=platform.platform(),
+                cpu=cpu_name(),
+                gpu=gpu_names(),
+                threads=self.options.threads,
+                packages=self.versions,
+            ),
+            run=RunInfo(started_at=_now(), device=self.plan.device),
+        )
+        for step in self.plan.steps:
+            if step.available:
+                status.steps[step.id] = StepRecord(kind=step.kind, state="pending")
+            else:
+                status.steps[step.id] = StepRecord(kind=step.kind, state="unavailable", reason=step.reason)
+        if self.previous is not None:
+            status.inputs, status.outputs = self.previous.inputs, self.previous.outputs
+        return status
+
+    def _write(self) -> None:
+        write_status(self.ws.root, self.status)
+
+    def log(self, message: str) -> None:
+        self._log.write(f"{_now()} {message}\n")
+        self._log.flush()
+
+    # ----- main loop ----------------------------------------------------------------------------
+    def run(self) -> Status:
+        selected = self._selected_steps()
+        launcher = make_launcher(FRAMEWORK_PRELOAD.get(self.recipe.framework, []))
+        old_int = signal.signal(signal.SIGINT, self._on_interrupt)
+        old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
+        self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
+        self._write()
+        try:
+            for step in self.plan.steps:
+                if not step.available:
+                    self.events.finished(step, self.status.steps[step.id])
+            self._loop([s for s in self.plan.steps if s.id in selected and s.available], launcher)
+        finally:
+            signal.signal(signal.SIGINT, old_int)
+            signal.signal(signal.SIGTERM, old_term)
+            launcher.close()
+            self.status.run.finished_at = _now()
+            self.status.run.state = "interrupted" if self.interrupts else "finished"
+            self._write()
+            self.log(f"run {self.status.run.state}")
+            self._log.close()
+        return self.status
+
+    def _on_interrupt(self, signum: int, frame: Any) -> None:
+        self.interrupts += 1
+
+    def _selected_steps(self) -> set[str]:
+        if not self.options.only:
+            return {s.id for s in self.plan.steps}
+        chosen: set[str] = set()
+
+        def add(step_id: str) -> None:
+            if step_id not in chosen:
+                chosen.add(step_id)
+                for dep in self.plan.step(step_id).deps:
+                    add(dep)
+
+        for step in self.plan.steps:
+            if any(fnmatch(step.id, pattern) for pattern in self.options.only):
+                add(step.id)
+        if not chosen:
+            raise UsageError(f"--only {' '.join(self.options.only)} matches no step; see `navctl plan`")
+        for step in self.plan.steps:
+            if step.id not in chosen and self.previous and step.id in self.previous.steps:
+                self._carry_over(step)
+        return chosen
+
+    def _carry_over(self, step: PlannedStep) -> None:
+        """Keep a step's earlier record (and its results) when --only leaves it out."""
+        record = self.previous.steps[step.id]
+        self.status.steps[step.id] = record
+        key = f"{step.format}@{step.runner}"
+        if self.previous and key in self.previous.results:
+            self.status.results[key] = self.previous.results[key]
+
+    def _loop(self, steps: list[PlannedStep], launcher) -> None:
+        pending = list(steps)
+        running: dict[str, _Running] = {}
+        while pending or running:
+            if self.interrupts:
+                self._interrupt(running, pending)
+                if not running:
+                    break
+            else:
+                self._schedule(pending, running, launcher)
+            self._poll(running)
+            if running:
+                time.sleep(POLL_S)
+
+    def _dep_states(self, step: PlannedStep) -> list[str]:
+        return [self.status.steps[d].state for d in step.deps]
+
+    def _schedule(self, pending: list[PlannedStep], running: dict[str, _Running], launcher) -> None:
+        while not any(r.step.exclusive for r in running.values()) and len(running) < max(1, self.options.jobs):
+            step = self._next(pending, running)
+            if step is None:
+                return
+            pending.remove(step)
+            if step.inline:
+                self._run_select(step)
+                continue
+            bad = [d for d in step.deps if self.status.steps[d].state not in SUCCESS_STATES]
+            if bad:
+                dep = self.status.steps[bad[0]]
+                self._finish(step, StepRecord(kind=step.kind, state="skipped", reason=f"{bad[0]} {dep.state}"))
+                continue
+            self._start(step, running, launcher)
+
+    def _next(self, pending: list[PlannedStep], running: dict[str, _Running]) -> PlannedStep | None:
+        """Skips first, then ordinary steps; profiling and select only when nothing else runs."""
+        ready = [s for s in pending if self._ready(s)]
+        for step in ready:
+            if not step.inline and any(self.status.steps[d].state not in SUCCESS_STATES for d in step.deps):
+                return step
+        for step in ready:
+            if not step.exclusive and not step.inline:
+                return step
+        if running:
+            return None
+        return ready[0] if ready else None
+
+    def _ready(self, step: PlannedStep) -> bool:
+        return all(s not in ("pending", "running") for s in self._dep_states(step))
+
+    # ----- one step -----------------------------------------------------------------------------
+    def _output_names(self) -> list[str]:
+        return [t.name for t in self.status.outputs]
+
+    def _start(self, step: PlannedStep, running: dict[str, _Running], launcher) -> None:
+        step_dir = self.ws.step_dir(step.id)
+        step_dir.mkdir(parents=True, exist_ok=True)
+        spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
+        spec_data = spec.model_dump(mode="json")
+        dep_hashes = [a.sha256 for d in step.deps for a in self.status.steps[d].artifacts]
+        fp = fingerprint(spec_data, dep_hashes, self.user_hashes, self.versions)
+        cached = self._cached(step, fp)
+        if cached is not None:
+            self._apply_result(step, cached[1])
+            self._finish(step, cached[0])
+            return
+        write_atomic(step_dir / SPEC_FILE, json.dumps(spec_data, indent=2))
+        (step_dir / RESULT_FILE).unlink(missing_ok=True)
+        self._write_reproduce(step, step_dir)
+        log = step_dir / f"{step.kind}.log"
+        handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root)
+        now = time.monotonic()
+        running[step.id] = _Running(step, handle, now, fp, now + self.recipe.step_timeout)
+        self.status.steps[step.id] = StepRecord(
+            kind=step.kind, state="running", log=self.ws.relative(log), fingerprint=fp
+        )
+        self.log(f"start {step.id} (pid {handle.pid})")
+        self.events.started(step)
+        self._write()
+
+    def _cached(self, step: PlannedStep, fp: str) -> tuple[StepRecord, StepResult] | None:
+        if self.options.force or self.previous is None:
+            return None
+        old = self.previous.steps.get(step.id)
+        if old is None or old.state not in SUCCESS_STATES or old.fingerprint != fp:
+            return None
+        for artifact in old.artifacts:
+            path = self.ws.root / artifact.path
+            if not path.exists() or sha256_path(path) != artifact.sha256:
+                self.events.note(f"{step.id}: artifact {artifact.path} is missing or changed; rerunning")
+                return None
+        result = self._read_result(self.ws.step_dir(step.id))
+        if result is None or result.state != "ok":
+            return None
+        record = old.model_copy(update={"state": "cached", "reason": "fingerprint unchanged"})
+        return record, result
+
+    def _write_reproduce(self, step: PlannedStep, step_dir: Path) -> None:
+        up = "/".join([".."] * (len(Path(step.id).parts) + 1))
+        script = (
+            "#!/bin/sh\n"
+            f"# Reruns step {step.id} alone, exactly as navctl ran it (output to this terminal).\n"
+            f'cd "$(dirname "$0")/{up}" || exit 1\n'
+            f"PYTHONFAULTHANDLER=1 exec {sys.executable} -m navctl.steps steps/{step.id}/{SPEC_FILE}\n"
+        )
+        path = step_dir / "reproduce.sh"
+        path.write_text(script)
+        path.chmod(0o755)
+
+    def _poll(self, running: dict[str, _Running]) -> None:
+        now = time.monotonic()
+        for step_id, run in list(running.items()):
+            code = run.handle.poll()
+            if code is None:
+                if now >= run.deadline and run.stage == 0:
+                    run.timed_out = True
+                    self._escalate(run, now)
+                elif run.stage and now >= run.next_signal_at:
+                    self._escalate(run, now)
+                continue
+            del running[step_id]
+            signal_group(run.handle.pid, signal.SIGKILL)  # whatever the step left behind goes with it
+            self._collect(run, code, now - run.started)
+
+    def _escalate(self, run: _Running, now: float) -> None:
+        sig = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)[min(run.stage, 2)]
+        signal_group(run.handle.pid, sig)
+        self.log(f"{run.step.id}: sent {signal.Signals(sig).name}")
+        run.stage += 1
+        run.next_signal_at = now + ESCALATION_S
+
+    def _interrupt(self, running: dict[str, _Running], pending: list[PlannedStep]) -> None:
+        now = time.monotonic()
+        if self.interrupts == 1 and not getattr(self, "_interrupt_noted", False):
+            self._interrupt_noted = True
+            self.events.note(
+                f"interrupted: waiting up to {INTERRUPT_GRACE_S:g}s for {len(running)} running step(s); "
+                "press Ctrl-C again to stop them now"
+            )
+            self.log("interrupt received")
+            for run in running.values():
+                run.deadline = min(run.deadline, now + INTERRUPT_GRACE_S)
+        if self.interrupts > 1:
+            for run in running.values():
+                if run.stage == 0:
+                    self._escalate(run, now)
+        for run in running.values():
+            if run.stage == 0 and now >= run.deadline:
+                self._escalate(run, now)
+        pending.clear()
+
+    def _read_result(self, step_dir: Path) -> StepResult | None:
+        try:
+            return StepResult.model_validate_json((step_dir / RESULT_FILE).read_text())
+        except (OSError, ValidationError, ValueError):
+            return None
+
+    def _collect(self, run: _Running, code: int, duration: float) -> None:
+        step = run.step
+        step_dir = self.ws.step_dir(step.id)
+        log = step_dir / f"{step.kind}.log"
+        rel_log = self.ws.relative(log)
+        result = self._read_result(step_dir)
+        record = StepRecord(
+            kind=step.kind, state="failed", duration_s=round(duration, 3), log=rel_log, fingerprint=run.fingerprint
+        )
+        if run.timed_out:
+            record.state = "timeout"
+            record.reason = f"no result after {self.recipe.step_timeout:g}s (step_timeout); log: {rel_log}"
+        elif self.interrupts and result is None:
+            record.state = "pending"
+            record.reason = "interrupted; rerun to resume"
+        elif code < 0:
+            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
+            record.state = "crashed"
+            record.reason = f"{name}{_last_line_hint(log)}; log: {rel_log}"
+        elif result is None:
+            record.reason = f"exited with code {code} without a result{_last_line_hint(log)}; log: {rel_log}"
+        elif result.state == "ok":
+            record.state = "ok"
+            record.artifacts = result.artifacts
+            record.reason = ""
+        elif result.state == "unavailable":
+            record.state = "unavailable"
+            record.reason = result.message
+        else:
+            where = f" ({result.error.where})" if result.error and result.error.where else ""
+            record.reason = f"{result.message}{where}; log: {rel_log}"
+        if result is not None and record.state in ("ok", "failed"):
+            self._apply_result(step, result)
+        self._finish(step, record)
+
+    def _finish(self, step: PlannedStep, record: StepRecord) -> None:
+        self.status.steps[step.id] = record
+        self.log(f"{record.state} {step.id} {record.reason}".rstrip())
+        self._write()
+        self.events.finished(step, record)
+
+    # ----- results ------------------------------------------------------------------------------
+    def _result_entry(self, step: PlannedStep) -> RunnerResult:
+        key = f"{step.format}@{step.runner}"
+        if key not in self.status.results:
+            self.status.results[key] = RunnerResult(format=step.format or "", runner=step.runner or "")
+        return self.status.results[key]
+
+    def _apply_result(self, step: PlannedStep, result: StepResult) -> None:
+        metrics = result.metrics
+        if step.kind == "samples":
+            self.status.inputs = [TensorMeta(**t) for t in metrics.get("inputs", [])]
+            self.status.outputs = [TensorMeta(**t) for t in metrics.get("outputs", [])]
+        elif step.kind == "correctness" and "correctness" in metrics:
+            self._result_entry(step).correctness = CorrectnessResult(**metrics["correctness"])
+        elif step.kind == "verify" and "verify" in metrics:
+            self._result_entry(step).verify = VerifyResult(**metrics["verify"])
+        elif step.kind == "profile" and "profile" in metrics:
+            entry = self._result_entry(step)
+            entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
+            entry.profile_stopped = metrics.get("profile_stopped", "")
+            if step.format == registry.SOURCE:
+                entry.correctness = CorrectnessResult(passed=True, problem="the reference")
+
+    def _run_select(self, step: PlannedStep) -> None:
+        started = time.monotonic()
+        self.status.selection = select(self.status.results, self.recipe.selection, self.recipe.verify is not None)
+        self._finish(step, StepRecord(kind="select", state="ok", duration_s=round(time.monotonic() - started, 3)))
+
+
+def _last_line_hint(log: Path) -> str:
+    """The last meaningful line a crashed step printed (e.g. 'Fatal Python error: Segmentation fault')."""
+    try:
+        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return ""
+    for line in lines:
+        if line.startswith("Fatal Python error"):
+            return f" ({line})"
+    return ""
+
+
+def exit_code_for(status: Status, plan: Plan) -> int:
+    """0 when every step that ran succeeded; 1 when any failed, timed out or crashed."""
+    failed = [s for s in status.steps.values() if s.state in FAILED_STATES]
+    return 1 if failed else 0
+
+
+ProgressFactory = Callable[[Plan], Events]

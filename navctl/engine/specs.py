@@ -1,0 +1,110 @@
+"""Build each planned step's spec.json content from the recipe and what earlier steps learned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from navctl.plan import registry
+from navctl.plan.models import PlannedStep
+from navctl.recipe.load import LoadedRecipe, resolve_entrypoint_file
+from navctl.steps.contract import CORRECTNESS_OUTPUTS, CallableRef, ModelRef, StepSpec
+
+
+def _artifact(fmt: str | None) -> str | None:
+    if fmt is None or fmt == registry.SOURCE:
+        return None
+    return registry.FORMATS[fmt].artifact
+
+
+def _runner_options(recipe, runner: str | None) -> dict[str, Any]:
+    if runner is None:
+        return {}
+    runtime, _ = registry.split_runner(runner)
+    if runtime.startswith("onnxruntime"):
+        return recipe.onnxruntime.model_dump()
+    if runtime == "openvino":
+        return recipe.openvino.model_dump()
+    if runtime.startswith("torch"):
+        return recipe.torch.model_dump()
+    return {}
+
+
+def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_names: list[str]) -> StepSpec:
+    recipe = loaded.recipe
+    base = loaded.base_dir
+    model_path = None
+    if recipe.model.path:
+        p = Path(recipe.model.path)
+        model_path = str(p if p.is_absolute() else (base / p).resolve())
+    options: dict[str, Any] = {"runner": _runner_options(recipe, step.runner)}
+    if step.kind == "samples":
+        options.update(
+            batching=recipe.batching.enabled,
+            batch_axis=recipe.batching.batch_axis,
+            input_names=[t.name for t in recipe.inputs] if recipe.inputs else None,
+            output_names=[t.name for t in recipe.outputs] if recipe.outputs else None,
+            input_dynamic_axes={t.name: t.dynamic_axes for t in recipe.inputs or [] if t.dynamic_axes},
+        )
+    elif step.kind in ("export", "convert"):
+        if step.format == "onnx":
+            options.update(opset=recipe.onnx.opset, exporter=recipe.onnx.exporter)
+        elif step.format and step.format.startswith("trt-"):
+            options.update(
+                recipe.tensorrt.model_dump(),
+                precision=step.format.removeprefix("trt-"),
+                max_batch_size=recipe.tensorrt.max_batch_size or recipe.batching.max_batch_size,
+            )
+        elif step.format == "openvino":
+            options.update(recipe.openvino.model_dump())
+    elif step.kind == "correctness":
+        options["tolerances"] = {name: list(recipe.correctness.for_output(name)) for name in output_names}
+        options["keep_outputs"] = recipe.verify is not None  # the verify step reads them
+    elif step.kind == "verify":
+        options["outputs_dir"] = f"steps/correctness/{step.format}@{step.runner}/{CORRECTNESS_OUTPUTS}"
+    elif step.kind == "profile":
+        options.update(recipe.profiling.model_dump(exclude={"enabled"}), max_batch_size=recipe.batching.max_batch_size)
+    parent_artifact = None
+    if step.kind == "convert" and step.format:
+        parent = registry.FORMATS[step.format].makers[recipe.framework].parent
+        parent_artifact = _artifact(parent)
+    return StepSpec(
+        step_id=step.id,
+        kind=step.kind,
+        function=step.function or "",
+        framework=recipe.framework,
+        format=step.format,
+        runner=step.runner,
+        device=step.device or "cpu",
+        recipe_dir=str(base),
+        model=ModelRef(entrypoint=recipe.model.entrypoint, kwargs=recipe.model.kwargs, path=model_path),
+        dataloader=CallableRef(entrypoint=recipe.dataloader.factory, kwargs=recipe.dataloader.kwargs)
+        if recipe.dataloader
+        else None,
+        verify=CallableRef(entrypoint=recipe.verify.function, kwargs=recipe.verify.kwargs)
+        if recipe.verify and step.kind == "verify"
+        else None,
+        artifact=_artifact(step.format),
+        source_artifact=parent_artifact,
+        options=options,
+        threads=threads,
+        seed=recipe.seed,
+    )
+
+
+def user_files(loaded: LoadedRecipe) -> list[Path]:
+    recipe = loaded.recipe
+    files = []
+    for entry in (
+        recipe.model.entrypoint,
+        recipe.dataloader.factory if recipe.dataloader else None,
+        recipe.verify.function if recipe.verify else None,
+    ):
+        if entry:
+            file = resolve_entrypoint_file(entry, loaded.base_dir)
+            if file is not None:
+                files.append(file.resolve())
+    if recipe.model.path:
+        p = Path(recipe.model.path)
+        files.append((p if p.is_absolute() else loaded.base_dir / p).resolve())
+    return sorted(set(files))

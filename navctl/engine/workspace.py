@@ -1,0 +1,67 @@
+"""The workspace folder: its layout, its lock, and refusing folders that are not navctl's."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import filelock
+
+from navctl.errors import EnvironmentProblem, WorkspaceLocked
+from navctl.status import STATUS_FILE
+
+LOCK_FILE = ".navctl.lock"
+PID_FILE = ".navctl.pid"
+LOG_FILE = "navctl.log"
+STEPS_DIR = "steps"
+# Never packed: lock files, the running pid, and temp files of atomic writes.
+TRANSIENT = (LOCK_FILE, PID_FILE)
+
+
+class Workspace:
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self._lock: filelock.BaseFileLock | None = None
+
+    def step_dir(self, step_id: str) -> Path:
+        return self.root / STEPS_DIR / step_id
+
+    def relative(self, path: Path) -> str:
+        return path.resolve().relative_to(self.root).as_posix()
+
+    def acquire(self) -> None:
+        """Create the folder if needed and lock it; a second run exits 4 and touches nothing."""
+        if self.root.exists() and not self.root.is_dir():
+            raise EnvironmentProblem(f"workspace {self.root} exists and is not a folder")
+        if self.root.is_dir() and any(self.root.iterdir()) and not self._looks_like_workspace():
+            raise EnvironmentProblem(
+                f"workspace {self.root} is a folder that navctl did not create; refusing to write into it",
+                hint="choose another --workspace, or empty that folder",
+            )
+        self.root.mkdir(parents=True, exist_ok=True)
+        lock = filelock.FileLock(str(self.root / LOCK_FILE), timeout=0)
+        try:
+            lock.acquire()
+        except filelock.Timeout:
+            holder = self._holder()
+            raise WorkspaceLocked(
+                f"workspace {self.root} is in use by another navctl run{holder}",
+                hint="wait for it to finish, or give this run another --workspace",
+            ) from None
+        self._lock = lock
+        (self.root / PID_FILE).write_text(str(os.getpid()))
+
+    def release(self) -> None:
+        if self._lock is not None:
+            (self.root / PID_FILE).unlink(missing_ok=True)
+            self._lock.release()
+            self._lock = None
+
+    def _holder(self) -> str:
+        try:
+            return f" (pid {int((self.root / PID_FILE).read_text())})"
+        except (OSError, ValueError):
+            return ""
+
+    def _looks_like_workspace(self) -> bool:
+        return any((self.root / name).exists() for name in (STATUS_FILE, LOCK_FILE, STEPS_DIR, LOG_FILE))

@@ -1,0 +1,105 @@
+"""The .nav package: a zip of the workspace, written atomically, and read back without trusting it."""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from navctl.engine.workspace import TRANSIENT
+from navctl.errors import PackageError
+from navctl.status import STATUS_FILE, Status, parse_status
+
+MAX_UNPACKED_BYTES = 20 << 30
+MAX_ENTRIES = 100_000
+MAX_RATIO = 200  # a member that inflates more than this is a zip bomb, not a model
+
+
+def _packable(path: Path, root: Path) -> bool:
+    rel = path.relative_to(root)
+    name = rel.name
+    if name in TRANSIENT or (name.startswith(".") and name.endswith(".tmp")):
+        return False
+    return not path.is_symlink()
+
+
+def write_package(workspace: Path, target: Path) -> Path:
+    """Zip the workspace (status.yaml first) to a temp name beside `target`, then rename it."""
+    target = target.resolve()
+    workspace = workspace.resolve()
+    if workspace == target or workspace in target.parents:
+        raise PackageError(f"the package {target} must not be inside the workspace {workspace}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            archive.write(workspace / STATUS_FILE, STATUS_FILE)
+            for path in sorted(workspace.rglob("*")):
+                rel = path.relative_to(workspace).as_posix()
+                if rel != STATUS_FILE and path.is_file() and _packable(path, workspace):
+                    archive.write(path, rel)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _open(package: Path) -> zipfile.ZipFile:
+    if not package.exists():
+        raise PackageError(f"{package}: no such file")
+    if package.is_dir():
+        raise PackageError(f"{package} is a folder; give a .nav file (or a workspace to `navctl status`)")
+    try:
+        return zipfile.ZipFile(package)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise PackageError(f"{package} is not a readable .nav package (corrupt or truncated zip: {exc})") from None
+
+
+def check_members(archive: zipfile.ZipFile, where: str) -> None:
+    """Refuse absolute paths, '..', symlinks, too many entries and size bombs before anything is read."""
+    infos = archive.infolist()
+    if len(infos) > MAX_ENTRIES:
+        raise PackageError(f"{where}: {len(infos)} entries is more than a package holds ({MAX_ENTRIES})")
+    total = 0
+    for info in infos:
+        name = info.filename
+        parts = PurePosixPath(name).parts
+        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts or "\\" in name:
+            raise PackageError(f"{where}: unsafe entry '{name}' (absolute path or '..'); refusing the package")
+        mode = info.external_attr >> 16
+        if stat.S_ISLNK(mode):
+            raise PackageError(f"{where}: entry '{name}' is a symbolic link; refusing the package")
+        total += info.file_size
+        if info.compress_size and info.file_size / max(info.compress_size, 1) > MAX_RATIO and info.file_size > 1 << 20:
+            raise PackageError(
+                f"{where}: entry '{name}' inflates {info.file_size // info.compress_size}x; refusing a likely zip bomb"
+            )
+    if total > MAX_UNPACKED_BYTES:
+        raise PackageError(f"{where}: unpacks to {total} bytes, over the {MAX_UNPACKED_BYTES}-byte limit")
+
+
+def read_package_status(package: Path) -> Status:
+    with _open(package) as archive:
+        check_members(archive, str(package))
+        try:
+            text = archive.read(STATUS_FILE).decode("utf-8")
+        except KeyError:
+            raise PackageError(f"{package}: no status.yaml inside; not a navctl package") from None
+        except (zipfile.BadZipFile, OSError, EOFError, UnicodeDecodeError) as exc:
+            raise PackageError(f"{package}: status.yaml cannot be read ({exc})") from None
+    try:
+        return parse_status(text, str(package))
+    except PackageError:
+        raise
+    except Exception as exc:  # parse_status raises UsageError; keep the package's own error type
+        raise PackageError(str(getattr(exc, "message", exc))) from None
+
+
+def list_package(package: Path) -> list[tuple[str, int]]:
+    with _open(package) as archive:
+        check_members(archive, str(package))
+        return [(i.filename, i.file_size) for i in archive.infolist()]

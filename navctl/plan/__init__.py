@@ -1,0 +1,1 @@
+"""The step plan: the format registry and the pure expansion of a recipe into steps."""

@@ -1,0 +1,240 @@
+"""Recipe -> Plan, a pure function of the recipe and what the machine offers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from navctl import __version__
+from navctl.errors import EnvironmentProblem
+from navctl.plan import registry
+from navctl.plan.environment import cuda_available, distribution_version, module_available
+from navctl.plan.models import Plan, PlannedStep
+from navctl.recipe.models import Recipe
+
+SAMPLES = "samples"
+SELECT = "select"
+
+
+@dataclass
+class Machine:
+    """What the plan needs to know about the machine; injectable so expansion stays pure in tests."""
+
+    cuda: bool
+    modules: dict[str, bool] = field(default_factory=dict)
+    distributions: dict[str, bool] = field(default_factory=dict)
+
+    def has_module(self, name: str) -> bool:
+        if name not in self.modules:
+            self.modules[name] = module_available(name)
+        return self.modules[name]
+
+    def has_distribution(self, name: str) -> bool:
+        if name not in self.distributions:
+            self.distributions[name] = distribution_version(name) is not None
+        return self.distributions[name]
+
+    @classmethod
+    def detect(cls) -> Machine:
+        return cls(cuda=cuda_available())
+
+
+def resolve_device(requested: str, machine: Machine) -> str:
+    if requested == "cuda" and not machine.cuda:
+        raise EnvironmentProblem(
+            "the recipe asks for device: cuda, but no CUDA device is visible",
+            hint="use device: auto or cpu, or run on a machine with an NVIDIA GPU and driver",
+        )
+    if requested == "auto":
+        return "cuda" if machine.cuda else "cpu"
+    return requested
+
+
+def _missing(packages: tuple[str, ...], machine: Machine) -> list[str]:
+    return [p for p in packages if not machine.has_module(p)]
+
+
+def _install_hint(missing: list[str]) -> str:
+    extras = {
+        "torch": "torch",
+        "onnx": "onnx",
+        "onnxruntime": "onnx",
+        "polygraphy": "onnx",
+        "tensorflow": "tensorflow",
+        "tf2onnx": "tensorflow",
+        "jax": "jax",
+        "jax2onnx": "jax",
+        "openvino": "openvino",
+        "tensorrt": "gpu",
+        "torch_tensorrt": "gpu",
+        "onnxruntime-gpu": "gpu",
+    }
+    wanted = sorted({extras.get(m, m) for m in missing})
+    return f"needs {', '.join(missing)} (pip install 'navctl[{','.join(wanted)}]')"
+
+
+def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
+    """Expand a validated recipe into the ordered list of steps, marking what cannot run here."""
+    machine = machine or Machine.detect()
+    device = resolve_device(recipe.device, machine)
+    fw = recipe.framework
+    wanted = registry.expand_targets(recipe.targets, recipe.tensorrt.precisions)
+    formats = _with_parents(wanted, fw)
+    steps: list[PlannedStep] = []
+    by_id: dict[str, PlannedStep] = {}
+
+    def add(step: PlannedStep) -> PlannedStep:
+        blocked = [d for d in step.deps if d in by_id and not by_id[d].available]
+        if step.available and blocked and not step.inline:
+            step.available = False
+            step.reason = f"needs {blocked[0]}, which is unavailable"
+        steps.append(step)
+        by_id[step.id] = step
+        return step
+
+    # The samples step runs the source model on the run's device with its framework's first runtime.
+    missing = _missing(registry.SOURCE_PACKAGES[fw], machine)
+    source_runtime = registry.RUNTIMES[registry.SOURCE_RUNTIMES[fw][0]]
+    reason = _install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
+    add(
+        PlannedStep(
+            id=SAMPLES,
+            kind="samples",
+            format=registry.SOURCE,
+            device=device,
+            function="navctl.steps.samples:collect",
+            available=not reason,
+            reason=reason,
+        )
+    )
+    make_step: dict[str, str] = {}
+    for name in formats:
+        maker = registry.FORMATS[name].makers[fw]
+        parent = SAMPLES if maker.parent == registry.SOURCE else make_step[maker.parent]
+        step_id = f"{maker.kind}/{name}"
+        make_step[name] = step_id
+        reason = _format_reason(maker, machine)
+        add(
+            PlannedStep(
+                id=step_id,
+                kind=maker.kind,
+                format=name,
+                device=device,
+                function=maker.function,
+                deps=[SAMPLES] if parent == SAMPLES else [parent, SAMPLES],
+                available=not reason,
+                reason=reason,
+            )
+        )
+    final_deps: list[str] = []
+    for name in [registry.SOURCE, *formats]:
+        runtimes = registry.SOURCE_RUNTIMES[fw] if name == registry.SOURCE else registry.FORMATS[name].runtimes
+        for runtime_name in runtimes:
+            runtime = registry.RUNTIMES[runtime_name]
+            for dev in runtime.devices:
+                final_deps += _runner_steps(recipe, name, runtime, dev, device, machine, make_step, add)
+    add(PlannedStep(id=SELECT, kind="select", deps=final_deps, inline=True))
+    return Plan(
+        recipe=recipe.name,
+        framework=fw,
+        device=device,
+        cuda_available=machine.cuda,
+        targets=wanted,
+        formats=formats,
+        steps=steps,
+    )
+
+
+def _with_parents(wanted: list[str], fw: str) -> list[str]:
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered or name == registry.SOURCE:
+            return
+        visit(registry.FORMATS[name].makers[fw].parent)
+        ordered.append(name)
+
+    for name in wanted:
+        visit(name)
+    return ordered
+
+
+def _format_reason(maker: registry.Maker, machine: Machine) -> str:
+    if not maker.implemented:
+        return f"not implemented in navctl {__version__}"
+    if maker.needs_cuda and not machine.cuda:
+        return "needs a CUDA device"
+    missing = _missing(maker.packages, machine)
+    return _install_hint(missing) if missing else ""
+
+
+def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine: Machine) -> str:
+    if not runtime.implemented:
+        return f"runner not implemented in navctl {__version__}"
+    if dev != device:
+        why = "no CUDA device is visible" if dev == "cuda" and not machine.cuda else f"the run's device is {device}"
+        return f"{dev} runner: {why}"
+    missing = _missing(runtime.packages, machine)
+    if dev == "cuda":
+        missing += [d for d in runtime.cuda_distributions if not machine.has_distribution(d)]
+    return _install_hint(missing) if missing else ""
+
+
+def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, add) -> list[str]:
+    """Correctness, profile and verify steps of one format on one runner; returns the ids select waits on."""
+    runner = registry.runner_name(runtime.name, dev)
+    key = f"{fmt}@{runner}"
+    reason = _runner_reason(runtime, dev, device, machine)
+    ends: list[str] = []
+    if fmt == registry.SOURCE:
+        check_id = SAMPLES
+    else:
+        check_id = f"correctness/{key}"
+        add(
+            PlannedStep(
+                id=check_id,
+                kind="correctness",
+                format=fmt,
+                runner=runner,
+                device=dev,
+                function="navctl.steps.correctness:check",
+                deps=[make_step[fmt], SAMPLES],
+                available=not reason,
+                reason=reason,
+            )
+        )
+        ends.append(check_id)
+        if recipe.verify is not None:
+            verify_id = f"verify/{key}"
+            add(
+                PlannedStep(
+                    id=verify_id,
+                    kind="verify",
+                    format=fmt,
+                    runner=runner,
+                    device=dev,
+                    function="navctl.steps.verify:run_verify",
+                    deps=[check_id],
+                    available=not reason,
+                    reason=reason,
+                )
+            )
+            ends.append(verify_id)
+    if recipe.profiling.enabled:
+        profile_id = f"profile/{key}"
+        deps = [check_id] if check_id == SAMPLES else [check_id, make_step[fmt]]
+        add(
+            PlannedStep(
+                id=profile_id,
+                kind="profile",
+                format=fmt,
+                runner=runner,
+                device=dev,
+                function="navctl.steps.profile:measure",
+                deps=deps,
+                exclusive=True,
+                available=not reason,
+                reason=reason,
+            )
+        )
+        ends.append(profile_id)
+    return ends

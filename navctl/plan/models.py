@@ -1,0 +1,46 @@
+"""The plan: steps with their dependencies and whether this machine can run them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select"]
+
+
+class PlannedStep(BaseModel):
+    id: str
+    kind: StepKind
+    deps: list[str] = Field(default_factory=list)
+    format: str | None = None
+    runner: str | None = None
+    device: str | None = None
+    function: str | None = Field(None, description="'module:function' run in the step subprocess")
+    available: bool = True
+    reason: str = ""
+    exclusive: bool = Field(False, description="runs with no other step alongside (profiling)")
+    inline: bool = Field(False, description="runs inside the parent process (pure, framework-free)")
+
+    @property
+    def dir_name(self) -> str:
+        return self.id
+
+
+class Plan(BaseModel):
+    recipe: str
+    framework: str
+    device: Literal["cpu", "cuda"]
+    cuda_available: bool
+    targets: list[str]
+    formats: list[str] = Field(description="formats in the plan, parents before children")
+    steps: list[PlannedStep]
+
+    def step(self, step_id: str) -> PlannedStep:
+        for s in self.steps:
+            if s.id == step_id:
+                return s
+        raise KeyError(step_id)
+
+    def dependents(self, step_id: str) -> list[PlannedStep]:
+        return [s for s in self.steps if step_id in s.deps]

@@ -1,0 +1,1 @@
+"""Measurement (windows until stable), the batch sweep, and the selection strategies."""

@@ -1,0 +1,77 @@
+"""Measure one runner at one batch size: time-based warm-up, then windows until they agree.
+
+Each request is timed with perf_counter around one `infer` call (host arrays in, host arrays out),
+so CUDA runners are synchronised by the copy back before the clock is read.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from navctl.profiling.rules import windows_stable
+from navctl.status import ProfileRecord
+
+MIN_WINDOW_REQUESTS = 5
+
+
+@dataclass(frozen=True)
+class MeasureSettings:
+    warmup_s: float = 0.1
+    window_ms: float = 50.0
+    windows: int = 3
+    stability_pct: float = 10.0
+    max_trials: int = 10
+
+
+def measure(
+    infer: Callable[[], object],
+    batch_size: int,
+    settings: MeasureSettings,
+    warmup_s: float | None = None,
+    clock: Callable[[], float] = time.perf_counter,
+) -> ProfileRecord:
+    warm_until = clock() + (settings.warmup_s if warmup_s is None else warmup_s)
+    infer()  # at least one call, even with no warm-up time: the first call at a new shape is slow
+    while clock() < warm_until:
+        infer()
+    window_s = settings.window_ms / 1000.0
+    window_latencies: list[list[float]] = []
+    window_throughputs: list[float] = []
+    window_times: list[float] = []
+    stable = False
+    for _ in range(settings.max_trials):
+        latencies: list[float] = []
+        start = clock()
+        end = start
+        while end - start < window_s or len(latencies) < MIN_WINDOW_REQUESTS:
+            t0 = clock()
+            infer()
+            end = clock()
+            latencies.append(end - t0)
+        window_latencies.append(latencies)
+        window_times.append(end - start)
+        window_throughputs.append(len(latencies) * batch_size / (end - start))
+        if windows_stable(window_throughputs, settings.windows, settings.stability_pct):
+            stable = True
+            break
+    n = min(settings.windows, len(window_latencies))
+    kept = np.array([lat for window in window_latencies[-n:] for lat in window]) * 1000.0
+    elapsed = sum(window_times[-n:])
+    p50, p90, p95, p99 = np.percentile(kept, [50, 90, 95, 99])
+    mean = float(kept.mean())
+    return ProfileRecord(
+        batch_size=batch_size,
+        mean_ms=mean,
+        p50_ms=float(p50),
+        p90_ms=float(p90),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+        throughput=len(kept) * batch_size / elapsed,
+        cv=float(kept.std() / mean) if mean > 0 else 0.0,
+        stable=stable,
+        requests=int(len(kept)),
+    )

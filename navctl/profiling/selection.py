@@ -1,0 +1,69 @@
+"""Selection strategies: pure functions from the run's results to one `format@runner` each."""
+
+from __future__ import annotations
+
+from navctl.plan.registry import SOURCE
+from navctl.recipe.models import Selection
+from navctl.status import ProfileRecord, RunnerResult
+
+PINNED = "pinned"
+
+
+def candidates(results: dict[str, RunnerResult], verify_required: bool) -> dict[str, RunnerResult]:
+    """Correct (and verified, when the recipe verifies) formats with a profile; never the source."""
+    out = {}
+    for key, result in results.items():
+        if result.format == SOURCE or not result.profile:
+            continue
+        if result.correctness is None or not result.correctness.passed:
+            continue
+        if verify_required and (result.verify is None or not result.verify.passed):
+            continue
+        out[key] = result
+    return out
+
+
+def _latency(record: ProfileRecord, percentile: str) -> float:
+    return getattr(record, f"{percentile}_ms")
+
+
+def max_throughput(pool: dict[str, RunnerResult]) -> str | None:
+    best = max(pool.items(), key=lambda kv: max(r.throughput for r in kv[1].profile), default=None)
+    return best[0] if best else None
+
+
+def min_latency(pool: dict[str, RunnerResult], percentile: str = "p50") -> str | None:
+    """Lowest latency at each candidate's smallest measured batch size."""
+
+    def smallest(result: RunnerResult) -> float:
+        record = min(result.profile, key=lambda r: r.batch_size)
+        return _latency(record, percentile)
+
+    best = min(pool.items(), key=lambda kv: smallest(kv[1]), default=None)
+    return best[0] if best else None
+
+
+def max_throughput_within_budget(pool: dict[str, RunnerResult], budget_ms: float, percentile: str) -> str | None:
+    best_key, best_tp = None, -1.0
+    for key, result in pool.items():
+        for record in result.profile:
+            if _latency(record, percentile) <= budget_ms and record.throughput > best_tp:
+                best_key, best_tp = key, record.throughput
+    return best_key
+
+
+def select(results: dict[str, RunnerResult], settings: Selection, verify_required: bool) -> dict[str, str | None]:
+    pool = candidates(results, verify_required)
+    chosen: dict[str, str | None] = {}
+    for strategy in settings.strategies:
+        if strategy == "max-throughput":
+            chosen[strategy] = max_throughput(pool)
+        elif strategy == "min-latency":
+            chosen[strategy] = min_latency(pool)
+        elif strategy == "max-throughput-within-latency-budget" and settings.latency_budget_ms is not None:
+            chosen[strategy] = max_throughput_within_budget(
+                pool, settings.latency_budget_ms, settings.latency_percentile
+            )
+    if settings.pin is not None:
+        chosen[PINNED] = settings.pin if settings.pin in pool else None
+    return chosen

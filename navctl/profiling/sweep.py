@@ -1,0 +1,53 @@
+"""The batch sweep over one runner: auto sizes stop when throughput stops growing; OOM ends it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from navctl.profiling.measure import MeasureSettings, measure
+from navctl.profiling.rules import sweep_should_stop
+from navctl.status import ProfileRecord
+
+_OOM_MARKERS = ("out of memory", "outofmemory", "failed to allocate", "bad_alloc", "cannot allocate memory")
+
+BETWEEN_SIZES_WARMUP_S = 0.02
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    if isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError":
+        return True
+    text = f"{type(exc).__name__} {exc}".lower()
+    return any(marker in text for marker in _OOM_MARKERS)
+
+
+@dataclass
+class SweepResult:
+    records: list[ProfileRecord] = field(default_factory=list)
+    stopped: str = ""
+
+
+def sweep(
+    make_infer: Callable[[int], Callable[[], object]],
+    sizes: list[int],
+    settings: MeasureSettings,
+    auto: bool,
+    gain_pct: float,
+    patience: int,
+) -> SweepResult:
+    """Measure each size in turn. `make_infer(size)` builds the feed and returns a zero-arg call."""
+    result = SweepResult()
+    for i, size in enumerate(sizes):
+        try:
+            infer = make_infer(size)
+            record = measure(infer, size, settings, warmup_s=None if i == 0 else BETWEEN_SIZES_WARMUP_S)
+        except Exception as exc:
+            if not is_out_of_memory(exc) or not result.records:
+                raise
+            result.stopped = f"out of memory at batch size {size}: {str(exc).strip().splitlines()[0][:200]}"
+            break
+        result.records.append(record)
+        if auto and sweep_should_stop([r.throughput for r in result.records], gain_pct, patience):
+            result.stopped = f"throughput gain under {gain_pct:g}% for {patience + 1} sizes"
+            break
+    return result

@@ -1,0 +1,230 @@
+"""Pydantic models for every recipe field. The JSON Schema in schemas/ is generated from these."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    NonNegativeInt,
+    PositiveFloat,
+    PositiveInt,
+    field_validator,
+)
+
+from navctl.recipe.durations import parse_duration
+
+_ENTRYPOINT_RE = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
+_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def _check_entrypoint(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    match = _ENTRYPOINT_RE.match(value.strip())
+    if not match:
+        raise ValueError(
+            f"'{value}' is not an entrypoint; write 'path/to/file.py:callable' or 'package.module:callable'"
+        )
+    module = match.group("module")
+    if not module.endswith(".py") and not _MODULE_RE.match(module):
+        raise ValueError(f"'{module}' is neither a .py file path nor a dotted module name")
+    return value.strip()
+
+
+Entrypoint = Annotated[
+    str,
+    BeforeValidator(_check_entrypoint),
+    Field(description="'path/to/file.py:callable' (relative to the recipe) or 'package.module:callable'"),
+]
+Duration = Annotated[
+    float,
+    BeforeValidator(parse_duration),
+    Field(description="seconds, or a duration such as '90s', '30m', '1h30m'"),
+]
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are errors: a misspelt option must never be silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelSource(StrictModel):
+    """Where the model comes from: code that builds it, or an existing file (ONNX, SavedModel)."""
+
+    entrypoint: Entrypoint | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict, description="keyword arguments for the entrypoint")
+    path: str | None = Field(None, description="an existing model file: .onnx, or a SavedModel folder")
+
+
+class Dataloader(StrictModel):
+    """A callable returning an iterable of samples; each sample is one batch."""
+
+    factory: Entrypoint
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class TensorSpec(StrictModel):
+    """Names (and optionally dynamic axes) for the model's inputs or outputs, in order."""
+
+    name: str
+    dynamic_axes: list[NonNegativeInt] | None = Field(
+        None, description="axes that vary at run time besides the batch axis"
+    )
+
+
+class Batching(StrictModel):
+    enabled: bool = True
+    batch_axis: NonNegativeInt = 0
+    max_batch_size: PositiveInt = 64
+
+
+class ToleranceOverride(StrictModel):
+    atol: NonNegativeFloat | None = None
+    rtol: NonNegativeFloat | None = None
+
+
+class Correctness(StrictModel):
+    """Elementwise `|out - ref| <= atol + rtol * |ref|`, per output, over every sample."""
+
+    atol: NonNegativeFloat = 1.0e-4
+    rtol: NonNegativeFloat = 1.0e-3
+    outputs: dict[str, ToleranceOverride] = Field(default_factory=dict, description="per-output overrides")
+
+    def for_output(self, name: str) -> tuple[float, float]:
+        override = self.outputs.get(name)
+        atol = override.atol if override and override.atol is not None else self.atol
+        rtol = override.rtol if override and override.rtol is not None else self.rtol
+        return atol, rtol
+
+
+class Profiling(StrictModel):
+    """Measurement settings; the defaults stop as soon as the windows agree."""
+
+    enabled: bool = True
+    batch_sizes: Literal["auto"] | list[PositiveInt] = "auto"
+    warmup_s: NonNegativeFloat = Field(0.1, description="time-based warm-up before the first batch size")
+    window_ms: PositiveFloat = Field(50.0, description="length of one measurement window")
+    windows: PositiveInt = Field(3, description="how many consecutive windows must agree")
+    stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")
+    max_trials: PositiveInt = Field(10, description="windows measured at most per batch size")
+    throughput_gain_pct: NonNegativeFloat = Field(
+        5.0, description="auto sweep: a batch size must gain this much throughput to count"
+    )
+    patience: NonNegativeInt = Field(2, description="auto sweep: sizes tried after the gain stops")
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _sorted_unique(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("give at least one batch size, or 'auto'")
+            return sorted(set(value))
+        return value
+
+
+StrategyName = Literal["max-throughput", "min-latency", "max-throughput-within-latency-budget"]
+
+
+class Selection(StrictModel):
+    strategies: list[StrategyName] = Field(
+        default_factory=lambda: ["max-throughput", "min-latency"],
+        description="strategies to apply; the budget strategy needs latency_budget_ms",
+    )
+    latency_budget_ms: PositiveFloat | None = None
+    latency_percentile: Literal["p50", "p90", "p95", "p99"] = "p95"
+    pin: str | None = Field(None, description="'format@runner' to select regardless of the figures")
+
+    @field_validator("pin")
+    @classmethod
+    def _pin_shape(cls, value: str | None) -> str | None:
+        if value is not None and value.count("@") != 1:
+            raise ValueError(f"'{value}' is not 'format@runner'")
+        return value
+
+
+class Verify(StrictModel):
+    function: Entrypoint
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class OnnxOptions(StrictModel):
+    opset: Annotated[int, Field(ge=7, le=25)] = 18
+    exporter: Literal["auto", "dynamo", "torchscript"] = Field(
+        "auto", description="auto tries the dynamo exporter first, then the TorchScript-based one"
+    )
+
+
+class OnnxRuntimeOptions(StrictModel):
+    graph_optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
+    execution_mode: Literal["sequential", "parallel"] = "sequential"
+    inter_op_threads: PositiveInt | None = None
+
+
+class ShapeProfile(StrictModel):
+    min: list[PositiveInt]
+    opt: list[PositiveInt]
+    max: list[PositiveInt]
+
+
+class TensorRTOptions(StrictModel):
+    precisions: list[Literal["fp32", "tf32", "fp16", "bf16", "int8"]] = Field(default_factory=lambda: ["fp16"])
+    workspace_mb: PositiveInt = 4096
+    max_batch_size: PositiveInt | None = Field(None, description="defaults to batching.max_batch_size")
+    shape_profiles: dict[str, ShapeProfile] | None = Field(None, description="input name -> min/opt/max")
+    timing_cache: bool = True
+    retry_smaller_batch: bool = True
+    cuda_graph: bool = False
+
+    @field_validator("precisions")
+    @classmethod
+    def _non_empty(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("give at least one precision")
+        return list(dict.fromkeys(value))
+
+
+class OpenVinoOptions(StrictModel):
+    hint: Literal["latency", "throughput"] = "latency"
+    precision: Literal["f32", "bf16"] = "f32"
+    device: str = "CPU"
+
+
+class TorchOptions(StrictModel):
+    autocast: Literal["none", "fp16", "bf16"] = "none"
+    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
+
+
+class Recipe(StrictModel):
+    """A navctl recipe: which model, which samples, which formats, how to judge and measure them."""
+
+    name: Annotated[str, Field(pattern=_NAME_RE.pattern, description="used for the package name")]
+    framework: Literal["torch", "tensorflow", "jax", "onnx"]
+    model: ModelSource
+    dataloader: Dataloader | None = Field(None, description="required except for framework onnx")
+    inputs: list[TensorSpec] | None = None
+    outputs: list[TensorSpec] | None = None
+    targets: list[str] = Field(min_length=1, description="formats or groups (torchscript, tensorrt)")
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: PositiveInt | None = Field(None, description="CPU threads for every runner (default: all cores)")
+    batching: Batching = Field(default_factory=Batching)
+    correctness: Correctness = Field(default_factory=Correctness)
+    profiling: Profiling = Field(default_factory=Profiling)
+    selection: Selection = Field(default_factory=Selection)
+    verify: Verify | None = None
+    step_timeout: Duration = 1800.0
+    seed: int = 0
+    workspace: str = "navigator_workspace"
+    package: str | None = Field(None, description="defaults to <name>.nav beside the recipe")
+    onnx: OnnxOptions = Field(default_factory=OnnxOptions)
+    onnxruntime: OnnxRuntimeOptions = Field(default_factory=OnnxRuntimeOptions)
+    tensorrt: TensorRTOptions = Field(default_factory=TensorRTOptions)
+    openvino: OpenVinoOptions = Field(default_factory=OpenVinoOptions)
+    torch: TorchOptions = Field(default_factory=TorchOptions)

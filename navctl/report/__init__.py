@@ -1,0 +1,1 @@
+"""Reports: the console views, Markdown summaries and JSON documents of a run's status."""

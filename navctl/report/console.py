@@ -1,0 +1,147 @@
+"""What a person sees: step progress while running, and the results table at the end (on stderr)."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from navctl.engine.executor import Events
+from navctl.plan.models import Plan, PlannedStep
+from navctl.report.summary import fmt_number, result_rows
+from navctl.status import Status, StepRecord
+
+STATE_STYLE = {
+    "ok": "green",
+    "cached": "cyan",
+    "failed": "red",
+    "timeout": "red",
+    "crashed": "red bold",
+    "skipped": "yellow",
+    "unavailable": "dim",
+    "running": "blue",
+    "pending": "dim",
+}
+
+
+class PlainProgress(Events):
+    """One line per finished step: for CI logs and pipes."""
+
+    def __init__(self, console: Console, plan: Plan) -> None:
+        self.console = console
+        self.total = len(plan.steps)
+        self.done = 0
+        self.show_unavailable = False
+
+    def finished(self, step: PlannedStep, record: StepRecord) -> None:
+        self.done += 1
+        if record.state == "unavailable" and not self.show_unavailable:
+            return
+        took = f" {record.duration_s:.1f}s" if record.duration_s is not None else ""
+        reason = f"  {record.reason}" if record.reason and record.state not in ("cached",) else ""
+        self.console.print(
+            Text.assemble(
+                f"[{self.done:>3}/{self.total}] ",
+                (f"{record.state:<8}", STATE_STYLE.get(record.state, "")),
+                f" {step.id}{took}",
+                (reason, "dim"),
+            ),
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    def note(self, message: str) -> None:
+        self.console.print(Text(message, style="yellow"), highlight=False)
+
+
+class LiveProgress(PlainProgress):
+    """A live table of running steps on a terminal, above the lines of finished ones."""
+
+    def __init__(self, console: Console, plan: Plan) -> None:
+        super().__init__(console, plan)
+        self.running: dict[str, float] = {}
+        self.live = Live(
+            self._render(), console=console, refresh_per_second=8, transient=True, get_renderable=self._render
+        )
+
+    def _render(self) -> Table:
+        table = Table.grid(padding=(0, 1))
+        now = time.monotonic()
+        for step_id, started in self.running.items():
+            table.add_row(Text("running", style="blue"), step_id, f"{now - started:5.1f}s")
+        table.add_row(Text(f"{self.done}/{self.total} steps done", style="dim"))
+        return table
+
+    def started(self, step: PlannedStep) -> None:
+        if not self.live.is_started:
+            self.live.start()
+        self.running[step.id] = time.monotonic()
+
+    def finished(self, step: PlannedStep, record: StepRecord) -> None:
+        self.running.pop(step.id, None)
+        super().finished(step, record)
+
+    def stop(self) -> None:
+        if self.live.is_started:
+            self.live.stop()
+
+
+def progress_for(console: Console, plan: Plan) -> PlainProgress:
+    return LiveProgress(console, plan) if console.is_terminal else PlainProgress(console, plan)
+
+
+def results_table(status: Status) -> Table:
+    table = Table(title=f"navctl results: {status.recipe.name}", title_justify="left")
+    for column, justify in [
+        ("format", "left"),
+        ("runner", "left"),
+        ("correct", "left"),
+        ("max abs err", "right"),
+        ("best thr. (/s)", "right"),
+        ("@batch", "right"),
+        ("p50 ms", "right"),
+        ("p95 ms", "right"),
+        ("speedup", "right"),
+        ("selected", "left"),
+    ]:
+        table.add_column(column, justify=justify)
+    for row in result_rows(status):
+        style = {"passed": "green", "failed": "red", "reference": "cyan"}.get(row.correctness, "")
+        table.add_row(
+            row.format,
+            row.runner,
+            Text(row.correctness, style=style),
+            fmt_number(row.max_abs, 2),
+            fmt_number(row.best_throughput),
+            str(row.best_batch or "-"),
+            fmt_number(row.p50_ms),
+            fmt_number(row.p95_ms),
+            f"{row.speedup:.2f}x" if row.speedup else "-",
+            ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
+        )
+    return table
+
+
+def steps_table(status: Status, include_unavailable: bool = True) -> Table:
+    table = Table(title="steps", title_justify="left")
+    table.add_column("step")
+    table.add_column("state")
+    table.add_column("time", justify="right")
+    table.add_column("reason")
+    for step_id, record in status.steps.items():
+        if record.state == "unavailable" and not include_unavailable:
+            continue
+        table.add_row(
+            step_id,
+            Text(record.state, style=STATE_STYLE.get(record.state, "")),
+            f"{record.duration_s:.1f}s" if record.duration_s is not None else "-",
+            record.reason,
+        )
+    return table
+
+
+def selection_lines(status: Status) -> list[str]:
+    return [f"{strategy}: {choice or 'no correct candidate'}" for strategy, choice in status.selection.items()]

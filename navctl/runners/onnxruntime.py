@@ -1,0 +1,72 @@
+"""ONNX Runtime runner on CPU or CUDA, with the run's thread budget and the recipe's session options."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnxruntime as ort
+
+from navctl.runners.base import Runner
+
+_LEVELS = {
+    "disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+    "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+    "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+    "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL,
+}
+
+
+def session_options(threads: int, options: dict) -> ort.SessionOptions:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = options.get("inter_op_threads") or 1
+    so.graph_optimization_level = _LEVELS[options.get("graph_optimization_level", "all")]
+    if options.get("execution_mode") == "parallel":
+        so.execution_mode = ort.ExecutionMode.ORT_PARALLEL
+    so.log_severity_level = 3
+    return so
+
+
+class OnnxRuntimeRunner(Runner):
+    def load_impl(self) -> None:
+        path = self.config.artifact or self.config.model.path
+        providers = ["CPUExecutionProvider"]
+        if self.config.device == "cuda":
+            providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        self.session = ort.InferenceSession(
+            str(path), sess_options=session_options(self.config.threads, self.config.options), providers=providers
+        )
+        if self.config.device == "cuda" and "CUDAExecutionProvider" not in self.session.get_providers():
+            raise RuntimeError("ONNX Runtime could not use CUDA here (is onnxruntime-gpu installed?)")
+        self.graph_outputs = [o.name for o in self.session.get_outputs()]
+        io = self.config.io
+        self.output_names = io.output_names if io and len(io.outputs) == len(self.graph_outputs) else None
+
+    def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        outputs = self.session.run(self.graph_outputs, feed)
+        return dict(zip(self.output_names or self.graph_outputs, outputs, strict=True))
+
+    def describe_inputs(self) -> list[tuple[str, np.dtype, list[int | str | None]]]:
+        """(name, numpy dtype, shape with symbolic dims) of the graph's inputs."""
+        return [(i.name, _numpy_dtype(i.type), list(i.shape)) for i in self.session.get_inputs()]
+
+    def close_impl(self) -> None:
+        del self.session
+
+
+def _numpy_dtype(onnx_type: str) -> np.dtype:
+    """'tensor(float)' -> float32, as ONNX Runtime names its input types."""
+    names = {
+        "float": np.float32,
+        "double": np.float64,
+        "float16": np.float16,
+        "int64": np.int64,
+        "int32": np.int32,
+        "int16": np.int16,
+        "int8": np.int8,
+        "uint8": np.uint8,
+        "bool": np.bool_,
+    }
+    inner = onnx_type.removeprefix("tensor(").removesuffix(")")
+    if inner not in names:
+        raise TypeError(f"input type {onnx_type} is not supported for synthetic samples")
+    return np.dtype(names[inner])

@@ -1,0 +1,66 @@
+"""PyTorch runners: eager (the source), TorchScript and ExportedProgram, on CPU or CUDA."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from navctl.runners.base import Runner
+from navctl.steps.loading import load_callable
+from navctl.steps.tensors import flatten_outputs, to_numpy
+
+
+def build_torch_model(runner: Runner) -> torch.nn.Module:
+    """Call the recipe's model entrypoint; the result goes to eval mode on the runner's device."""
+    ref = runner.config.model
+    factory = load_callable(ref.entrypoint, runner.config.recipe_dir)
+    model = factory(**ref.kwargs)
+    if not callable(model):
+        raise TypeError(f"the model entrypoint returned a {type(model).__name__}, not a callable model")
+    if isinstance(model, torch.nn.Module):
+        model = model.eval().to(torch_device(runner.config.device))
+    return model
+
+
+def torch_device(device: str) -> torch.device:
+    return torch.device("cuda" if device == "cuda" else "cpu")
+
+
+class _TorchRunner(Runner):
+    model: torch.nn.Module
+
+    def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        device = torch_device(self.config.device)
+        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in feed.items()}
+        with torch.inference_mode():
+            if self.config.io is None or self.config.io.call == "positional":
+                names = self.config.io.input_names if self.config.io else list(feed)
+                out = self.model(*[tensors[n] for n in names])
+            else:
+                out = self.model(**tensors)
+        return self.name_outputs(out)
+
+    def name_outputs(self, out: object) -> dict[str, np.ndarray]:
+        flat = flatten_outputs(out)
+        io = self.config.io
+        if io is not None and len(flat) == len(io.outputs):
+            # the recipe may have renamed outputs; order is what ties them together
+            return {meta.name: to_numpy(value) for meta, (_, value) in zip(io.outputs, flat, strict=True)}
+        return {name: to_numpy(value) for name, value in flat}
+
+
+class TorchEagerRunner(_TorchRunner):
+    def load_impl(self) -> None:
+        self.model = build_torch_model(self)
+
+
+class TorchScriptRunner(_TorchRunner):
+    def load_impl(self) -> None:
+        self.model = torch.jit.load(str(self.config.artifact), map_location=torch_device(self.config.device))
+        self.model.eval()
+
+
+class TorchExportRunner(_TorchRunner):
+    def load_impl(self) -> None:
+        program = torch.export.load(str(self.config.artifact))
+        self.model = program.module().to(torch_device(self.config.device))

@@ -1,0 +1,184 @@
+"""status.yaml: navctl's versioned record of a run, written atomically after every step.
+
+Field names are extended, never renamed; `schema_version` changes when a reader would misread.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from navctl.errors import UsageError
+
+SCHEMA_VERSION = 1
+STATUS_FILE = "status.yaml"
+
+StepState = Literal["pending", "running", "ok", "failed", "timeout", "crashed", "skipped", "cached", "unavailable"]
+SUCCESS_STATES = ("ok", "cached")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ToolInfo(_Model):
+    name: str = "navctl"
+    version: str
+
+
+class RecipeInfo(_Model):
+    path: str
+    sha256: str
+    name: str
+
+
+class EnvironmentInfo(_Model):
+    python: str
+    platform: str
+    cpu: str
+    gpu: list[str] = Field(default_factory=list)
+    threads: int = Field(description="CPU threads given to every runner")
+    packages: dict[str, str] = Field(default_factory=dict)
+
+
+class TensorMeta(_Model):
+    name: str
+    dtype: str
+    shape: list[int] = Field(description="-1 marks a dynamic axis")
+
+
+class Artifact(_Model):
+    path: str
+    sha256: str
+
+
+class StepRecord(_Model):
+    kind: str
+    state: StepState
+    reason: str = ""
+    duration_s: float | None = None
+    log: str | None = None
+    fingerprint: str | None = None
+    artifacts: list[Artifact] = Field(default_factory=list)
+
+
+class OutputError(_Model):
+    max_abs: float | None
+    max_rel: float | None
+    atol: float
+    rtol: float
+    passed: bool
+    problem: str = ""
+
+
+class CorrectnessResult(_Model):
+    passed: bool
+    outputs: dict[str, OutputError] = Field(default_factory=dict)
+    problem: str = ""
+
+
+class VerifyResult(_Model):
+    passed: bool
+    message: str = ""
+
+
+class ProfileRecord(_Model):
+    batch_size: int
+    mean_ms: float
+    p50_ms: float
+    p90_ms: float
+    p95_ms: float
+    p99_ms: float
+    throughput: float = Field(description="samples per second")
+    cv: float = Field(description="coefficient of variation of the request latencies")
+    stable: bool
+    requests: int
+
+
+class RunnerResult(_Model):
+    format: str
+    runner: str
+    correctness: CorrectnessResult | None = None
+    verify: VerifyResult | None = None
+    profile: list[ProfileRecord] = Field(default_factory=list)
+    profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
+
+
+class RunInfo(_Model):
+    state: Literal["running", "finished", "interrupted", "failed"] = "running"
+    started_at: str
+    finished_at: str | None = None
+    exit_code: int | None = None
+    device: str = "cpu"
+
+
+class Status(_Model):
+    schema_version: int = SCHEMA_VERSION
+    tool: ToolInfo
+    recipe: RecipeInfo
+    environment: EnvironmentInfo
+    run: RunInfo
+    inputs: list[TensorMeta] = Field(default_factory=list)
+    outputs: list[TensorMeta] = Field(default_factory=list)
+    steps: dict[str, StepRecord] = Field(default_factory=dict)
+    results: dict[str, RunnerResult] = Field(default_factory=dict)
+    selection: dict[str, str | None] = Field(default_factory=dict)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temp file in the same folder and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def dump_status(status: Status) -> str:
+    data = status.model_dump(mode="json", exclude_none=False)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+
+
+def write_status(workspace: Path, status: Status) -> None:
+    write_atomic(workspace / STATUS_FILE, dump_status(status))
+
+
+def parse_status(text: str, where: str) -> Status:
+    """Parse status.yaml text; raise UsageError (exit 2) when it is not a valid navctl status."""
+    try:
+        data: Any = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"{where}: status.yaml is not valid YAML ({exc})") from None
+    if not isinstance(data, dict):
+        raise UsageError(f"{where}: status.yaml is not a navctl status (top level is not a mapping)")
+    if data.get("schema_version") != SCHEMA_VERSION:
+        raise UsageError(
+            f"{where}: status.yaml has schema_version {data.get('schema_version')!r}; "
+            f"this navctl reads version {SCHEMA_VERSION}"
+        )
+    try:
+        return Status.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise UsageError(f"{where}: status.yaml is not a valid navctl status: {loc}: {first['msg']}") from None
+
+
+def read_status(workspace: Path) -> Status:
+    path = workspace / STATUS_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{workspace}: no status.yaml here; is it a navctl workspace?") from None
+    return parse_status(text, str(path))

@@ -1,0 +1,167 @@
+"""The body of every step subprocess: read spec.json, run the step function, write result.json.
+
+Exit codes: 0 when result.json says ok or unavailable, 1 when it records a failure.
+A crash (signal) or a hang leaves no result.json; the parent reads the signal or the timeout.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import importlib
+import os
+import random
+import sys
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from navctl.hashing import sha256_path
+from navctl.status import Artifact, write_atomic
+from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
+
+
+class StepUnavailable(Exception):
+    """Raised by a step that cannot run on this machine (a package or device missing)."""
+
+
+class StepFailed(Exception):
+    """A known failure with a message meant for the user; the metrics gathered so far are kept."""
+
+    def __init__(self, message: str, metrics: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.metrics = metrics or {}
+
+
+@dataclass
+class StepContext:
+    spec: StepSpec
+    workspace: Path
+    artifacts: list[str] = field(default_factory=list)
+
+    @property
+    def recipe_dir(self) -> Path:
+        return Path(self.spec.recipe_dir)
+
+    def path(self, relative: str) -> Path:
+        return self.workspace / relative
+
+    def add_artifact(self, relative: str) -> None:
+        self.artifacts.append(relative)
+
+    def io(self):
+        from navctl.steps.tensors import ModelIO
+
+        return ModelIO.read(self.workspace / MODEL_IO_FILE)
+
+    def log(self, message: str) -> None:
+        print(f"[navctl] {message}", flush=True)
+
+
+def _set_threads(threads: int) -> None:
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if "torch" in sys.modules:
+        torch = sys.modules["torch"]
+        torch.set_num_threads(threads)
+
+
+def _seed(seed: int) -> None:
+    random.seed(seed)
+    try:
+        import numpy as np
+
+        np.random.seed(seed % (2**32))
+    except ImportError:
+        pass
+    if "torch" in sys.modules:
+        sys.modules["torch"].manual_seed(seed)
+
+
+def _user_frame(tb: traceback.StackSummary, recipe_dir: str) -> str:
+    """The innermost frame in the user's own files, else the innermost frame."""
+    frames = list(tb)
+    for frame in reversed(frames):
+        if frame.filename.startswith(recipe_dir) and "site-packages" not in frame.filename:
+            return f"{os.path.relpath(frame.filename, recipe_dir)}:{frame.lineno} in {frame.name}"
+    if frames:
+        last = frames[-1]
+        return f"{last.filename}:{last.lineno} in {last.name}"
+    return ""
+
+
+def run_spec(spec_path: Path) -> int:
+    spec = StepSpec.model_validate_json(spec_path.read_text())
+    workspace = Path.cwd()
+    result_path = spec_path.parent / RESULT_FILE
+    result_path.unlink(missing_ok=True)
+    ctx = StepContext(spec=spec, workspace=workspace)
+    _set_threads(spec.threads)
+    _seed(spec.seed)
+    print(f"[navctl] step {spec.step_id} (pid {os.getpid()})", flush=True)
+    try:
+        module_name, func_name = spec.function.split(":")
+        func = getattr(importlib.import_module(module_name), func_name)
+        _set_threads(spec.threads)  # the step module may have just imported torch
+        metrics: Any = func(ctx) or {}
+        artifacts = [Artifact(path=p, sha256=sha256_path(workspace / p)) for p in ctx.artifacts]
+        result = StepResult(state="ok", metrics=metrics, artifacts=artifacts)
+        code = 0
+    except StepUnavailable as exc:
+        result = StepResult(state="unavailable", message=str(exc))
+        code = 0
+    except (Exception, KeyboardInterrupt) as exc:
+        tb = traceback.TracebackException.from_exception(exc)
+        where = _user_frame(tb.stack, spec.recipe_dir)
+        known = isinstance(exc, StepFailed)
+        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        traceback.print_exception(exc)
+        result = StepResult(
+            state="failed",
+            metrics=exc.metrics if known else {},
+            message=message.strip().splitlines()[0] if message.strip() else type(exc).__name__,
+            error=ErrorRecord(type=type(exc).__name__, message=str(exc), where=where, traceback="".join(tb.format())),
+        )
+        code = 1
+    write_atomic(result_path, result.model_dump_json(indent=2))
+    print(f"[navctl] step {spec.step_id}: {result.state}", flush=True)
+    return code
+
+
+def main(argv: list[str]) -> int:
+    faulthandler.enable()
+    if len(argv) != 1:
+        print("usage: python -m navctl.steps SPEC.json", file=sys.stderr)
+        return 2
+    return run_spec(Path(argv[0]).resolve())
+
+
+def die_with_parent() -> None:
+    """Die with the parent (Linux): an orphaned step must not keep writing into a workspace."""
+    import ctypes
+    import signal
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def forked_main(spec_path: str, log_path: str, cwd: str, env: dict[str, str]) -> None:
+    """Entry point in a child forked from the warm worker: the same contract as a fresh interpreter."""
+    os.setsid()
+    die_with_parent()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.chdir(cwd)
+    os.environ.update(env)
+    code = main([spec_path])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

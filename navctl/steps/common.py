@@ -1,0 +1,32 @@
+"""Helpers shared by step functions: building runners and reading the recorded samples."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navctl.runners import Runner, RunnerConfig, create_runner
+from navctl.steps.child import StepContext
+from navctl.steps.tensors import ModelIO, load_samples
+
+
+def runner_for(ctx: StepContext, runner: str, io: ModelIO | None) -> Runner:
+    spec = ctx.spec
+    artifact = ctx.path(spec.artifact) if spec.artifact else None
+    return create_runner(
+        runner,
+        RunnerConfig(
+            artifact=artifact,
+            io=io,
+            device=spec.device,
+            threads=spec.threads,
+            model=spec.model,
+            recipe_dir=ctx.recipe_dir,
+            options=spec.options.get("runner", {}),
+        ),
+    )
+
+
+def recorded_samples(ctx: StepContext) -> tuple[ModelIO, list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+    io = ctx.io()
+    inputs, outputs = load_samples(ctx.workspace, io)
+    return io, inputs, outputs

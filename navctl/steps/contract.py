@@ -1,0 +1,61 @@
+"""The step contract shared by the parent and the step subprocess: spec.json in, result.json out."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from navctl.status import Artifact
+
+SPEC_FILE = "spec.json"
+RESULT_FILE = "result.json"
+MODEL_IO_FILE = "model_io.json"
+CORRECTNESS_OUTPUTS = "outputs"  # a correctness step's own outputs, kept for the verify step
+
+
+class ModelRef(BaseModel):
+    entrypoint: str | None = None
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+    path: str | None = None  # absolute
+
+
+class CallableRef(BaseModel):
+    entrypoint: str
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepSpec(BaseModel):
+    """Everything a step needs. Paths are relative to the workspace (the step's cwd) unless noted."""
+
+    step_id: str
+    kind: str
+    function: str
+    framework: str
+    format: str | None = None
+    runner: str | None = None
+    device: str = "cpu"
+    recipe_dir: str = Field(description="absolute; user code paths resolve against it")
+    model: ModelRef
+    dataloader: CallableRef | None = None
+    verify: CallableRef | None = None
+    artifact: str | None = Field(None, description="what this step writes (export/convert)")
+    source_artifact: str | None = Field(None, description="the parent format's artifact (convert)")
+    options: dict[str, Any] = Field(default_factory=dict)
+    threads: int = 1
+    seed: int = 0
+
+
+class ErrorRecord(BaseModel):
+    type: str
+    message: str
+    where: str = Field("", description="innermost frame in the user's own code, else the innermost frame")
+    traceback: str = ""
+
+
+class StepResult(BaseModel):
+    state: Literal["ok", "failed", "unavailable"]
+    message: str = ""
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    artifacts: list[Artifact] = Field(default_factory=list)
+    error: ErrorRecord | None = None

@@ -1,0 +1,162 @@
+"""PyTorch exports: TorchScript (trace, script), torch.export (.pt2) and ONNX."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import numpy as np
+import torch
+
+from navctl.steps.child import StepContext, StepFailed
+from navctl.steps.common import runner_for
+from navctl.steps.tensors import ModelIO, concat_batch, load_samples
+
+
+def _model_and_example(ctx: StepContext) -> tuple[Any, ModelIO, tuple, dict]:
+    """The source model plus example args/kwargs built from real samples.
+
+    With batching on, the example batch holds at least 2 items: exporters specialise a size-1
+    dimension to a constant, which would cost the exported model its dynamic batch axis.
+    """
+    io = ctx.io()
+    runner = runner_for(ctx, f"torch-{ctx.spec.device}", io)
+    runner.load()
+    model = runner.model
+    inputs, _ = load_samples(ctx.workspace, io)
+    feed = inputs[0]
+    if io.batching:
+        size = feed[io.input_names[0]].shape[io.batch_axis]
+        if size < 2:
+            same_shape = [f for f in inputs if _same_rest(f, feed, io.batch_axis)]
+            feed = concat_batch(same_shape, io.batch_axis, 2)
+    device = torch.device("cuda" if ctx.spec.device == "cuda" else "cpu")
+    tensors = {n: torch.from_numpy(np.ascontiguousarray(feed[n])).to(device) for n in io.input_names}
+    if io.call == "positional":
+        return model, io, tuple(tensors[n] for n in io.input_names), {}
+    return model, io, (), tensors
+
+
+def _same_rest(a: dict[str, np.ndarray], b: dict[str, np.ndarray], axis: int) -> bool:
+    return all(
+        np.delete(np.array(a[n].shape), axis).tolist() == np.delete(np.array(b[n].shape), axis).tolist() for n in a
+    )
+
+
+def _prepare_dir(ctx: StepContext) -> str:
+    path = ctx.path(ctx.spec.artifact)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def _dynamic_axes(io: ModelIO) -> dict[str, list[int]]:
+    return {t.name: [i for i, d in enumerate(t.shape) if d == -1] for t in io.inputs}
+
+
+def _dynamic_shapes(io: ModelIO) -> Any:
+    """torch.export's dynamic_shapes: a tuple for positional calls, a dict for keyword calls."""
+    per_input = {
+        name: ({axis: torch.export.Dim.DYNAMIC for axis in axes} or None) for name, axes in _dynamic_axes(io).items()
+    }
+    if io.call == "positional":
+        return tuple(per_input[n] for n in io.input_names)
+    return per_input
+
+
+def torchscript_trace(ctx: StepContext) -> dict[str, Any]:
+    model, _, args, kwargs = _model_and_example(ctx)
+    with torch.inference_mode(False), torch.no_grad():
+        if kwargs:
+            traced = torch.jit.trace(model, example_kwarg_inputs=kwargs, strict=False)
+        else:
+            traced = torch.jit.trace(model, example_inputs=args, strict=False)
+    path = _prepare_dir(ctx)
+    traced.save(path)
+    ctx.add_artifact(ctx.spec.artifact)
+    return {}
+
+
+def torchscript_script(ctx: StepContext) -> dict[str, Any]:
+    model, _, _, _ = _model_and_example(ctx)
+    scripted = torch.jit.script(model)
+    path = _prepare_dir(ctx)
+    scripted.save(path)
+    ctx.add_artifact(ctx.spec.artifact)
+    return {}
+
+
+def torch_export(ctx: StepContext) -> dict[str, Any]:
+    model, io, args, kwargs = _model_and_example(ctx)
+    program = torch.export.export(model, args, kwargs=kwargs or None, dynamic_shapes=_dynamic_shapes(io), strict=False)
+    path = _prepare_dir(ctx)
+    torch.export.save(program, path)
+    ctx.add_artifact(ctx.spec.artifact)
+    return {}
+
+
+def onnx(ctx: StepContext) -> dict[str, Any]:
+    """ONNX with a dynamic batch axis; the dynamo exporter first, then the TorchScript-based one."""
+    model, io, args, kwargs = _model_and_example(ctx)
+    options = ctx.spec.options
+    exporter = options.get("exporter", "auto")
+    opset = options.get("opset", 18)
+    path = _prepare_dir(ctx)
+    order = ["dynamo", "torchscript"] if exporter == "auto" else [exporter]
+    errors: list[str] = []
+    for name in order:
+        try:
+            _export_onnx(model, io, args, kwargs, path, name, opset)
+            break
+        except Exception as exc:
+            message = f"{name} exporter: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+            ctx.log(f"ONNX export failed with the {message}")
+            errors.append(message)
+            _remove_partial(path)
+    else:
+        raise StepFailed("ONNX export failed; " + "; ".join(errors))
+    renamed = _fix_output_names(path, io)
+    ctx.add_artifact(ctx.spec.artifact)
+    if os.path.exists(path + ".data"):
+        ctx.add_artifact(ctx.spec.artifact + ".data")
+    return {"exporter": name, "opset": opset, "fallback_reasons": errors, "renamed_outputs": renamed}
+
+
+def _export_onnx(model, io: ModelIO, args, kwargs, path: str, exporter: str, opset: int) -> None:
+    common = dict(kwargs=kwargs or None, input_names=io.input_names, output_names=io.output_names, opset_version=opset)
+    if exporter == "dynamo":
+        torch.onnx.export(
+            model, args, path, dynamo=True, dynamic_shapes=_dynamic_shapes(io), external_data=False, **common
+        )
+    else:
+        axes = {n: {a: f"{n}_dim{a}" for a in ax} for n, ax in _dynamic_axes(io).items() if ax}
+        axes.update({t.name: {a: f"{t.name}_dim{a}" for a, d in enumerate(t.shape) if d == -1} for t in io.outputs})
+        torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
+
+
+def _remove_partial(path: str) -> None:
+    for leftover in (path, path + ".data"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+
+
+def _fix_output_names(path: str, io: ModelIO) -> bool:
+    """Exporters may rename or reorder nothing but names; map graph outputs back to navctl's names."""
+    import onnx as onnx_lib
+
+    model = onnx_lib.load(path, load_external_data=False)
+    graph_names = [o.name for o in model.graph.output]
+    if graph_names == io.output_names:
+        return False
+    if len(graph_names) != len(io.output_names):
+        raise StepFailed(
+            f"the ONNX graph has {len(graph_names)} outputs {graph_names}; the model returns "
+            f"{len(io.output_names)}: {io.output_names}"
+        )
+    mapping = dict(zip(graph_names, io.output_names, strict=True))
+    for node in model.graph.node:
+        node.output[:] = [mapping.get(o, o) for o in node.output]
+        node.input[:] = [mapping.get(i, i) for i in node.input]
+    for out in model.graph.output:
+        out.name = mapping[out.name]
+    onnx_lib.save(model, path)
+    return True

@@ -1,0 +1,254 @@
+"""The samples step: call the dataloader, record inputs, run the source model, record its outputs.
+
+It also learns the model's input/output names, dtypes and shapes (-1 on dynamic axes) for every
+later step, and refuses samples that disagree with each other.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from navctl.plan import registry
+from navctl.status import TensorMeta
+from navctl.steps.child import StepContext, StepFailed
+from navctl.steps.common import runner_for
+from navctl.steps.contract import MODEL_IO_FILE
+from navctl.steps.loading import load_callable
+from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, is_leaf, save_arrays, to_numpy
+
+MAX_SAMPLES = 256
+SYNTHETIC_SAMPLES = 4
+
+
+def collect(ctx: StepContext) -> dict[str, Any]:
+    spec = ctx.spec
+    opts = spec.options
+    source_runner = registry.runner_name(registry.SOURCE_RUNTIMES[spec.framework][0], spec.device)
+    runner = runner_for(ctx, source_runner, None)
+    runner.load()
+    if spec.dataloader is not None:
+        raw = _dataloader_samples(ctx)
+        feeds, call = _normalize(raw, _signature_names(runner), opts.get("input_names"))
+    else:
+        feeds, call = _synthetic_samples(runner, spec.seed, opts.get("batch_axis", 0)), "keyword"
+    _check_consistent(feeds, "input")
+    batching, axis = opts.get("batching", True), opts.get("batch_axis", 0)
+    if batching:
+        _check_batch_axis(feeds, axis)
+    inputs_meta = _meta(feeds, batching, axis, opts.get("input_dynamic_axes", {}))
+    provisional = ModelIO(
+        inputs=inputs_meta, outputs=[], call=call, batching=batching, batch_axis=axis, samples=len(feeds)
+    )
+    runner.config.io = provisional
+    outputs = []
+    for i, feed in enumerate(feeds):
+        try:
+            out = runner.infer(feed)
+        except Exception as exc:
+            raise type(exc)(f"the source model failed on sample {i}: {exc}") from exc
+        outputs.append(out)
+    outputs = _rename_outputs(outputs, opts.get("output_names"))
+    _check_consistent(outputs, "output")
+    _check_finite(outputs)
+    io = provisional.model_copy(update={"outputs": _meta(outputs, False, axis, {}, batch_of=feeds)})
+    if batching:
+        io = io.model_copy(update={"outputs": _output_batch_axis(io.outputs, outputs, feeds, axis)})
+    for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
+        save_arrays(ctx.path(f"{INPUT_DIR}/{i}.npz"), [feed[n] for n in io.input_names])
+        save_arrays(ctx.path(f"{OUTPUT_DIR}/{i}.npz"), [out[n] for n in io.output_names])
+        ctx.add_artifact(f"{INPUT_DIR}/{i}.npz")
+        ctx.add_artifact(f"{OUTPUT_DIR}/{i}.npz")
+    io.write(ctx.path(MODEL_IO_FILE))
+    ctx.add_artifact(MODEL_IO_FILE)
+    runner.close()
+    return {
+        "samples": len(feeds),
+        "call": call,
+        "inputs": [m.model_dump() for m in io.inputs],
+        "outputs": [m.model_dump() for m in io.outputs],
+    }
+
+
+def _dataloader_samples(ctx: StepContext) -> list[Any]:
+    ref = ctx.spec.dataloader
+    factory = load_callable(ref.entrypoint, ctx.recipe_dir)
+    produced = factory(**ref.kwargs)
+    if is_leaf(produced) or isinstance(produced, Mapping):
+        raise StepFailed(
+            f"the dataloader '{ref.entrypoint}' returned a single {type(produced).__name__}; "
+            "it must return an iterable of samples (e.g. a list), each sample one batch"
+        )
+    try:
+        iterator = iter(produced)
+    except TypeError:
+        raise StepFailed(
+            f"the dataloader '{ref.entrypoint}' returned a {type(produced).__name__}, which is not iterable"
+        ) from None
+    samples = list(itertools.islice(iterator, MAX_SAMPLES))
+    if not samples:
+        raise StepFailed(f"the dataloader '{ref.entrypoint}' produced no samples")
+    if len(samples) == MAX_SAMPLES:
+        print(f"[navctl] using the first {MAX_SAMPLES} samples of the dataloader", flush=True)
+    return samples
+
+
+def _signature_names(runner: Any) -> list[str]:
+    model = getattr(runner, "model", None)
+    target = getattr(model, "forward", model)
+    try:
+        params = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in params if p.kind in kinds and p.name != "self"]
+
+
+def _normalize(raw: list[Any], signature: list[str], names: list[str] | None) -> tuple[list[dict], str]:
+    """Each sample as a dict name -> array; the call style the model needs ('positional' or 'keyword')."""
+    first = raw[0]
+    call = "keyword" if isinstance(first, Mapping) else "positional"
+    feeds = []
+    for i, sample in enumerate(raw):
+        if call == "keyword":
+            if not isinstance(sample, Mapping):
+                raise StepFailed(f"sample {i} is a {type(sample).__name__} but sample 0 is a dict")
+            feed = {str(k): _array(v, i, str(k)) for k, v in sample.items()}
+            if names and list(feed) != names:
+                raise StepFailed(f"recipe inputs {names} do not match the dataloader's keys {list(feed)}")
+        else:
+            items = [sample] if is_leaf(sample) else sample
+            if not isinstance(items, Sequence) or isinstance(items, (str, bytes)):
+                raise StepFailed(
+                    f"sample {i} is a {type(sample).__name__}; a sample is a tensor, a tuple/list or a dict"
+                )
+            chosen = names or (signature if len(signature) >= len(items) else [])
+            keys = [chosen[j] if j < len(chosen) else f"input_{j}" for j in range(len(items))]
+            feed = {key: _array(v, i, key) for key, v in zip(keys, items, strict=True)}
+        feeds.append(feed)
+    return feeds, call
+
+
+def _array(value: Any, sample: int, name: str) -> np.ndarray:
+    if not is_leaf(value):
+        raise StepFailed(f"sample {sample}, input '{name}': a {type(value).__name__} is not a tensor or array")
+    array = to_numpy(value)
+    if array.dtype == object:
+        raise StepFailed(f"sample {sample}, input '{name}': object arrays cannot be fed to a model")
+    return array
+
+
+def _check_consistent(items: list[dict[str, np.ndarray]], what: str) -> None:
+    ref = items[0]
+    for i, item in enumerate(items[1:], start=1):
+        if list(item) != list(ref):
+            raise StepFailed(f"sample {i}: {what}s {list(item)} differ from sample 0's {list(ref)}")
+        for name, array in item.items():
+            base = ref[name]
+            if array.dtype != base.dtype:
+                raise StepFailed(
+                    f"sample {i}, {what} '{name}': dtype {array.dtype} differs from sample 0's {base.dtype}"
+                )
+            if array.ndim != base.ndim:
+                raise StepFailed(
+                    f"sample {i}, {what} '{name}': rank {array.ndim} (shape {list(array.shape)}) differs "
+                    f"from sample 0's rank {base.ndim} (shape {list(base.shape)})"
+                )
+
+
+def _check_batch_axis(feeds: list[dict[str, np.ndarray]], axis: int) -> None:
+    for i, feed in enumerate(feeds):
+        sizes = {}
+        for name, array in feed.items():
+            if array.ndim <= axis:
+                raise StepFailed(
+                    f"sample {i}, input '{name}' has shape {list(array.shape)}: no batch axis {axis}; "
+                    "set batching.batch_axis, or batching.enabled: false"
+                )
+            sizes[name] = array.shape[axis]
+        if len(set(sizes.values())) > 1:
+            raise StepFailed(f"sample {i}: inputs disagree on the batch size (axis {axis}): {sizes}")
+
+
+def _check_finite(outputs: list[dict[str, np.ndarray]]) -> None:
+    for i, out in enumerate(outputs):
+        for name, array in out.items():
+            if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+                bad = "NaN" if np.isnan(array).any() else "Inf"
+                raise StepFailed(
+                    f"the source model's output '{name}' holds {bad} on sample {i}; "
+                    "it cannot serve as the correctness reference"
+                )
+
+
+def _meta(
+    items: list[dict[str, np.ndarray]],
+    batching: bool,
+    axis: int,
+    dynamic: dict[str, list[int]],
+    batch_of: list[dict[str, np.ndarray]] | None = None,
+) -> list[TensorMeta]:
+    out = []
+    for name, base in items[0].items():
+        shape = list(base.shape)
+        for item in items[1:]:
+            shape = [d if d == other else -1 for d, other in zip(shape, item[name].shape, strict=True)]
+        if batching and len(shape) > axis:
+            shape[axis] = -1
+        for extra in dynamic.get(name, []):
+            if extra < len(shape):
+                shape[extra] = -1
+        out.append(TensorMeta(name=name, dtype=str(base.dtype), shape=shape))
+    return out
+
+
+def _output_batch_axis(
+    metas: list[TensorMeta], outputs: list[dict[str, np.ndarray]], feeds: list[dict[str, np.ndarray]], axis: int
+) -> list[TensorMeta]:
+    """Outputs whose size on the batch axis follows the input batch size are dynamic there too."""
+    batch = [next(iter(f.values())).shape[axis] for f in feeds]
+    fixed = []
+    for meta in metas:
+        follows = all(
+            out[meta.name].ndim > axis and out[meta.name].shape[axis] == b
+            for out, b in zip(outputs, batch, strict=True)
+        )
+        shape = list(meta.shape)
+        if follows:
+            shape[axis] = -1
+        fixed.append(meta.model_copy(update={"shape": shape}))
+    return fixed
+
+
+def _rename_outputs(outputs: list[dict[str, np.ndarray]], names: list[str] | None) -> list[dict[str, np.ndarray]]:
+    if not names:
+        return outputs
+    have = list(outputs[0])
+    if len(have) != len(names):
+        raise StepFailed(f"the recipe names {len(names)} outputs {names}, but the model returns {len(have)}: {have}")
+    return [dict(zip(names, out.values(), strict=True)) for out in outputs]
+
+
+def _synthetic_samples(runner: Any, seed: int, axis: int) -> list[dict[str, np.ndarray]]:
+    """Random inputs shaped from the model's own signature (for ONNX files given without a dataloader)."""
+    describe = getattr(runner, "describe_inputs", None)
+    if describe is None:
+        raise StepFailed("this model needs a dataloader: its inputs cannot be read from the model")
+    rng = np.random.default_rng(seed)
+    feeds = []
+    for _ in range(SYNTHETIC_SAMPLES):
+        feed = {}
+        for name, dtype, shape in describe():
+            dims = [d if isinstance(d, int) and d > 0 else (2 if i == axis else 1) for i, d in enumerate(shape)]
+            if np.issubdtype(dtype, np.floating):
+                feed[name] = rng.standard_normal(dims).astype(dtype)
+            elif dtype == np.bool_:
+                feed[name] = rng.integers(0, 2, dims).astype(bool)
+            else:
+                feed[name] = rng.integers(0, 10, dims).astype(dtype)
+        feeds.append(feed)
+    return feeds

@@ -1,0 +1,124 @@
+"""Framework-neutral handling of samples and outputs: naming, flattening, numpy conversion, npz files."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel
+
+from navctl.status import TensorMeta
+
+INPUT_DIR = "model_input"
+OUTPUT_DIR = "model_output"
+
+
+class ModelIO(BaseModel):
+    """What the samples step learned about the model's inputs and outputs."""
+
+    inputs: list[TensorMeta]
+    outputs: list[TensorMeta]
+    call: Literal["positional", "keyword"]
+    batching: bool
+    batch_axis: int
+    samples: int
+
+    @property
+    def input_names(self) -> list[str]:
+        return [t.name for t in self.inputs]
+
+    @property
+    def output_names(self) -> list[str]:
+        return [t.name for t in self.outputs]
+
+    @classmethod
+    def read(cls, path: Path) -> ModelIO:
+        return cls.model_validate_json(path.read_text())
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.model_dump(mode="json"), indent=2))
+
+
+def is_leaf(obj: Any) -> bool:
+    return hasattr(obj, "shape") and hasattr(obj, "dtype") or isinstance(obj, (int, float, bool, np.number))
+
+
+def to_numpy(obj: Any) -> np.ndarray:
+    """A host numpy array from a torch/tf/jax tensor, numpy array or Python scalar."""
+    if hasattr(obj, "detach"):  # torch: leave autograd and the device first
+        obj = obj.detach().cpu()
+        if str(obj.dtype) == "torch.bfloat16":
+            obj = obj.float()
+        return obj.numpy()
+    if hasattr(obj, "numpy") and not isinstance(obj, np.ndarray):
+        return np.asarray(obj.numpy())
+    return np.asarray(obj)
+
+
+def flatten_outputs(obj: Any, prefix: str | None = None) -> list[tuple[str, Any]]:
+    """(name, leaf) pairs of a model's output: a tensor, tuple/list, dict, ModelOutput or dataclass.
+
+    Names: `output_0` for a lone tensor, `output_<i>` for sequences, keys for mappings, joined
+    with '.' (mappings) or '_' (sequences) when nested.
+    """
+    if obj is None:
+        return []
+    if is_leaf(obj):
+        return [(prefix or "output_0", obj)]
+    if isinstance(obj, Mapping) or (hasattr(obj, "items") and hasattr(obj, "keys")):
+        out: list[tuple[str, Any]] = []
+        for key, value in obj.items():
+            out += flatten_outputs(value, f"{prefix}.{key}" if prefix else str(key))
+        return out
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return flatten_outputs({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, prefix)
+    if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
+        out = []
+        for i, value in enumerate(obj):
+            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
+        return out
+    raise TypeError(
+        f"model output of type {type(obj).__name__} is not supported; return a tensor, a tuple/list or a dict"
+    )
+
+
+def save_arrays(path: Path, arrays: Sequence[np.ndarray]) -> None:
+    """Arrays in order under keys a0, a1, ... (names live in model_io.json, so any name is safe)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        np.savez(handle, **{f"a{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)})
+
+
+def load_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
+    with np.load(path, allow_pickle=False) as data:
+        return {name: data[f"a{i}"] for i, name in enumerate(names)}
+
+
+def sample_files(workspace: Path, folder: str) -> list[Path]:
+    return sorted((workspace / folder).glob("*.npz"), key=lambda p: int(p.stem))
+
+
+def load_samples(workspace: Path, io: ModelIO) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+    """The recorded inputs and the source model's outputs, sample by sample."""
+    inputs = [load_arrays(p, io.input_names) for p in sample_files(workspace, INPUT_DIR)]
+    outputs = [load_arrays(p, io.output_names) for p in sample_files(workspace, OUTPUT_DIR)]
+    return inputs, outputs
+
+
+def concat_batch(feeds: list[dict[str, np.ndarray]], axis: int, size: int) -> dict[str, np.ndarray]:
+    """A feed of exactly `size` along the batch axis, built from real samples (repeated when too few)."""
+    names = list(feeds[0])
+    pieces: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    have = 0
+    i = 0
+    while have < size:
+        feed = feeds[i % len(feeds)]
+        for n in names:
+            pieces[n].append(feed[n])
+        have += feed[names[0]].shape[axis]
+        i += 1
+    return {n: np.take(np.concatenate(pieces[n], axis=axis), range(size), axis=axis) for n in names}
