@@ -14,6 +14,7 @@ from pydantic import (
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
+    WithJsonSchema,
     field_validator,
 )
 
@@ -46,6 +47,14 @@ Entrypoint = Annotated[
 Duration = Annotated[
     float,
     BeforeValidator(parse_duration),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h)?)+\s*$"},
+            ]
+        }
+    ),
     Field(description="seconds, or a duration such as '90s', '30m', '1h30m'"),
 ]
 

@@ -115,12 +115,13 @@ def run_spec(spec_path: Path) -> int:
         tb = traceback.TracebackException.from_exception(exc)
         where = _user_frame(tb.stack, spec.recipe_dir)
         known = isinstance(exc, StepFailed)
-        message = str(exc) if known else f"{type(exc).__name__}: {exc}"
+        first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        message = first if known else f"{type(exc).__name__}: {first}".rstrip(": ")
         traceback.print_exception(exc)
         result = StepResult(
             state="failed",
             metrics=exc.metrics if known else {},
-            message=message.strip().splitlines()[0] if message.strip() else type(exc).__name__,
+            message=message,
             error=ErrorRecord(type=type(exc).__name__, message=str(exc), where=where, traceback="".join(tb.format())),
         )
         code = 1

@@ -1,0 +1,444 @@
+"""End-to-end runs of `navctl optimize` with real torch, ONNX and ONNX Runtime on tiny models."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from tests.conftest import REPO, TINY_MODEL, load_status, run_cli
+
+pytestmark = pytest.mark.slow
+
+STATUS_SCHEMA = json.loads((REPO / "schemas" / "status.schema.json").read_text())
+
+
+def _states(status: dict) -> dict[str, str]:
+    return {k: v["state"] for k, v in status["steps"].items() if v["state"] != "unavailable"}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def quickstart(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path, Path]:
+    out = tmp_path_factory.mktemp("quickstart")
+    ws, pkg = out / "ws", out / "quickstart.nav"
+    result = run_cli(
+        "optimize", str(REPO / "recipes" / "quickstart.yaml"), "--workspace", str(ws), "--package", str(pkg), "--json"
+    )
+    return result, ws, pkg
+
+
+def test_quickstart_end_to_end(quickstart) -> None:
+    result, ws, pkg = quickstart
+    assert result.returncode == 0, result.stderr
+    status = load_status(ws)
+    jsonschema.validate(status, STATUS_SCHEMA)
+    states = _states(status)
+    assert set(states.values()) == {"ok"}, states
+    expected = {
+        "torchscript-trace@torchscript-cpu",
+        "torchscript-script@torchscript-cpu",
+        "torch-export@torch-export-cpu",
+        "onnx@onnxruntime-cpu",
+    }
+    for key in expected:
+        entry = status["results"][key]
+        assert entry["correctness"]["passed"] is True
+        assert entry["correctness"]["outputs"]["output_0"]["max_abs"] < 1e-4
+        assert entry["verify"]["passed"] is True
+        assert entry["profile"] and all(r["throughput"] > 0 and r["requests"] >= 5 for r in entry["profile"])
+        assert [r["batch_size"] for r in entry["profile"]][:2] == [1, 2]
+    assert status["results"]["source@torch-cpu"]["profile"]
+    assert status["selection"]["max-throughput"] in expected
+    assert status["selection"]["min-latency"] in expected
+    assert status["inputs"] == [{"name": "input", "dtype": "float32", "shape": [-1, 64]}]
+    assert status["outputs"] == [{"name": "output_0", "dtype": "float32", "shape": [-1, 10]}]
+    assert status["environment"]["threads"] >= 1
+    onnx_step = status["steps"]["export/onnx"]
+    assert onnx_step["artifacts"][0]["path"] == "onnx/model.onnx"
+    assert (ws / "onnx" / "model.onnx").exists()
+    assert (ws / "steps" / "export" / "onnx" / "reproduce.sh").stat().st_mode & 0o111
+    assert len(list((ws / "model_input").glob("*.npz"))) == 8
+    doc = json.loads(result.stdout)
+    assert doc["exit_code"] == 0 and doc["selection"] == status["selection"]
+    assert "navctl results: quickstart" in result.stderr
+
+
+def test_quickstart_package_status_and_inspect(quickstart) -> None:
+    _, ws, pkg = quickstart
+    import zipfile
+
+    with zipfile.ZipFile(pkg) as archive:
+        names = archive.namelist()
+    assert names[0] == "status.yaml"
+    assert "onnx/model.onnx" in names and "model_input/0.npz" in names and "navctl.log" in names
+    assert not [n for n in names if n.endswith((".lock", ".pid", ".tmp"))]
+    shown = run_cli("status", str(pkg))
+    assert (
+        shown.returncode == 0
+        and "onnx@onnxruntime-cpu" in shown.stdout.replace(" ", "")
+        or "onnxruntime-cpu" in shown.stdout
+    )
+    as_json = json.loads(run_cli("status", str(ws), "--json").stdout)
+    assert as_json["selection"] == load_status(ws)["selection"]
+    inspected = run_cli("inspect", str(pkg))
+    assert inspected.returncode == 0 and "onnx/model.onnx" in inspected.stdout and "output_0" in inspected.stdout
+
+
+def test_reproduce_script_reruns_one_step(quickstart) -> None:
+    _, ws, _ = quickstart
+    script = ws / "steps" / "correctness" / "onnx@onnxruntime-cpu" / "reproduce.sh"
+    result = subprocess.run(["sh", str(script)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    record = json.loads((script.parent / "result.json").read_text())
+    assert record["state"] == "ok" and record["metrics"]["correctness"]["passed"]
+
+
+def test_rerun_is_cached_and_tolerance_change_reruns_only_correctness(project) -> None:
+    recipe = project(targets=["torchscript-trace", "onnx"])
+    first = run_cli("optimize", str(recipe))
+    assert first.returncode == 0, first.stderr
+    second = run_cli("optimize", str(recipe))
+    assert second.returncode == 0
+    states = _states(load_status(recipe.parent / "ws"))
+    assert {s for k, s in states.items() if k != "select"} == {"cached"}, states
+    text = recipe.read_text().replace("name: tiny", "name: tiny\ncorrectness: {atol: 0.001}")
+    recipe.write_text(text)
+    third = run_cli("optimize", str(recipe))
+    assert third.returncode == 0, third.stderr
+    states = _states(load_status(recipe.parent / "ws"))
+    rerun = {k for k, s in states.items() if s == "ok" and k != "select"}
+    assert rerun == {"correctness/torchscript-trace@torchscript-cpu", "correctness/onnx@onnxruntime-cpu"}, states
+    forced = run_cli("optimize", str(recipe), "--force")
+    assert "cached" not in _states(load_status(recipe.parent / "ws")).values()
+    assert forced.returncode == 0
+
+
+def test_two_inputs_dict_outputs(tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    result = run_cli(
+        "optimize",
+        str(REPO / "recipes" / "two_inputs.yaml"),
+        "--workspace",
+        str(ws),
+        "--package",
+        str(tmp_path / "two.nav"),
+    )
+    assert result.returncode == 0, result.stderr
+    status = load_status(ws)
+    assert [t["name"] for t in status["inputs"]] == ["text", "image"]
+    assert [t["name"] for t in status["outputs"]] == ["score", "similarity"]
+    assert status["outputs"][0]["shape"] == [-1]
+    for key in ("torchscript-trace@torchscript-cpu", "torch-export@torch-export-cpu", "onnx@onnxruntime-cpu"):
+        outputs = status["results"][key]["correctness"]["outputs"]
+        assert set(outputs) == {"score", "similarity"} and all(o["passed"] for o in outputs.values())
+        assert outputs["similarity"]["atol"] == 1e-4 and outputs["score"]["atol"] == 1e-5
+    import onnx
+
+    graph = onnx.load(ws / "onnx" / "model.onnx").graph
+    assert [i.name for i in graph.input] == ["text", "image"]
+    assert [o.name for o in graph.output] == ["score", "similarity"]
+
+
+FAILING_SCRIPT = (
+    TINY_MODEL
+    + """
+
+class NotScriptable(Tiny):
+    def forward(self, x):
+        scale = lambda t: t * 2  # noqa: E731 - torch.jit.script refuses lambdas
+        return scale(super().forward(x))
+
+
+def build_bad():
+    torch.manual_seed(0)
+    return NotScriptable()
+"""
+)
+
+
+def test_one_failing_export_leaves_the_others(project) -> None:
+    recipe = project(
+        FAILING_SCRIPT,
+        model={"entrypoint": "model.py:build_bad"},
+        targets=["torchscript-script", "torchscript-trace", "onnx"],
+    )
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 1
+    status = load_status(recipe.parent / "ws")
+    script = status["steps"]["export/torchscript-script"]
+    assert script["state"] == "failed"
+    assert (
+        "lambda" in script["reason"].lower() and "log: steps/export/torchscript-script/export.log" in script["reason"]
+    )
+    assert status["steps"]["correctness/torchscript-script@torchscript-cpu"]["state"] == "skipped"
+    assert status["steps"]["export/onnx"]["state"] == "ok"
+    assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["passed"]
+    assert status["selection"]["max-throughput"] in ("onnx@onnxruntime-cpu", "torchscript-trace@torchscript-cpu")
+    assert (recipe.parent / "tiny.nav").exists()
+
+
+SEGFAULT = (
+    TINY_MODEL
+    + """
+
+def build_segv():
+    import ctypes
+    # Crash whichever process traces this model, as a buggy converter would.
+    torch.jit.trace = lambda *a, **k: ctypes.string_at(0)
+    return build()
+"""
+)
+
+
+def test_segfault_in_export_is_contained(project) -> None:
+    recipe = project(SEGFAULT, model={"entrypoint": "model.py:build_segv"}, targets=["torchscript-trace", "onnx"])
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 1, result.stderr
+    status = load_status(recipe.parent / "ws")
+    trace = status["steps"]["export/torchscript-trace"]
+    assert trace["state"] == "crashed" and trace["reason"].startswith("SIGSEGV")
+    assert "Segmentation fault" in (recipe.parent / "ws" / trace["log"]).read_text()
+    assert status["steps"]["export/onnx"]["state"] == "ok"
+    assert status["steps"]["profile/onnx@onnxruntime-cpu"]["state"] == "ok"
+
+
+HANG = (
+    TINY_MODEL
+    + """
+
+def build_hang():
+    import subprocess, time
+    def hang(*args, **kwargs):
+        child = subprocess.Popen(["sleep", "600"])
+        open("grandchild.pid", "w").write(str(child.pid))
+        time.sleep(600)
+    torch.jit.trace = hang
+    return build()
+"""
+)
+
+
+def test_hanging_step_times_out_and_leaves_no_process(project) -> None:
+    recipe = project(
+        HANG,
+        model={"entrypoint": "model.py:build_hang"},
+        targets=["torchscript-trace", "torchscript-script"],
+        step_timeout="3s",
+    )
+    started = time.monotonic()
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 1, result.stderr
+    ws = recipe.parent / "ws"
+    status = load_status(ws)
+    trace = status["steps"]["export/torchscript-trace"]
+    assert trace["state"] == "timeout" and "step_timeout" in trace["reason"]
+    assert 3 <= trace["duration_s"] < 9
+    step_pid = int(re.search(r"\(pid (\d+)\)", (ws / trace["log"]).read_text()).group(1))
+    grandchild = int((ws / "grandchild.pid").read_text())
+    assert not _alive(step_pid) and not _alive(grandchild)
+    assert status["steps"]["export/torchscript-script"]["state"] == "ok"
+    assert time.monotonic() - started < 90
+
+
+def test_dataloader_that_raises_names_the_user_line(project) -> None:
+    code = TINY_MODEL + "\n\ndef broken():\n    raise ValueError('no data today')\n"
+    recipe = project(code, dataloader={"factory": "model.py:broken"})
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 1
+    status = load_status(recipe.parent / "ws")
+    samples = status["steps"]["samples"]
+    assert samples["state"] == "failed"
+    assert "ValueError: no data today" in samples["reason"] and "model.py:" in samples["reason"]
+    assert status["steps"]["export/onnx"]["state"] == "skipped"
+    assert status["steps"]["export/onnx"]["reason"] == "samples failed"
+
+
+def test_inconsistent_samples_are_named(project) -> None:
+    code = TINY_MODEL + "\n\ndef mixed():\n    return [torch.randn(2, 8), torch.randn(2, 8, dtype=torch.float64)]\n"
+    recipe = project(code, dataloader={"factory": "model.py:mixed"})
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 1
+    reason = load_status(recipe.parent / "ws")["steps"]["samples"]["reason"]
+    assert "sample 1, input 'x': dtype float64 differs from sample 0's float32" in reason
+
+
+def test_second_concurrent_run_exits_4(project) -> None:
+    slow = TINY_MODEL + "\n\ndef slow_samples():\n    import time\n    time.sleep(4)\n    return samples()\n"
+    recipe = project(slow, dataloader={"factory": "model.py:slow_samples"})
+    first = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "optimize", str(recipe)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    ws = recipe.parent / "ws"
+    deadline = time.monotonic() + 30
+    while not (ws / ".navctl.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    second = run_cli("optimize", str(recipe))
+    assert second.returncode == 4
+    assert "is in use by another navctl run" in second.stderr and f"pid {first.pid}" in second.stderr
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert set(_states(load_status(ws)).values()) == {"ok"}
+
+
+def test_sigkill_of_parent_leaves_valid_status_and_rerun_resumes(project) -> None:
+    recipe = project(targets=["torchscript-trace", "torch-export", "onnx"])
+    ws = recipe.parent / "ws"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "optimize", str(recipe)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if load_status(ws)["steps"]["samples"]["state"] == "ok":
+                break
+        except (FileNotFoundError, TypeError, KeyError):
+            pass
+        time.sleep(0.02)
+    time.sleep(0.5)
+    run.send_signal(signal.SIGKILL)
+    run.wait(timeout=10)
+    status = load_status(ws)
+    jsonschema.validate(status, STATUS_SCHEMA)
+    assert status["steps"]["samples"]["state"] == "ok"
+    again = run_cli("optimize", str(recipe))
+    assert again.returncode == 0, again.stderr
+    final = load_status(ws)
+    assert final["steps"]["samples"]["state"] == "cached"
+    assert set(_states(final).values()) <= {"ok", "cached"}
+    assert final["results"]["onnx@onnxruntime-cpu"]["correctness"]["passed"]
+
+
+def test_ctrl_c_stops_writes_status_and_resumes(project) -> None:
+    slow = TINY_MODEL + "\n\ndef slow_build():\n    import time\n    time.sleep(1.5)\n    return build()\n"
+    recipe = project(slow, model={"entrypoint": "model.py:slow_build"}, targets=["torchscript-trace", "onnx"])
+    ws = recipe.parent / "ws"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "optimize", str(recipe)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if "running" in _states(load_status(ws)).values() and load_status(ws)["steps"]["samples"]["state"] == "ok":
+                break
+        except (FileNotFoundError, TypeError, KeyError):
+            pass
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    out, err = run.communicate(timeout=60)
+    assert run.returncode == 130, err
+    assert "resume with: navctl optimize" in err
+    status = load_status(ws)
+    assert status["run"]["state"] == "interrupted"
+    assert "pending" in _states(status).values()
+    assert not (ws / ".navctl.pid").exists()
+    again = run_cli("optimize", str(recipe))
+    assert again.returncode == 0, again.stderr
+    assert set(_states(load_status(ws)).values()) <= {"ok", "cached"}
+
+
+def test_only_runs_a_subset_and_what_it_needs(project) -> None:
+    recipe = project(targets=["torchscript-trace", "onnx"])
+    result = run_cli("optimize", str(recipe), "--only", "export/onnx", "--no-package")
+    assert result.returncode == 0, result.stderr
+    states = _states(load_status(recipe.parent / "ws"))
+    assert states["samples"] == "ok" and states["export/onnx"] == "ok"
+    assert states["export/torchscript-trace"] == "pending"
+    assert not (recipe.parent / "tiny.nav").exists()
+    nothing = run_cli("optimize", str(recipe), "--only", "nope/*")
+    assert nothing.returncode == 2 and "matches no step" in nothing.stderr
+
+
+OOM = (
+    TINY_MODEL
+    + """
+
+class Greedy(Tiny):
+    def forward(self, x):
+        if x.shape[0] > 4:
+            raise MemoryError("out of memory: pretend the device is full")
+        return torch.relu(self.fc(x))
+
+
+def build_greedy():
+    torch.manual_seed(0)
+    return Greedy()
+"""
+)
+
+
+def test_out_of_memory_ends_the_sweep_not_the_step(project) -> None:
+    profiling = {
+        "batch_sizes": [1, 2, 4, 8, 16],
+        "warmup_s": 0.01,
+        "window_ms": 10,
+        "windows": 2,
+        "stability_pct": 50,
+        "max_trials": 3,
+    }
+    recipe = project(
+        OOM, model={"entrypoint": "model.py:build_greedy"}, targets=["torchscript-script"], profiling=profiling
+    )
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 0, result.stderr
+    status = load_status(recipe.parent / "ws")
+    for key in ("source@torch-cpu", "torchscript-script@torchscript-cpu"):
+        entry = status["results"][key]
+        assert [r["batch_size"] for r in entry["profile"]] == [1, 2, 4]
+        assert entry["profile_stopped"].startswith("out of memory at batch size 8")
+
+
+def test_onnx_file_recipe_with_synthetic_samples(tmp_path: Path) -> None:
+    from recipes.models.make_onnx_model import main as make_model
+
+    make_model()
+    ws = tmp_path / "ws"
+    result = run_cli(
+        "optimize",
+        str(REPO / "recipes" / "onnx_file.yaml"),
+        "--workspace",
+        str(ws),
+        "--package",
+        str(tmp_path / "o.nav"),
+    )
+    assert result.returncode == 0, result.stderr
+    status = load_status(ws)
+    assert status["inputs"] == [{"name": "features", "dtype": "float32", "shape": [-1, 16]}]
+    assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["outputs"]["scores"]["max_abs"] == 0.0
+    assert [r["batch_size"] for r in status["results"]["onnx@onnxruntime-cpu"]["profile"]] == [1, 16]
+
+
+def test_python_api_runs_the_same_engine(project) -> None:
+    recipe = project()
+    code = (
+        "import navctl, sys\n"
+        f"out = navctl.optimize({str(recipe)!r}, workspace={str(recipe.parent / 'api_ws')!r}, "
+        "targets=['torchscript-trace'])\n"
+        "print(out.exit_code, out.status.steps['export/torchscript-trace'].state, out.package.name)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**os.environ}
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "ok", "tiny.nav"]
