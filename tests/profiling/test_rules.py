@@ -1,0 +1,104 @@
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from navctl.profiling.measure import MeasureSettings, measure
+from navctl.profiling.rules import auto_batch_sizes, sweep_should_stop, windows_stable
+from navctl.profiling.sweep import is_out_of_memory, sweep
+
+
+def test_windows_stable_needs_enough_windows_within_the_percentage() -> None:
+    assert not windows_stable([100, 100], windows=3, stability_pct=10)
+    assert windows_stable([50, 100, 104, 96], windows=3, stability_pct=10)
+    assert not windows_stable([100, 130, 100], windows=3, stability_pct=10)
+    assert windows_stable([100, 108, 100], windows=3, stability_pct=10)
+    assert not windows_stable([0, 0, 0], windows=3, stability_pct=10)
+
+
+def test_sweep_stops_after_the_gain_fails_for_patience_plus_one_sizes() -> None:
+    assert not sweep_should_stop([100, 200, 400], gain_pct=5, patience=2)
+    assert not sweep_should_stop([100, 200, 202], gain_pct=5, patience=2)
+    assert not sweep_should_stop([100, 200, 202, 203], gain_pct=5, patience=2)
+    assert sweep_should_stop([100, 200, 202, 203, 204], gain_pct=5, patience=2)
+    # a late gain resets the count
+    assert not sweep_should_stop([100, 200, 202, 203, 300], gain_pct=5, patience=2)
+    # falling throughput counts as no gain
+    assert sweep_should_stop([100, 90, 80, 70], gain_pct=5, patience=2)
+    assert sweep_should_stop([100, 100], gain_pct=5, patience=0)
+
+
+def test_auto_batch_sizes() -> None:
+    assert auto_batch_sizes(1) == [1]
+    assert auto_batch_sizes(64) == [1, 2, 4, 8, 16, 32, 64]
+    assert auto_batch_sizes(48) == [1, 2, 4, 8, 16, 32, 48]
+
+
+class FakeClock:
+    """Each infer() advances time by a scripted amount; the clock itself costs nothing."""
+
+    def __init__(self, costs) -> None:
+        self.now = 0.0
+        self.costs = iter(costs)
+
+    def __call__(self) -> float:
+        return self.now
+
+    def infer(self) -> None:
+        self.now += next(self.costs)
+
+
+def test_measure_stops_as_soon_as_windows_agree() -> None:
+    clock = FakeClock(itertools.repeat(0.001))
+    settings = MeasureSettings(warmup_s=0.01, window_ms=10, windows=3, stability_pct=10, max_trials=10)
+    record = measure(clock.infer, 4, settings, clock=clock)
+    assert record.stable
+    assert record.requests == 30  # 3 windows x 10 requests of 1 ms
+    assert record.p50_ms == pytest.approx(1.0)
+    assert record.throughput == pytest.approx(4000.0)
+    assert record.cv == pytest.approx(0.0, abs=1e-9)
+
+
+def test_measure_keeps_an_unstable_result() -> None:
+    # alternating fast and slow windows never agree within 10 %
+    costs = itertools.cycle([0.001] * 10 + [0.003] * 10)
+    clock = FakeClock(costs)
+    settings = MeasureSettings(warmup_s=0.0, window_ms=10, windows=3, stability_pct=10, max_trials=4)
+    record = measure(clock.infer, 1, settings, clock=clock)
+    assert not record.stable
+    assert record.requests > 0 and record.p99_ms >= record.p50_ms
+
+
+def test_out_of_memory_detection() -> None:
+    assert is_out_of_memory(MemoryError())
+    assert is_out_of_memory(RuntimeError("CUDA out of memory. Tried to allocate 2 GiB"))
+    assert is_out_of_memory(RuntimeError("[ONNXRuntimeError] Failed to allocate memory for requested buffer"))
+    assert not is_out_of_memory(ValueError("shapes do not match"))
+
+
+def test_sweep_records_out_of_memory_and_keeps_earlier_sizes() -> None:
+    settings = MeasureSettings(warmup_s=0.0, window_ms=1, windows=2, stability_pct=90, max_trials=2)
+
+    def make(size: int):
+        if size > 2:
+            raise MemoryError("out of memory")
+        return lambda: sum(range(100))
+
+    result = sweep(make, [1, 2, 4, 8], settings, auto=False, gain_pct=5, patience=2)
+    assert [r.batch_size for r in result.records] == [1, 2]
+    assert result.stopped.startswith("out of memory at batch size 4")
+
+
+def test_sweep_raises_other_errors_and_oom_at_the_first_size() -> None:
+    settings = MeasureSettings(warmup_s=0.0, window_ms=1, windows=2, stability_pct=90, max_trials=2)
+    with pytest.raises(MemoryError):
+        sweep(lambda size: (_ for _ in ()).throw(MemoryError("oom")), [1, 2], settings, False, 5, 2)
+
+    def bad(size: int):
+        if size > 1:
+            raise ValueError("broken at batch 2")
+        return lambda: None
+
+    with pytest.raises(ValueError):
+        sweep(bad, [1, 2], settings, False, 5, 2)

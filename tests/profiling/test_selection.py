@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+from navctl.profiling.selection import select
+from navctl.recipe.models import Selection
+from navctl.status import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
+
+
+def _record(batch: int, throughput: float, p50: float, p95: float | None = None) -> ProfileRecord:
+    p95 = p95 if p95 is not None else p50 * 1.2
+    return ProfileRecord(batch_size=batch, mean_ms=p50, p50_ms=p50, p90_ms=p95, p95_ms=p95, p99_ms=p95,
+                         throughput=throughput, cv=0.1, stable=True, requests=100)
+
+
+def _result(fmt: str, runner: str, records, passed: bool = True, verified: bool | None = None) -> RunnerResult:
+    return RunnerResult(
+        format=fmt, runner=runner, correctness=CorrectnessResult(passed=passed), profile=records,
+        verify=VerifyResult(passed=verified) if verified is not None else None,
+    )
+
+
+RESULTS = {
+    "source@torch-cpu": _result("source", "torch-cpu", [_record(1, 1000, 0.5), _record(64, 90000, 0.7)]),
+    # fastest at batch 1
+    "onnx@onnxruntime-cpu": _result("onnx", "onnxruntime-cpu", [_record(1, 5000, 0.2), _record(64, 50000, 1.3)]),
+    # highest throughput, but slow per request
+    "openvino@openvino-cpu": _result("openvino", "openvino-cpu", [_record(1, 2000, 0.5), _record(64, 80000, 0.8)]),
+    # incorrect: never chosen however fast
+    "torchscript-trace@torchscript-cpu": _result(
+        "torchscript-trace", "torchscript-cpu", [_record(1, 99999, 0.01), _record(64, 999999, 0.06)], passed=False
+    ),
+}
+
+
+def test_max_throughput_and_min_latency_pick_different_winners() -> None:
+    chosen = select(RESULTS, Selection(strategies=["max-throughput", "min-latency"]), verify_required=False)
+    assert chosen == {"max-throughput": "openvino@openvino-cpu", "min-latency": "onnx@onnxruntime-cpu"}
+
+
+def test_budget_strategy_uses_the_chosen_percentile() -> None:
+    settings = Selection(strategies=["max-throughput-within-latency-budget"], latency_budget_ms=1.0,
+                         latency_percentile="p95")
+    # openvino's batch-64 p95 is 0.96 ms (inside), onnx's is 1.56 ms (outside)
+    assert select(RESULTS, settings, False) == {"max-throughput-within-latency-budget": "openvino@openvino-cpu"}
+    tight = settings.model_copy(update={"latency_budget_ms": 0.3})
+    assert select(RESULTS, tight, False) == {"max-throughput-within-latency-budget": "onnx@onnxruntime-cpu"}
+    none = settings.model_copy(update={"latency_budget_ms": 0.001})
+    assert select(RESULTS, none, False) == {"max-throughput-within-latency-budget": None}
+
+
+def test_pin_only_when_the_candidate_is_correct() -> None:
+    pinned = Selection(strategies=[], pin="onnx@onnxruntime-cpu")
+    assert select(RESULTS, pinned, False) == {"pinned": "onnx@onnxruntime-cpu"}
+    wrong = Selection(strategies=[], pin="torchscript-trace@torchscript-cpu")
+    assert select(RESULTS, wrong, False) == {"pinned": None}
+
+
+def test_verification_is_required_when_the_recipe_verifies() -> None:
+    results = dict(RESULTS)
+    results["onnx@onnxruntime-cpu"] = results["onnx@onnxruntime-cpu"].model_copy(
+        update={"verify": VerifyResult(passed=True)})
+    results["openvino@openvino-cpu"] = results["openvino@openvino-cpu"].model_copy(
+        update={"verify": VerifyResult(passed=False, message="top-1 differs")})
+    chosen = select(results, Selection(strategies=["max-throughput"]), verify_required=True)
+    assert chosen == {"max-throughput": "onnx@onnxruntime-cpu"}
+
+
+def test_source_is_never_selected() -> None:
+    only_source = {"source@torch-cpu": RESULTS["source@torch-cpu"]}
+    assert select(only_source, Selection(strategies=["max-throughput"]), False) == {"max-throughput": None}

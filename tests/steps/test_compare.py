@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import numpy as np
+
+from navctl.steps.correctness import compare, summary
+
+
+def test_within_tolerance_and_zero_reference_gives_finite_relative_error() -> None:
+    ref = [{"y": np.array([0.0, 1.0, -2.0], dtype=np.float32)}]
+    out = [{"y": np.array([1e-6, 1.0005, -2.0], dtype=np.float32)}]
+    result = compare(out, ref, {"y": (1e-5, 1e-3)})
+    assert result.passed
+    y = result.outputs["y"]
+    assert np.isfinite(y.max_rel) and y.max_rel < 1e-3
+    assert y.max_abs < 1e-3
+
+
+def test_elementwise_rule_fails_and_reports_figures() -> None:
+    ref = [{"y": np.array([1.0, 100.0])}, {"y": np.array([1.0, 1.0])}]
+    out = [{"y": np.array([1.0, 100.05])}, {"y": np.array([1.2, 1.0])}]
+    result = compare(out, ref, {"y": (1e-4, 1e-3)})
+    assert not result.passed
+    y = result.outputs["y"]
+    assert y.max_abs == np.float64(1.2 - 1.0).item() or abs(y.max_abs - 0.2) < 1e-12
+    assert y.problem == "first exceeded on sample 1"
+    assert "max abs error 0.2" in summary(result)
+
+
+def test_nan_shape_dtype_and_name_mismatches_fail_with_both_sides() -> None:
+    ref = [{"y": np.zeros((2, 3), np.float32)}]
+    nan = compare([{"y": np.full((2, 3), np.nan, np.float32)}], ref, {})
+    assert not nan.passed and "NaN" in nan.outputs["y"].problem
+    shape = compare([{"y": np.zeros((3, 2), np.float32)}], ref, {})
+    assert "shape [3, 2], source gives [2, 3]" in shape.outputs["y"].problem
+    dtype = compare([{"y": np.zeros((2, 3), np.int64)}], ref, {})
+    assert "dtype int64, source gives float32" in dtype.outputs["y"].problem
+    names = compare([{"z": np.zeros((2, 3), np.float32)}], ref, {})
+    assert not names.passed and "['z']" in names.problem and "['y']" in names.problem
+
+
+def test_reduced_precision_outputs_are_compared_not_refused() -> None:
+    ref = [{"y": np.array([1.0, 2.0], np.float32)}]
+    out = [{"y": np.array([1.0, 2.0], np.float16)}]
+    assert compare(out, ref, {"y": (1e-3, 1e-3)}).passed

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from navctl.steps.tensors import concat_batch, flatten_outputs
+
+
+def test_flatten_names() -> None:
+    a, b = np.zeros(1), np.ones(1)
+    assert [n for n, _ in flatten_outputs(a)] == ["output_0"]
+    assert [n for n, _ in flatten_outputs((a, b))] == ["output_0", "output_1"]
+    assert [n for n, _ in flatten_outputs({"logits": a, "aux": [a, b]})] == ["logits", "aux_0", "aux_1"]
+    assert [n for n, _ in flatten_outputs(OrderedDict(h={"x": a}))] == ["h.x"]
+
+    @dataclass
+    class Out:
+        loss: object
+        logits: object
+
+    assert [n for n, _ in flatten_outputs(Out(None, a))] == ["logits"]
+    with pytest.raises(TypeError):
+        flatten_outputs(object())
+
+
+def test_concat_batch_builds_exact_sizes_from_real_samples() -> None:
+    feeds = [{"x": np.full((2, 3), i, np.float32)} for i in range(3)]
+    batch = concat_batch(feeds, axis=0, size=5)
+    assert batch["x"].shape == (5, 3)
+    assert batch["x"][:, 0].tolist() == [0, 0, 1, 1, 2]
+    big = concat_batch(feeds, axis=0, size=9)
+    assert big["x"].shape == (9, 3) and big["x"][6, 0] == 0  # wraps around to sample 0
+    axis1 = concat_batch([{"x": np.zeros((3, 2))}], axis=1, size=5)
+    assert axis1["x"].shape == (3, 5)
