@@ -24,7 +24,7 @@ def _zip(path: Path, entries: dict[str, bytes], symlink: str | None = None) -> P
             archive.writestr(name, data)
         if symlink:
             info = zipfile.ZipInfo(symlink)
-            info.external_attr = (0o120777 << 16)
+            info.external_attr = 0o120777 << 16
             archive.writestr(info, "/etc/passwd")
     return path
 

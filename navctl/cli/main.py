@@ -237,6 +237,86 @@ def inspect(
 
 
 @app.command()
+def report(
+    target: Path = typer.Argument(..., help="A .nav package or a workspace."),
+    out: Path = typer.Option(Path("navctl_report"), "--out", help="Folder for report.md and the PNG plot."),
+) -> None:
+    """Write a Markdown report and a latency-against-throughput plot (needs matplotlib: navctl[report])."""
+    from navctl.plan.environment import module_available
+
+    if not module_available("matplotlib"):
+        raise UsageError("navctl report needs matplotlib", hint="pip install 'navctl[report]'")
+    from navctl.report.plot import write_report
+
+    for path in write_report(_load_status(target), out):
+        stdout.print(f"wrote {path}")
+
+
+@app.command()
+def diff(
+    base: Path = typer.Argument(..., help="The baseline: a .nav package or a workspace."),
+    new: Path = typer.Argument(..., help="The run to compare with it."),
+    fail_on_regression: str | None = typer.Option(
+        None, "--fail-on-regression", help="Exit 1 when throughput drops or latency grows by more than this (e.g. 5%)."
+    ),
+    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+) -> None:
+    """Compare correctness and best throughput/latency per format@runner between two runs (a CI gate)."""
+    from rich.table import Table
+
+    from navctl.report.diff import diff_status, parse_percent
+    from navctl.report.summary import fmt_number
+
+    try:
+        threshold = parse_percent(fail_on_regression) if fail_on_regression is not None else 5.0
+    except ValueError as exc:
+        raise UsageError(f"--fail-on-regression: {exc}") from None
+    rows = diff_status(_load_status(base), _load_status(new), threshold)
+    regressed = [r for r in rows if r.regressions]
+    if json_out:
+        print_json({"threshold_pct": threshold, "rows": [r.as_dict() for r in rows], "regressions": len(regressed)})
+    else:
+        table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
+        for col in (
+            "format@runner",
+            "correct",
+            "best thr. base",
+            "new",
+            "change",
+            "p50 ms base",
+            "new",
+            "change",
+            "regression",
+        ):
+            table.add_column(col)
+        for r in rows:
+            correct = f"{_yes(r.base_correct)} -> {_yes(r.new_correct)}"
+            table.add_row(
+                r.key,
+                correct,
+                fmt_number(r.base_throughput),
+                fmt_number(r.new_throughput),
+                _pct(r.throughput_change_pct),
+                fmt_number(r.base_latency_ms),
+                fmt_number(r.new_latency_ms),
+                _pct(r.latency_change_pct),
+                "; ".join(r.regressions),
+            )
+        stdout.print(table)
+        stdout.print(f"{len(regressed)} regression(s) beyond {threshold:g}%")
+    if fail_on_regression is not None and regressed:
+        raise typer.Exit(1)
+
+
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
+
+
+@app.command()
 def schema(
     out: Path = typer.Option(Path("schemas"), "--out", help="Folder for recipe.schema.json and status.schema.json."),
 ) -> None:

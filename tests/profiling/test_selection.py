@@ -7,13 +7,26 @@ from navctl.status import CorrectnessResult, ProfileRecord, RunnerResult, Verify
 
 def _record(batch: int, throughput: float, p50: float, p95: float | None = None) -> ProfileRecord:
     p95 = p95 if p95 is not None else p50 * 1.2
-    return ProfileRecord(batch_size=batch, mean_ms=p50, p50_ms=p50, p90_ms=p95, p95_ms=p95, p99_ms=p95,
-                         throughput=throughput, cv=0.1, stable=True, requests=100)
+    return ProfileRecord(
+        batch_size=batch,
+        mean_ms=p50,
+        p50_ms=p50,
+        p90_ms=p95,
+        p95_ms=p95,
+        p99_ms=p95,
+        throughput=throughput,
+        cv=0.1,
+        stable=True,
+        requests=100,
+    )
 
 
 def _result(fmt: str, runner: str, records, passed: bool = True, verified: bool | None = None) -> RunnerResult:
     return RunnerResult(
-        format=fmt, runner=runner, correctness=CorrectnessResult(passed=passed), profile=records,
+        format=fmt,
+        runner=runner,
+        correctness=CorrectnessResult(passed=passed),
+        profile=records,
         verify=VerifyResult(passed=verified) if verified is not None else None,
     )
 
@@ -37,8 +50,9 @@ def test_max_throughput_and_min_latency_pick_different_winners() -> None:
 
 
 def test_budget_strategy_uses_the_chosen_percentile() -> None:
-    settings = Selection(strategies=["max-throughput-within-latency-budget"], latency_budget_ms=1.0,
-                         latency_percentile="p95")
+    settings = Selection(
+        strategies=["max-throughput-within-latency-budget"], latency_budget_ms=1.0, latency_percentile="p95"
+    )
     # openvino's batch-64 p95 is 0.96 ms (inside), onnx's is 1.56 ms (outside)
     assert select(RESULTS, settings, False) == {"max-throughput-within-latency-budget": "openvino@openvino-cpu"}
     tight = settings.model_copy(update={"latency_budget_ms": 0.3})
@@ -57,9 +71,11 @@ def test_pin_only_when_the_candidate_is_correct() -> None:
 def test_verification_is_required_when_the_recipe_verifies() -> None:
     results = dict(RESULTS)
     results["onnx@onnxruntime-cpu"] = results["onnx@onnxruntime-cpu"].model_copy(
-        update={"verify": VerifyResult(passed=True)})
+        update={"verify": VerifyResult(passed=True)}
+    )
     results["openvino@openvino-cpu"] = results["openvino@openvino-cpu"].model_copy(
-        update={"verify": VerifyResult(passed=False, message="top-1 differs")})
+        update={"verify": VerifyResult(passed=False, message="top-1 differs")}
+    )
     chosen = select(results, Selection(strategies=["max-throughput"]), verify_required=True)
     assert chosen == {"max-throughput": "onnx@onnxruntime-cpu"}
 

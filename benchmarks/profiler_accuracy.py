@@ -1,0 +1,97 @@
+"""Profiler accuracy and repeatability, measured side by side in one run.
+
+(a) accuracy: the throughput navctl's profiler reports for ONNX Runtime on CPU (the same runner and
+    measure() the profile step uses) against an independent tight loop of `session.run` timed with
+    time.perf_counter, alternating the two, at batch 1 and 32, on a ~4 MFLOP/sample MLP.
+(b) repeatability: three profiles of the same runner; the spread is (max - min) / mean.
+
+Run: .venv/bin/python benchmarks/profiler_accuracy.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from navctl.profiling.measure import MeasureSettings, measure
+from navctl.runners.base import RunnerConfig
+from navctl.runners.onnxruntime import OnnxRuntimeRunner
+from navctl.steps.contract import ModelRef
+
+SIZES = [512, 1024, 1024, 512]  # 512*1024 + 1024*1024 + 1024*512 MACs = about 4.2 MFLOP per sample
+THREADS = 2
+ROUNDS = 3
+
+
+def build_model(path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    nodes, inits, prev = [], [], "x"
+    for i, (a, b) in enumerate(zip(SIZES, SIZES[1:], strict=False)):
+        inits.append(numpy_helper.from_array((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32), f"w{i}"))
+        nodes.append(helper.make_node("MatMul", [prev, f"w{i}"], [f"h{i}"]))
+        nodes.append(helper.make_node("Relu", [f"h{i}"], [f"r{i}"]))
+        prev = f"r{i}"
+    graph = helper.make_graph(
+        nodes,
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", SIZES[0]])],
+        [helper.make_tensor_value_info(prev, TensorProto.FLOAT, ["batch", SIZES[-1]])],
+        inits,
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path
+
+
+def tight_loop(session, feed: dict, batch: int, seconds: float) -> float:
+    for _ in range(20):
+        session.run(None, feed)
+    count = 0
+    start = time.perf_counter()
+    while True:
+        session.run(None, feed)
+        count += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return count * batch / elapsed
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = build_model(Path(tmp) / "mlp.onnx")
+        runner = OnnxRuntimeRunner(
+            RunnerConfig(artifact=path, io=None, device="cpu", threads=THREADS, model=ModelRef(), recipe_dir=Path(tmp))
+        )
+        runner.load()
+        settings = MeasureSettings()
+        print(
+            f"model: MLP {SIZES}, about {2 * sum(a * b for a, b in zip(SIZES, SIZES[1:], strict=False)) / 1e6:.1f} "
+            f"MFLOP/sample; onnxruntime-cpu, {THREADS} threads; {ROUNDS} alternating rounds"
+        )
+        print(
+            f"{'batch':>5} {'navctl (/s)':>14} {'tight loop (/s)':>16} {'ratio':>7} {'repeat spread':>14} "
+            f"{'navctl s/profile':>17}"
+        )
+        for batch in (1, 32):
+            feed = {"x": np.random.default_rng(1).standard_normal((batch, SIZES[0])).astype(np.float32)}
+            ours, loop, cost = [], [], []
+            for _ in range(ROUNDS):
+                started = time.perf_counter()
+                ours.append(measure(lambda feed=feed: runner.infer(feed), batch, settings).throughput)
+                cost.append(time.perf_counter() - started)
+                loop.append(tight_loop(runner.session, feed, batch, seconds=cost[-1]))
+            a, b = statistics.median(ours), statistics.median(loop)
+            spread = (max(ours) - min(ours)) / statistics.mean(ours) * 100
+            print(f"{batch:>5} {a:>14,.0f} {b:>16,.0f} {a / b:>7.3f} {spread:>13.1f}% {statistics.mean(cost):>17.2f}")
+        runner.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""Compare two runs (packages or workspaces): correctness and best figures per format@runner."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from navctl.status import RunnerResult, Status
+
+
+@dataclass
+class DiffRow:
+    key: str
+    base_correct: bool | None
+    new_correct: bool | None
+    base_throughput: float | None
+    new_throughput: float | None
+    throughput_change_pct: float | None
+    base_latency_ms: float | None  # p50 at the smallest batch size both runs measured
+    new_latency_ms: float | None
+    latency_change_pct: float | None
+    regressions: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _correct(result: RunnerResult | None) -> bool | None:
+    if result is None or result.correctness is None:
+        return None
+    return result.correctness.passed
+
+
+def _best(result: RunnerResult | None) -> float | None:
+    return max((r.throughput for r in result.profile), default=None) if result else None
+
+
+def _latency_at(result: RunnerResult | None, batch: int | None) -> float | None:
+    if result is None or batch is None:
+        return None
+    return next((r.p50_ms for r in result.profile if r.batch_size == batch), None)
+
+
+def _change(base: float | None, new: float | None) -> float | None:
+    if base is None or new is None or base == 0:
+        return None
+    return (new - base) / base * 100.0
+
+
+def diff_status(base: Status, new: Status, threshold_pct: float) -> list[DiffRow]:
+    """One row per format@runner in either run; `regressions` says what got worse beyond the threshold."""
+    rows = []
+    for key in sorted(set(base.results) | set(new.results)):
+        b, n = base.results.get(key), new.results.get(key)
+        common = sorted({r.batch_size for r in b.profile} & {r.batch_size for r in n.profile}) if b and n else []
+        batch = common[0] if common else None
+        row = DiffRow(
+            key=key,
+            base_correct=_correct(b),
+            new_correct=_correct(n),
+            base_throughput=_best(b),
+            new_throughput=_best(n),
+            throughput_change_pct=_change(_best(b), _best(n)),
+            base_latency_ms=_latency_at(b, batch),
+            new_latency_ms=_latency_at(n, batch),
+            latency_change_pct=_change(_latency_at(b, batch), _latency_at(n, batch)),
+        )
+        if b is not None and n is None:
+            row.regressions.append("missing from the new run")
+        if row.base_correct and row.new_correct is False:
+            row.regressions.append("no longer correct")
+        if row.base_throughput is not None and row.new_throughput is None and n is not None:
+            row.regressions.append("no longer profiled")
+        if row.throughput_change_pct is not None and row.throughput_change_pct < -threshold_pct:
+            row.regressions.append(f"throughput {row.throughput_change_pct:+.1f}%")
+        if row.latency_change_pct is not None and row.latency_change_pct > threshold_pct:
+            row.regressions.append(f"p50 latency {row.latency_change_pct:+.1f}%")
+        rows.append(row)
+    return rows
+
+
+def parse_percent(text: str) -> float:
+    value = text.strip().removesuffix("%")
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"'{text}' is not a percentage such as 5% or 2.5") from None
+    if number < 0:
+        raise ValueError("a regression threshold cannot be negative")
+    return number

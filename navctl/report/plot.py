@@ -1,0 +1,85 @@
+"""`navctl report`: a latency-vs-throughput plot per runner across batch sizes, and a Markdown report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from navctl.report.markdown import markdown_summary
+from navctl.status import Status
+
+PLOT_FILE = "latency_throughput.png"
+REPORT_FILE = "report.md"
+
+
+def write_plot(status: Status, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
+    for key, result in sorted(status.results.items()):
+        if not result.profile:
+            continue
+        records = sorted(result.profile, key=lambda r: r.batch_size)
+        xs = [r.throughput for r in records]
+        ys = [r.p50_ms for r in records]
+        style = "--" if result.format == "source" else "-"
+        line = axes.plot(xs, ys, style, marker="o", label=key)[0]
+        for r in records:
+            axes.annotate(
+                str(r.batch_size),
+                (r.throughput, r.p50_ms),
+                textcoords="offset points",
+                xytext=(3, 3),
+                fontsize=7,
+                color=line.get_color(),
+            )
+    axes.set_xlabel("throughput (samples/s)")
+    axes.set_ylabel("p50 latency per request (ms)")
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_title(f"{status.recipe.name}: latency against throughput (labels: batch size)")
+    axes.grid(True, which="both", alpha=0.3)
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def profile_tables(status: Status) -> str:
+    lines = ["## Profiles", ""]
+    for key, result in sorted(status.results.items()):
+        if not result.profile:
+            continue
+        lines += [
+            f"### {key}",
+            "",
+            "| batch | throughput (/s) | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | cv | stable | requests |",
+            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        ]
+        for r in result.profile:
+            lines.append(
+                f"| {r.batch_size} | {r.throughput:,.0f} | {r.mean_ms:.4g} | {r.p50_ms:.4g} | {r.p90_ms:.4g} "
+                f"| {r.p95_ms:.4g} | {r.p99_ms:.4g} | {r.cv:.2f} | {'yes' if r.stable else 'no'} "
+                f"| {r.requests} |"
+            )
+        if result.profile_stopped:
+            lines.append(f"\nSweep stopped: {result.profile_stopped}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_report(status: Status, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    plot = write_plot(status, out / PLOT_FILE)
+    env = status.environment
+    text = (
+        markdown_summary(status)
+        + f"\nMeasured with navctl {status.tool.version} on {env.cpu} ({env.threads} threads per runner), "
+        f"Python {env.python}.\n\n![latency against throughput]({PLOT_FILE})\n\n" + profile_tables(status)
+    )
+    report = out / REPORT_FILE
+    report.write_text(text)
+    return [report, plot]

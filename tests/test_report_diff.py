@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from navctl.cli.main import main
+from navctl.report.diff import diff_status, parse_percent
+from navctl.status import (
+    CorrectnessResult,
+    EnvironmentInfo,
+    ProfileRecord,
+    RecipeInfo,
+    RunInfo,
+    RunnerResult,
+    Status,
+    ToolInfo,
+    dump_status,
+)
+
+
+def _status(throughput: float, p50: float, correct: bool = True, extra: bool = True) -> Status:
+    def rec(batch: int, tp: float, lat: float) -> ProfileRecord:
+        return ProfileRecord(
+            batch_size=batch,
+            mean_ms=lat,
+            p50_ms=lat,
+            p90_ms=lat,
+            p95_ms=lat,
+            p99_ms=lat,
+            throughput=tp,
+            cv=0.05,
+            stable=True,
+            requests=50,
+        )
+
+    results = {
+        "onnx@onnxruntime-cpu": RunnerResult(
+            format="onnx",
+            runner="onnxruntime-cpu",
+            correctness=CorrectnessResult(passed=correct),
+            profile=[rec(1, throughput / 10, p50), rec(8, throughput, p50 * 2)],
+        )
+    }
+    if extra:
+        results["torch-export@torch-export-cpu"] = RunnerResult(
+            format="torch-export",
+            runner="torch-export-cpu",
+            correctness=CorrectnessResult(passed=True),
+            profile=[rec(1, 100.0, 1.0)],
+        )
+    return Status(
+        tool=ToolInfo(version="0.1.0"),
+        recipe=RecipeInfo(path="r.yaml", sha256="x", name="demo"),
+        environment=EnvironmentInfo(python="3.11", platform="linux", cpu="cpu", threads=2),
+        run=RunInfo(started_at="2026-01-01T00:00:00+00:00"),
+        results=results,
+        selection={"max-throughput": "onnx@onnxruntime-cpu"},
+    )
+
+
+def test_diff_flags_drops_beyond_the_threshold() -> None:
+    rows = {r.key: r for r in diff_status(_status(1000, 1.0), _status(900, 1.2), threshold_pct=5)}
+    onnx = rows["onnx@onnxruntime-cpu"]
+    assert onnx.throughput_change_pct == pytest.approx(-10.0)
+    assert onnx.latency_change_pct == pytest.approx(20.0)
+    assert onnx.regressions == ["throughput -10.0%", "p50 latency +20.0%"]
+    assert rows["torch-export@torch-export-cpu"].regressions == []
+    within = diff_status(_status(1000, 1.0), _status(970, 1.03), threshold_pct=5)
+    assert not any(r.regressions for r in within)
+
+
+def test_diff_flags_lost_correctness_and_missing_formats() -> None:
+    rows = {r.key: r for r in diff_status(_status(1000, 1.0), _status(1000, 1.0, correct=False, extra=False), 5)}
+    assert rows["onnx@onnxruntime-cpu"].regressions == ["no longer correct"]
+    assert rows["torch-export@torch-export-cpu"].regressions == ["missing from the new run"]
+
+
+def test_parse_percent() -> None:
+    assert parse_percent("5%") == 5 and parse_percent("2.5") == 2.5
+    with pytest.raises(ValueError):
+        parse_percent("five")
+
+
+def _package(path: Path, status: Status) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("status.yaml", dump_status(status))
+    return path
+
+
+def test_diff_cli_exit_codes(tmp_path: Path, capsys) -> None:
+    base = _package(tmp_path / "base.nav", _status(1000, 1.0))
+    slower = _package(tmp_path / "new.nav", _status(800, 1.0))
+    assert main(["diff", str(base), str(slower)]) == 0  # report only
+    assert main(["diff", str(base), str(slower), "--fail-on-regression", "5%"]) == 1
+    assert main(["diff", str(base), str(slower), "--fail-on-regression", "25%"]) == 0
+    capsys.readouterr()
+    assert main(["diff", str(base), str(slower), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["regressions"] == 1 and doc["rows"][0]["key"] == "onnx@onnxruntime-cpu"
+    assert main(["diff", str(base), str(slower), "--fail-on-regression", "lots"]) == 2
+
+
+def test_report_writes_markdown_and_png(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    package = _package(tmp_path / "run.nav", _status(1000, 1.0))
+    assert main(["report", str(package), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "| onnx | onnxruntime-cpu | passed |" in text and "### onnx@onnxruntime-cpu" in text
+    png = (tmp_path / "out" / "latency_throughput.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
