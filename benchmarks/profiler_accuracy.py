@@ -10,6 +10,7 @@ Run: .venv/bin/python benchmarks/profiler_accuracy.py
 
 from __future__ import annotations
 
+import argparse
 import statistics
 import tempfile
 import time
@@ -64,32 +65,43 @@ def tight_loop(session, feed: dict, batch: int, seconds: float) -> float:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--window-ms", type=float, default=MeasureSettings.window_ms)
+    parser.add_argument("--stability-pct", type=float, default=MeasureSettings.stability_pct)
+    parser.add_argument("--windows", type=int, default=MeasureSettings.windows)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = build_model(Path(tmp) / "mlp.onnx")
         runner = OnnxRuntimeRunner(
             RunnerConfig(artifact=path, io=None, device="cpu", threads=THREADS, model=ModelRef(), recipe_dir=Path(tmp))
         )
         runner.load()
-        settings = MeasureSettings()
+        settings = MeasureSettings(window_ms=args.window_ms, stability_pct=args.stability_pct, windows=args.windows)
         print(
             f"model: MLP {SIZES}, about {2 * sum(a * b for a, b in zip(SIZES, SIZES[1:], strict=False)) / 1e6:.1f} "
-            f"MFLOP/sample; onnxruntime-cpu, {THREADS} threads; {ROUNDS} alternating rounds"
+            f"MFLOP/sample; onnxruntime-cpu, {THREADS} threads; {args.rounds} alternating rounds; "
+            f"windows {settings.windows} x {settings.window_ms:g} ms within {settings.stability_pct:g}%"
         )
         print(
-            f"{'batch':>5} {'navctl (/s)':>14} {'tight loop (/s)':>16} {'ratio':>7} {'repeat spread':>14} "
-            f"{'navctl s/profile':>17}"
+            f"{'batch':>5} {'navctl (/s)':>12} {'tight loop (/s)':>16} {'ratio':>6} {'navctl spread':>14} "
+            f"{'loop spread':>12} {'s/profile':>10}"
         )
         for batch in (1, 32):
             feed = {"x": np.random.default_rng(1).standard_normal((batch, SIZES[0])).astype(np.float32)}
             ours, loop, cost = [], [], []
-            for _ in range(ROUNDS):
+            for _ in range(args.rounds):
                 started = time.perf_counter()
                 ours.append(measure(lambda feed=feed: runner.infer(feed), batch, settings).throughput)
                 cost.append(time.perf_counter() - started)
                 loop.append(tight_loop(runner.session, feed, batch, seconds=cost[-1]))
             a, b = statistics.median(ours), statistics.median(loop)
             spread = (max(ours) - min(ours)) / statistics.mean(ours) * 100
-            print(f"{batch:>5} {a:>14,.0f} {b:>16,.0f} {a / b:>7.3f} {spread:>13.1f}% {statistics.mean(cost):>17.2f}")
+            loop_spread = (max(loop) - min(loop)) / statistics.mean(loop) * 100
+            print(
+                f"{batch:>5} {a:>12,.0f} {b:>16,.0f} {a / b:>6.3f} {spread:>13.1f}% {loop_spread:>11.1f}% "
+                f"{statistics.mean(cost):>10.2f}"
+            )
         runner.close()
 
 
