@@ -181,4 +181,6 @@ def read_status(workspace: Path) -> Status:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UsageError(f"{workspace}: no status.yaml here; is it a navctl workspace?") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise UsageError(f"{path}: status.yaml cannot be read ({exc})") from None
     return parse_status(text, str(path))

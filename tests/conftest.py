@@ -96,3 +96,51 @@ def project(tmp_path: Path):
         return write_project(tmp_path / f"p{next(counter)}", model_code, **fields)
 
     return make
+
+
+# ----- reliability summary: one line per category, e.g. "faults: 10 tried, 10 contained" -----------
+_RELIABILITY: dict[str, list[int]] = {}
+
+
+def pytest_runtest_logreport(report) -> None:
+    if "tests/reliability/test_" not in report.nodeid:
+        return
+    if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+        category = report.nodeid.split("tests/reliability/test_")[1].split(".py")[0].replace("_", " ")
+        tally = _RELIABILITY.setdefault(category, [0, 0])
+        tally[0] += 1
+        tally[1] += report.outcome == "passed"
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if not _RELIABILITY:
+        return
+    terminalreporter.write_sep("-", "reliability")
+    for category, (tried, contained) in sorted(_RELIABILITY.items()):
+        terminalreporter.write_line(f"{category}: {tried} tried, {contained} contained")
+
+
+def leftover_processes(workspace: Path) -> list[int]:
+    """Processes whose working folder is inside the workspace (step processes run there)."""
+    found = []
+    root = str(workspace.resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+            state = (entry / "stat").read_text().split(")")[-1].split()[0]
+        except OSError:
+            continue
+        if (cwd == root or cwd.startswith(root + "/")) and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def wait_no_leftovers(workspace: Path, seconds: float = 10.0) -> list[int]:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while (left := leftover_processes(workspace)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return left

@@ -89,6 +89,7 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
         options=options,
         threads=threads,
         seed=recipe.seed,
+        memory_limit=recipe.step_memory_limit,
     )
 
 

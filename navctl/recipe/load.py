@@ -17,8 +17,8 @@ from pydantic import BaseModel, ValidationError
 
 from navctl.errors import RecipeError, RecipeProblem
 from navctl.plan import registry
-from navctl.recipe.durations import parse_duration
 from navctl.recipe.models import Recipe
+from navctl.recipe.units import parse_duration
 from navctl.recipe.yaml_loader import MAX_FILE_BYTES, LoadedYaml, YamlProblems, load_yaml
 
 __all__ = ["LoadedRecipe", "load_recipe", "parse_duration", "resolve_entrypoint_file"]

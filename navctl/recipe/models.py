@@ -18,7 +18,7 @@ from pydantic import (
     field_validator,
 )
 
-from navctl.recipe.durations import parse_duration
+from navctl.recipe.units import parse_duration, parse_size
 
 _ENTRYPOINT_RE = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
 _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
@@ -56,6 +56,13 @@ Duration = Annotated[
         }
     ),
     Field(description="seconds, or a duration such as '90s', '30m', '1h30m'"),
+]
+
+MemorySize = Annotated[
+    int,
+    BeforeValidator(parse_size),
+    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]}),
+    Field(description="bytes, or a size such as '4GiB' or '512MiB'"),
 ]
 
 
@@ -229,6 +236,9 @@ class Recipe(StrictModel):
     selection: Selection = Field(default_factory=Selection)
     verify: Verify | None = None
     step_timeout: Duration = 1800.0
+    step_memory_limit: MemorySize | None = Field(
+        None, description="address-space limit (RLIMIT_AS) of each step process; growth past it fails the step"
+    )
     seed: int = 0
     workspace: str = "navigator_workspace"
     package: str | None = Field(None, description="defaults to <name>.nav beside the recipe")

@@ -54,7 +54,7 @@ class PlainProgress(Events):
         )
 
     def note(self, message: str) -> None:
-        self.console.print(Text(message, style="yellow"), highlight=False)
+        self.console.print(Text(message, style="yellow"), highlight=False, soft_wrap=True)
 
 
 class LiveProgress(PlainProgress):

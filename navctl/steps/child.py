@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from navctl.hashing import sha256_path
+from navctl.recipe.units import format_size
 from navctl.status import Artifact, write_atomic
 from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
 
@@ -67,6 +68,15 @@ def _set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def _limit_memory(limit: int) -> None:
+    """Cap the address space; allocations past it raise MemoryError instead of exhausting the machine."""
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    cap = limit if hard == resource.RLIM_INFINITY else min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+
 def _seed(seed: int) -> None:
     random.seed(seed)
     try:
@@ -97,6 +107,8 @@ def run_spec(spec_path: Path) -> int:
     result_path = spec_path.parent / RESULT_FILE
     result_path.unlink(missing_ok=True)
     ctx = StepContext(spec=spec, workspace=workspace)
+    if spec.memory_limit:
+        _limit_memory(spec.memory_limit)
     _set_threads(spec.threads)
     _seed(spec.seed)
     print(f"[navctl] step {spec.step_id} (pid {os.getpid()})", flush=True)
@@ -117,6 +129,8 @@ def run_spec(spec_path: Path) -> int:
         known = isinstance(exc, StepFailed)
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
         message = first if known else f"{type(exc).__name__}: {first}".rstrip(": ")
+        if isinstance(exc, MemoryError) and spec.memory_limit:
+            message += f" (the step reached its step_memory_limit of {format_size(spec.memory_limit)})"
         traceback.print_exception(exc)
         result = StepResult(
             state="failed",

@@ -44,6 +44,7 @@ class StepSpec(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     threads: int = 1
     seed: int = 0
+    memory_limit: int | None = Field(None, description="RLIMIT_AS in bytes for this step process")
 
 
 class ErrorRecord(BaseModel):

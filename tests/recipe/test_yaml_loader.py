@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from navctl.recipe.durations import parse_duration
+from navctl.recipe.units import parse_duration
 from navctl.recipe.yaml_loader import YamlProblems, load_yaml
 
 
