@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= torch,onnx,report,dev
+EXTRAS ?= torch,onnx,openvino,report,dev
 STAMP := $(VENV)/.navctl-installed
 PYTEST_ARGS ?=
 

@@ -98,6 +98,7 @@ class ProfileRecord(_Model):
     cv: float = Field(description="coefficient of variation of the request latencies")
     stable: bool
     requests: int
+    settings: dict[str, Any] | None = Field(None, description="runner settings of this record when tuned")
 
 
 class RunnerResult(_Model):
@@ -107,6 +108,7 @@ class RunnerResult(_Model):
     verify: VerifyResult | None = None
     profile: list[ProfileRecord] = Field(default_factory=list)
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
+    tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
 
 
 class RunInfo(_Model):
@@ -128,6 +130,9 @@ class Status(_Model):
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)
+    best_by_batch_size: dict[str, str] = Field(
+        default_factory=dict, description="batch size -> the correct format@runner with the highest throughput"
+    )
 
 
 def write_atomic(path: Path, text: str) -> None:

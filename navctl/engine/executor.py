@@ -31,7 +31,7 @@ from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names, package_versions
 from navctl.plan.fingerprint import fingerprint, user_file_hashes
 from navctl.plan.models import Plan, PlannedStep
-from navctl.profiling.selection import select
+from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe
 from navctl.status import (
     SUCCESS_STATES,
@@ -439,12 +439,15 @@ class Executor:
             entry = self._result_entry(step)
             entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
             entry.profile_stopped = metrics.get("profile_stopped", "")
+            entry.tuning = metrics.get("tuning", [])
             if step.format == registry.SOURCE:
                 entry.correctness = CorrectnessResult(passed=True, problem="the reference")
 
     def _run_select(self, step: PlannedStep) -> None:
         started = time.monotonic()
-        self.status.selection = select(self.status.results, self.recipe.selection, self.recipe.verify is not None)
+        verify = self.recipe.verify is not None
+        self.status.selection = select(self.status.results, self.recipe.selection, verify)
+        self.status.best_by_batch_size = best_by_batch_size(self.status.results, verify)
         self._finish(step, StepRecord(kind="select", state="ok", duration_s=round(time.monotonic() - started, 3)))
 
 

@@ -91,7 +91,7 @@ RUNTIMES: dict[str, RuntimeDef] = {
             ("tensorrt", "polygraphy"),
             implemented=False,
         ),
-        RuntimeDef("openvino", ("cpu",), "navctl.runners.openvino:OpenVinoRunner", ("openvino",), implemented=False),
+        RuntimeDef("openvino", ("cpu",), "navctl.runners.openvino:OpenVinoRunner", ("openvino",)),
         RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",), implemented=False),
         RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",), implemented=False),
         RuntimeDef("jax", DEVICES, "navctl.runners.jax:JaxRunner", ("jax",), implemented=False),
@@ -244,11 +244,18 @@ FORMATS: dict[str, FormatDef] = {
             "openvino",
             "openvino/model.xml",
             ("openvino",),
+            {fw: Maker("onnx", "convert", f"{_STEPS}.convert_openvino:from_onnx", ("openvino",)) for fw in FRAMEWORKS},
+            "OpenVINO IR converted from ONNX",
+        ),
+        FormatDef(
+            "onnx-optimized",
+            "onnx-optimized/model.onnx",
+            ("onnxruntime",),
             {
-                fw: Maker("onnx", "convert", f"{_STEPS}.convert_openvino:from_onnx", ("openvino",), implemented=False)
+                fw: Maker("onnx", "convert", f"{_STEPS}.convert_onnx:optimize_offline", ("onnxruntime",))
                 for fw in FRAMEWORKS
             },
-            "OpenVINO IR converted from ONNX",
+            "ONNX after ONNX Runtime's offline graph optimizations",
         ),
         *(_trt(p) for p in TRT_PRECISIONS),
     ]

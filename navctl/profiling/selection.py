@@ -52,6 +52,16 @@ def max_throughput_within_budget(pool: dict[str, RunnerResult], budget_ms: float
     return best_key
 
 
+def best_by_batch_size(results: dict[str, RunnerResult], verify_required: bool) -> dict[str, str]:
+    """For each measured batch size, the candidate with the highest throughput there."""
+    best: dict[int, tuple[float, str]] = {}
+    for key, result in candidates(results, verify_required).items():
+        for record in result.profile:
+            if record.batch_size not in best or record.throughput > best[record.batch_size][0]:
+                best[record.batch_size] = (record.throughput, key)
+    return {str(size): best[size][1] for size in sorted(best)}
+
+
 def select(results: dict[str, RunnerResult], settings: Selection, verify_required: bool) -> dict[str, str | None]:
     pool = candidates(results, verify_required)
     chosen: dict[str, str | None] = {}

@@ -135,6 +135,8 @@ class Profiling(StrictModel):
         5.0, description="auto sweep: a batch size must gain this much throughput to count"
     )
     patience: NonNegativeInt = Field(2, description="auto sweep: sizes tried after the gain stops")
+    tune: bool = Field(False, description="also try each runner's alternative session settings; keep the best")
+    tune_budget_s: PositiveFloat = Field(30.0, description="time a runner's tuning may take before it stops")
 
     @field_validator("batch_sizes")
     @classmethod

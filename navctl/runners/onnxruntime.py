@@ -17,7 +17,7 @@ _LEVELS = {
 
 def session_options(threads: int, options: dict) -> ort.SessionOptions:
     so = ort.SessionOptions()
-    so.intra_op_num_threads = threads
+    so.intra_op_num_threads = options.get("intra_op_threads") or threads
     so.inter_op_num_threads = options.get("inter_op_threads") or 1
     so.graph_optimization_level = _LEVELS[options.get("graph_optimization_level", "all")]
     if options.get("execution_mode") == "parallel":
@@ -27,6 +27,14 @@ def session_options(threads: int, options: dict) -> ort.SessionOptions:
 
 
 class OnnxRuntimeRunner(Runner):
+    @staticmethod
+    def tuning_variants(threads: int) -> list[dict]:
+        """Alternatives profiling.tune tries, each within the same thread budget."""
+        variants: list[dict] = [{"graph_optimization_level": "extended"}]
+        if threads > 1:
+            variants.append({"execution_mode": "parallel", "inter_op_threads": threads, "intra_op_threads": 1})
+        return variants
+
     def load_impl(self) -> None:
         path = self.config.artifact or self.config.model.path
         providers = ["CPUExecutionProvider"]

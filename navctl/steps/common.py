@@ -9,7 +9,8 @@ from navctl.steps.child import StepContext
 from navctl.steps.tensors import ModelIO, load_samples
 
 
-def runner_for(ctx: StepContext, runner: str, io: ModelIO | None) -> Runner:
+def runner_for(ctx: StepContext, runner: str, io: ModelIO | None, overrides: dict | None = None) -> Runner:
+    """The step's runner; `overrides` replace some of the recipe's runner options (tuning)."""
     spec = ctx.spec
     artifact = ctx.path(spec.artifact) if spec.artifact else None
     return create_runner(
@@ -21,7 +22,7 @@ def runner_for(ctx: StepContext, runner: str, io: ModelIO | None) -> Runner:
             threads=spec.threads,
             model=spec.model,
             recipe_dir=ctx.recipe_dir,
-            options=spec.options.get("runner", {}),
+            options={**spec.options.get("runner", {}), **(overrides or {})},
         ),
     )
 

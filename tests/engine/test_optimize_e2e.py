@@ -51,6 +51,7 @@ def test_quickstart_end_to_end(quickstart) -> None:
     states = _states(status)
     assert set(states.values()) == {"ok"}, states
     expected = {
+        "openvino@openvino-cpu",
         "torchscript-trace@torchscript-cpu",
         "torchscript-script@torchscript-cpu",
         "torch-export@torch-export-cpu",

@@ -80,6 +80,12 @@ def test_verification_is_required_when_the_recipe_verifies() -> None:
     assert chosen == {"max-throughput": "onnx@onnxruntime-cpu"}
 
 
+def test_best_by_batch_size_follows_the_measured_winner() -> None:
+    from navctl.profiling.selection import best_by_batch_size
+
+    assert best_by_batch_size(RESULTS, False) == {"1": "onnx@onnxruntime-cpu", "64": "openvino@openvino-cpu"}
+
+
 def test_source_is_never_selected() -> None:
     only_source = {"source@torch-cpu": RESULTS["source@torch-cpu"]}
     assert select(only_source, Selection(strategies=["max-throughput"]), False) == {"max-throughput": None}
