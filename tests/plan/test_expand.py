@@ -98,8 +98,8 @@ def test_tensorrt_group_follows_precisions_and_pulls_in_onnx() -> None:
 
 
 def test_unimplemented_formats_say_so() -> None:
-    plan = expand(_recipe(targets=["openvino"]), _everything(cuda=False))
-    assert "not implemented" in plan.step("convert/openvino").reason
+    plan = expand(_recipe(targets=["tensorrt"]), _everything(cuda=True))
+    assert "not implemented" in plan.step("convert/trt-fp16").reason
 
 
 def test_verify_steps_only_with_a_verify_function() -> None:

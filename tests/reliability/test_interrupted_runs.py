@@ -70,7 +70,8 @@ def test_interrupt_then_resume(run: int, reference: dict[str, str], tmp_path: Pa
     time.sleep(delay)
     process.send_signal(sig)
     _, err = process.communicate(timeout=60)
-    if process.returncode not in (0, -9):
+    # -2: SIGINT landed while Python was still starting navctl; a shell reports that as 130 too
+    if process.returncode not in (0, -9, -2):
         assert process.returncode == 130, err
         assert "Traceback" not in err
     assert wait_no_leftovers(ws) == []
