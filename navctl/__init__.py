@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "optimize"]
+__all__ = ["__version__", "load", "optimize"]
 
 
 def optimize(recipe: str, **overrides: object):
@@ -18,3 +18,10 @@ def optimize(recipe: str, **overrides: object):
     from navctl.engine.api import optimize as _optimize
 
     return _optimize(recipe, **overrides)
+
+
+def load(path: str, workdir: str | None = None):
+    """Open a .nav package: its status, `best(strategy)`, and `runner(...)` for in-process inference."""
+    from navctl.nav import load as _load
+
+    return _load(path, workdir)

@@ -99,6 +99,33 @@ def read_package_status(package: Path) -> Status:
         raise PackageError(str(getattr(exc, "message", exc))) from None
 
 
+def extract_package(package: Path, target: Path) -> Path:
+    """Unpack into `target` after the member checks; a member that inflates past its declared size or
+    resolves outside `target` stops the extraction."""
+    target = target.resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    with _open(package) as archive:
+        check_members(archive, str(package))
+        try:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                dest = (target / info.filename).resolve()
+                if target not in dest.parents:
+                    raise PackageError(f"{package}: entry '{info.filename}' would land outside {target}")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(info) as source, open(dest, "wb") as out:
+                    written = 0
+                    while chunk := source.read(1 << 20):
+                        written += len(chunk)
+                        if written > info.file_size:
+                            raise PackageError(f"{package}: entry '{info.filename}' is larger than it declares")
+                        out.write(chunk)
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            raise PackageError(f"{package}: cannot be unpacked ({exc})") from None
+    return target
+
+
 def list_package(package: Path) -> list[tuple[str, int]]:
     with _open(package) as archive:
         check_members(archive, str(package))

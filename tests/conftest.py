@@ -144,3 +144,13 @@ def wait_no_leftovers(workspace: Path, seconds: float = 10.0) -> list[int]:
     while (left := leftover_processes(workspace)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
+
+
+@pytest.fixture(scope="session")
+def tiny_package(tmp_path_factory) -> Path:
+    """One real run shared by the deployment tests: a tiny MLP in four formats, packed."""
+    folder = tmp_path_factory.mktemp("tiny_package")
+    recipe = write_project(folder, targets=["torchscript-trace", "torch-export", "onnx", "openvino"])
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 0, result.stderr
+    return folder / "tiny.nav"

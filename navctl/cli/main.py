@@ -317,6 +317,48 @@ def _pct(value: float | None) -> str:
 
 
 @app.command()
+def triton(
+    package: Path = typer.Argument(..., help="A .nav package."),
+    repo: Path = typer.Option(..., "--repo", help="The Triton model repository folder to write into."),
+    name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),
+    strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to deploy."),
+    format_key: str | None = typer.Option(None, "--format", help="Deploy this FORMAT@RUNNER instead."),
+    max_batch_size: int | None = typer.Option(None, "--max-batch-size", min=0, help="Default: largest profiled."),
+    dynamic_batching: bool = typer.Option(True, "--dynamic-batching/--no-dynamic-batching"),
+    preferred: list[int] = typer.Option([], "--preferred-batch-size", help="Repeatable; default: the top two."),
+    queue_delay_us: int = typer.Option(100, "--max-queue-delay-us", min=0),
+    instances: int = typer.Option(1, "--instances", min=1, help="Model instances per device."),
+    kind: str = typer.Option("auto", "--kind", help="auto, cpu or gpu (auto follows the runner's device)."),
+    accelerator: str = typer.Option("none", "--accelerator", help="ONNX only: none, tensorrt or openvino."),
+) -> None:
+    """Write a Triton model repository entry (config.pbtxt + model files) for one format of a package."""
+    from navctl.nav import load
+    from navctl.triton.repository import TritonOptions, write_repository
+
+    if kind not in ("auto", "cpu", "gpu"):
+        raise UsageError(f"--kind must be auto, cpu or gpu, not '{kind}'")
+    if accelerator not in ("none", "tensorrt", "openvino"):
+        raise UsageError(f"--accelerator must be none, tensorrt or openvino, not '{accelerator}'")
+    options = TritonOptions(
+        name=name,
+        key=format_key,
+        strategy=strategy,
+        max_batch_size=max_batch_size,
+        dynamic_batching=dynamic_batching,
+        preferred_batch_sizes=list(preferred),
+        max_queue_delay_us=queue_delay_us,
+        instances=instances,
+        kind=kind,
+        accelerator=accelerator,  # type: ignore[arg-type]
+    )
+    with load(package) as pkg:
+        model_dir = write_repository(pkg, repo, options)
+    stdout.print(f"wrote {model_dir / 'config.pbtxt'}")
+    for path in sorted((model_dir / "1").iterdir()):
+        stdout.print(f"wrote {path}")
+
+
+@app.command()
 def schema(
     out: Path = typer.Option(Path("schemas"), "--out", help="Folder for recipe.schema.json and status.schema.json."),
 ) -> None:

@@ -1,0 +1,125 @@
+"""The Python API over a .nav package: `navctl.load("model.nav")`.
+
+with navctl.load("quickstart.nav") as package:
+    print(package.best("min-latency"))
+    with package.runner() as runner:          # the max-throughput choice
+        outputs = runner.infer({"input": batch})
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from navctl.errors import PackageError, UsageError
+from navctl.package import extract_package
+from navctl.plan import registry
+from navctl.status import Status, read_status
+from navctl.steps.contract import MODEL_IO_FILE, SPEC_FILE, ModelRef
+from navctl.steps.tensors import ModelIO, load_samples
+
+
+class NavPackage:
+    """An unpacked package: its status, its model signature, and runners for its formats."""
+
+    def __init__(self, path: str | Path, workdir: str | Path | None = None) -> None:
+        self.path = Path(path)
+        self._temporary = workdir is None
+        self.root = Path(workdir) if workdir is not None else Path(tempfile.mkdtemp(prefix="navctl-"))
+        try:
+            extract_package(self.path, self.root)
+            self.status: Status = read_status(self.root)
+            io_file = self.root / MODEL_IO_FILE
+            if not io_file.exists():
+                raise PackageError(f"{self.path}: no model_io.json inside; the run never recorded its samples")
+            self.io = ModelIO.read(io_file)
+        except BaseException:
+            self.close()
+            raise
+
+    # ----- what is inside -------------------------------------------------------------------------------
+    @property
+    def candidates(self) -> list[str]:
+        """format@runner keys that passed correctness (and verification where the recipe verified)."""
+        from navctl.profiling.selection import candidates
+
+        verified = any(r.verify is not None for r in self.status.results.values())
+        return sorted(candidates(self.status.results, verified))
+
+    def best(self, strategy: str = "max-throughput") -> str:
+        choice = self.status.selection.get(strategy)
+        if strategy not in self.status.selection:
+            known = ", ".join(self.status.selection) or "none"
+            raise UsageError(f"{self.path}: no selection for strategy '{strategy}' (selected: {known})")
+        if choice is None:
+            raise UsageError(f"{self.path}: strategy '{strategy}' found no correct candidate")
+        return choice
+
+    def samples(self) -> tuple[list[dict[str, np.ndarray]], list[dict[str, np.ndarray]]]:
+        """The recorded inputs and the source model's outputs."""
+        return load_samples(self.root, self.io)
+
+    def artifact(self, fmt: str) -> Path:
+        if fmt not in registry.FORMATS:
+            raise UsageError(f"'{fmt}' is not a format a package can hold")
+        path = self.root / registry.FORMATS[fmt].artifact
+        if not path.exists():
+            raise UsageError(f"{self.path} holds no {fmt} model")
+        return path
+
+    def runner_options(self, key: str) -> dict:
+        """The runner options the run profiled this format@runner with (from its spec.json)."""
+        for kind in ("profile", "correctness"):
+            spec = self.root / "steps" / kind / key / SPEC_FILE
+            if spec.exists():
+                return json.loads(spec.read_text()).get("options", {}).get("runner", {})
+        return {}
+
+    def runner(
+        self,
+        key: str | None = None,
+        *,
+        strategy: str = "max-throughput",
+        device: str | None = None,
+        threads: int | None = None,
+    ):
+        """A runner for `key` (format@runner), else for the strategy's choice; use it as a context manager."""
+        from navctl.runners import RunnerConfig, create_runner
+
+        key = key or self.best(strategy)
+        fmt, _, runner = key.partition("@")
+        if fmt == registry.SOURCE:
+            raise UsageError("the source model is code, not a file in the package; pick an exported format")
+        runtime, run_device = registry.split_runner(runner)
+        device = device or run_device
+        name = registry.runner_name(runtime, device)
+        config = RunnerConfig(
+            artifact=self.artifact(fmt),
+            io=self.io,
+            device=device,
+            threads=threads or self.status.environment.threads,
+            model=ModelRef(),
+            recipe_dir=self.root,
+            options=self.runner_options(key),
+        )
+        return create_runner(name, config)
+
+    # ----- lifetime ------------------------------------------------------------------------------------
+    def close(self) -> None:
+        if self._temporary:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> NavPackage:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def load(path: str | Path, workdir: str | Path | None = None) -> NavPackage:
+    """Open a .nav package (unpacked safely into `workdir`, or a temporary folder removed on close)."""
+    return NavPackage(path, workdir)

@@ -1,0 +1,1 @@
+"""Deployment: Triton model repositories and serving through PyTriton."""

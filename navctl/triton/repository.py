@@ -1,0 +1,223 @@
+"""`navctl triton`: a Triton model repository entry for one format of a package.
+
+The config is built as tritonclient's `ModelConfig` message and written in protobuf text format, so
+every field name and enum is checked by protobuf itself rather than by string formatting.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from navctl.errors import UsageError
+from navctl.nav import NavPackage
+from navctl.plan import registry
+from navctl.steps.contract import MODEL_IO_FILE
+from navctl.steps.tensors import ModelIO
+
+_DTYPES = {
+    "bool": "TYPE_BOOL",
+    "uint8": "TYPE_UINT8",
+    "uint16": "TYPE_UINT16",
+    "uint32": "TYPE_UINT32",
+    "uint64": "TYPE_UINT64",
+    "int8": "TYPE_INT8",
+    "int16": "TYPE_INT16",
+    "int32": "TYPE_INT32",
+    "int64": "TYPE_INT64",
+    "float16": "TYPE_FP16",
+    "float32": "TYPE_FP32",
+    "float64": "TYPE_FP64",
+    "bfloat16": "TYPE_BF16",
+}
+_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+PYTHON_MODEL = "model.py"
+
+
+@dataclass
+class TritonOptions:
+    name: str | None = None
+    key: str | None = None  # format@runner; else the strategy's choice
+    strategy: str = "max-throughput"
+    max_batch_size: int | None = None  # default: the largest batch size profiled
+    dynamic_batching: bool = True
+    preferred_batch_sizes: list[int] = field(default_factory=list)
+    max_queue_delay_us: int = 100
+    instances: int = 1
+    kind: Literal["auto", "cpu", "gpu"] = "auto"
+    accelerator: Literal["none", "tensorrt", "openvino"] = "none"
+
+
+@dataclass
+class Backend:
+    platform: str = ""
+    backend: str = ""
+    files: dict[str, str] = field(default_factory=dict)  # package path -> name in the version folder
+    io_suffix: bool = False  # libtorch: names end in __<index>
+
+
+def _backend(fmt: str, io: ModelIO) -> Backend:
+    artifact = registry.FORMATS[fmt].artifact if fmt in registry.FORMATS else ""
+    if fmt in ("onnx", "onnx-optimized"):
+        return Backend(platform="onnxruntime_onnx", backend="onnxruntime", files={artifact: "model.onnx"})
+    if fmt.startswith("trt-"):
+        return Backend(platform="tensorrt_plan", backend="tensorrt", files={artifact: "model.plan"})
+    if fmt in ("tf-savedmodel", "tf-trt"):
+        return Backend(platform="tensorflow_savedmodel", backend="tensorflow", files={artifact: "model.savedmodel"})
+    if fmt == "openvino":
+        return Backend(backend="openvino", files={artifact: "model.xml", artifact[:-4] + ".bin": "model.bin"})
+    # LibTorch passes inputs by position and returns tensors or tuples: dict outputs or keyword-only
+    # models go to the Python backend instead.
+    positional = io.call == "positional" and all(re.fullmatch(r"output_\d+", o.name) for o in io.outputs)
+    if fmt.startswith("torchscript") and positional:
+        return Backend(platform="pytorch_libtorch", backend="pytorch", files={artifact: "model.pt"}, io_suffix=True)
+    return Backend(backend="python", files={artifact: Path(artifact).name})
+
+
+def triton_names(io: ModelIO, backend: Backend) -> tuple[list[str], list[str]]:
+    """The tensor names clients use: navctl's own, or `<name>__<index>` for LibTorch."""
+    if backend.io_suffix:
+        return (
+            [f"{t.name}__{i}" for i, t in enumerate(io.inputs)],
+            [f"{t.name}__{i}" for i, t in enumerate(io.outputs)],
+        )
+    return io.input_names, io.output_names
+
+
+def build_config(package: NavPackage, key: str, options: TritonOptions, name: str):
+    from tritonclient.grpc import model_config_pb2 as mc
+
+    fmt, _, runner = key.partition("@")
+    io = package.io
+    backend = _backend(fmt, io)
+    config = mc.ModelConfig(name=name)
+    if backend.platform:
+        config.platform = backend.platform
+    config.backend = backend.backend
+    profiled = [r.batch_size for r in package.status.results.get(key, _empty()).profile]
+    batchable = io.batching and io.batch_axis == 0
+    max_batch = (options.max_batch_size or max(profiled, default=1)) if batchable else 0
+    config.max_batch_size = max_batch
+    in_names, out_names = triton_names(io, backend)
+    for tensors, names, target in ((io.inputs, in_names, config.input), (io.outputs, out_names, config.output)):
+        for meta, triton_name in zip(tensors, names, strict=True):
+            if meta.dtype not in _DTYPES:
+                raise UsageError(f"tensor '{meta.name}' has dtype {meta.dtype}, which Triton configs cannot express")
+            dims = meta.shape[1:] if max_batch else meta.shape
+            target.add(name=triton_name, data_type=mc.DataType.Value(_DTYPES[meta.dtype]), dims=dims)
+    if max_batch and options.dynamic_batching:
+        preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
+        config.dynamic_batching.preferred_batch_size.extend(preferred)
+        config.dynamic_batching.max_queue_delay_microseconds = options.max_queue_delay_us
+    kind = options.kind if options.kind != "auto" else ("gpu" if runner.endswith("-cuda") else "cpu")
+    config.instance_group.add(count=options.instances, kind=mc.ModelInstanceGroup.Kind.Value(f"KIND_{kind.upper()}"))
+    if options.accelerator != "none":
+        if backend.platform != "onnxruntime_onnx":
+            raise UsageError(f"--accelerator {options.accelerator} applies to ONNX formats, not {fmt}")
+        accelerators = config.optimization.execution_accelerators
+        if options.accelerator == "tensorrt":
+            accelerators.gpu_execution_accelerator.add(name="tensorrt")
+        else:
+            accelerators.cpu_execution_accelerator.add(name="openvino")
+    if backend.backend == "python":
+        config.parameters["navctl_key"].string_value = key
+    return config, backend
+
+
+def _empty():
+    from navctl.status import RunnerResult
+
+    return RunnerResult(format="", runner="")
+
+
+def write_repository(package: NavPackage, repo: Path, options: TritonOptions) -> Path:
+    """Write `<repo>/<name>/config.pbtxt` and `<repo>/<name>/1/<model files>`; returns the model folder."""
+    from google.protobuf import text_format
+
+    key = options.key or package.best(options.strategy)
+    if key.split("@")[0] == registry.SOURCE:
+        raise UsageError("the source model is code, not a file in the package; pick an exported format")
+    if key not in package.status.results:
+        raise UsageError(f"{package.path} has no results for {key}; it has: {', '.join(package.status.results)}")
+    name = options.name or package.status.recipe.name
+    if not _NAME_RE.match(name):
+        raise UsageError(f"'{name}' is not a valid Triton model name (letters, digits, '_', '.', '-')")
+    config, backend = build_config(package, key, options, name)
+    model_dir = repo / name
+    version_dir = model_dir / "1"
+    if model_dir.exists():
+        shutil.rmtree(model_dir)
+    version_dir.mkdir(parents=True)
+    for source, target in backend.files.items():
+        path = package.root / source
+        if not path.exists():
+            raise UsageError(f"{package.path} holds no {source}")
+        if path.is_dir():
+            shutil.copytree(path, version_dir / target)
+        else:
+            shutil.copy2(path, version_dir / target)
+        if source.endswith(".onnx") and (package.root / (source + ".data")).exists():
+            shutil.copy2(package.root / (source + ".data"), version_dir / (target + ".data"))
+    if backend.backend == "python":
+        shutil.copy2(package.root / MODEL_IO_FILE, version_dir / MODEL_IO_FILE)
+        (version_dir / "runner.json").write_text(
+            json.dumps(
+                {
+                    "key": key,
+                    "artifact": list(backend.files.values())[0],
+                    "options": package.runner_options(key),
+                    "threads": package.status.environment.threads,
+                },
+                indent=2,
+            )
+        )
+        (version_dir / PYTHON_MODEL).write_text(python_model_source())
+    (model_dir / "config.pbtxt").write_text(text_format.MessageToString(config))
+    return model_dir
+
+
+def python_model_source() -> str:
+    """model.py for Triton's Python backend: a navctl runner behind Triton's execute() interface."""
+    return '''"""Generated by navctl: serves one navctl format through Triton's Python backend.
+Needs navctl (and the format's runtime) installed in the Python backend's environment."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from navctl.runners import RunnerConfig, create_runner
+from navctl.steps.contract import ModelRef
+from navctl.steps.tensors import ModelIO
+
+HERE = Path(__file__).resolve().parent
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        spec = json.loads((HERE / "runner.json").read_text())
+        self.io = ModelIO.read(HERE / "model_io.json")
+        device = "cuda" if args.get("model_instance_kind") == "GPU" else "cpu"
+        runtime = spec["key"].split("@")[1].rsplit("-", 1)[0]
+        config = RunnerConfig(artifact=HERE / spec["artifact"], io=self.io, device=device,
+                              threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"])
+        self.runner = create_runner(f"{runtime}-{device}", config)
+        self.runner.load()
+
+    def execute(self, requests):
+        responses = []
+        for request in requests:
+            feed = {name: pb_utils.get_input_tensor_by_name(request, name).as_numpy() for name in self.io.input_names}
+            outputs = self.runner.infer(feed)
+            responses.append(pb_utils.InferenceResponse(
+                [pb_utils.Tensor(name, np.ascontiguousarray(outputs[name])) for name in self.io.output_names]))
+        return responses
+
+    def finalize(self):
+        self.runner.close()
+'''

@@ -1,0 +1,150 @@
+"""Triton model repositories from a real package; every config is parsed back into ModelConfig."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import navctl
+import navctl.errors
+from navctl.cli.main import main
+from navctl.status import TensorMeta
+from navctl.steps.tensors import ModelIO
+from navctl.triton.repository import _backend
+
+pytestmark = pytest.mark.slow
+mc = pytest.importorskip("tritonclient.grpc.model_config_pb2")
+
+
+def _parse(path: Path):
+    from google.protobuf import text_format
+
+    return text_format.Parse(path.read_text(), mc.ModelConfig())
+
+
+@pytest.mark.parametrize(
+    ("key", "platform", "backend", "files", "in_name", "out_name"),
+    [
+        ("onnx@onnxruntime-cpu", "onnxruntime_onnx", "onnxruntime", ["model.onnx"], "x", "output_0"),
+        ("torchscript-trace@torchscript-cpu", "pytorch_libtorch", "pytorch", ["model.pt"], "x__0", "output_0__0"),
+        ("openvino@openvino-cpu", "", "openvino", ["model.bin", "model.xml"], "x", "output_0"),
+        (
+            "torch-export@torch-export-cpu",
+            "",
+            "python",
+            ["model.pt2", "model.py", "model_io.json", "runner.json"],
+            "x",
+            "output_0",
+        ),
+    ],
+)
+def test_repository_per_backend(
+    tiny_package: Path, tmp_path: Path, key, platform, backend, files, in_name, out_name
+) -> None:
+    repo = tmp_path / "repo"
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", key, "--name", "tiny"]) == 0
+    config = _parse(repo / "tiny" / "config.pbtxt")
+    assert config.name == "tiny" and config.platform == platform and config.backend == backend
+    assert config.max_batch_size == 4  # the largest profiled batch size
+    assert [(i.name, mc.DataType.Name(i.data_type), list(i.dims)) for i in config.input] == [
+        (in_name, "TYPE_FP32", [8])
+    ]
+    assert [(o.name, list(o.dims)) for o in config.output] == [(out_name, [4])]
+    assert list(config.dynamic_batching.preferred_batch_size) == [4]
+    assert config.dynamic_batching.max_queue_delay_microseconds == 100
+    assert [(g.count, mc.ModelInstanceGroup.Kind.Name(g.kind)) for g in config.instance_group] == [(1, "KIND_CPU")]
+    assert sorted(p.name for p in (repo / "tiny" / "1").iterdir()) == files
+
+
+def test_repository_options(tiny_package: Path, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    args = [
+        "triton",
+        str(tiny_package),
+        "--repo",
+        str(repo),
+        "--format",
+        "onnx@onnxruntime-cpu",
+        "--max-batch-size",
+        "16",
+        "--preferred-batch-size",
+        "8",
+        "--preferred-batch-size",
+        "16",
+        "--max-queue-delay-us",
+        "500",
+        "--instances",
+        "3",
+        "--kind",
+        "gpu",
+        "--accelerator",
+        "tensorrt",
+    ]
+    assert main(args) == 0
+    config = _parse(repo / "tiny" / "config.pbtxt")
+    assert config.max_batch_size == 16
+    assert list(config.dynamic_batching.preferred_batch_size) == [8, 16]
+    assert config.dynamic_batching.max_queue_delay_microseconds == 500
+    assert (
+        config.instance_group[0].count == 3
+        and mc.ModelInstanceGroup.Kind.Name(config.instance_group[0].kind) == "KIND_GPU"
+    )
+    assert [a.name for a in config.optimization.execution_accelerators.gpu_execution_accelerator] == ["tensorrt"]
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--no-dynamic-batching", "--name", "plain"]) == 0
+    assert not _parse(repo / "plain" / "config.pbtxt").HasField("dynamic_batching")
+
+
+def test_repository_errors(tiny_package: Path, tmp_path: Path, capsys) -> None:
+    repo = tmp_path / "repo"
+    assert (
+        main(
+            [
+                "triton",
+                str(tiny_package),
+                "--repo",
+                str(repo),
+                "--format",
+                "torchscript-trace@torchscript-cpu",
+                "--accelerator",
+                "openvino",
+            ]
+        )
+        == 2
+    )
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", "nope@nothing"]) == 2
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--name", "bad name!"]) == 2
+    err = capsys.readouterr().err
+    assert "applies to ONNX formats" in err and "has no results for nope@nothing" in err and "not a valid Triton" in err
+
+
+def test_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
+    meta = TensorMeta(name="t", dtype="float32", shape=[-1, 3])
+    keyword = ModelIO(
+        inputs=[meta],
+        outputs=[meta.model_copy(update={"name": "output_0"})],
+        call="keyword",
+        batching=True,
+        batch_axis=0,
+        samples=1,
+    )
+    assert _backend("torchscript-trace", keyword).backend == "python"
+    dict_out = keyword.model_copy(update={"call": "positional", "outputs": [meta.model_copy(update={"name": "score"})]})
+    assert _backend("torchscript-script", dict_out).backend == "python"
+
+
+def test_python_api_load_best_and_runner(tiny_package: Path) -> None:
+    with navctl.load(tiny_package) as package:
+        assert package.best("max-throughput") in package.candidates
+        assert package.io.input_names == ["x"]
+        inputs, reference = package.samples()
+        for key in package.candidates:
+            with package.runner(key) as runner:
+                out = runner.infer(inputs[0])
+            assert np.allclose(out["output_0"], reference[0]["output_0"], atol=1e-5), key
+        root = package.root
+        assert root.exists()
+    assert not root.exists()
+    with navctl.load(tiny_package) as package, pytest.raises(navctl.errors.UsageError):
+        package.runner("source@torch-cpu")
