@@ -359,6 +359,36 @@ def triton(
 
 
 @app.command()
+def serve(
+    package: Path = typer.Argument(..., help="A .nav package."),
+    strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to serve."),
+    format_key: str | None = typer.Option(None, "--format", help="Serve this FORMAT@RUNNER instead."),
+    name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),
+    address: str = typer.Option("127.0.0.1", "--address", help="Listen address (0.0.0.0 for every interface)."),
+    http_port: int = typer.Option(8000, "--http-port"),
+    grpc_port: int = typer.Option(8001, "--grpc-port"),
+    metrics_port: int = typer.Option(8002, "--metrics-port"),
+    max_batch_size: int | None = typer.Option(None, "--max-batch-size", min=1, help="Default: largest profiled."),
+) -> None:
+    """Serve a package's selected format with a real Triton server (PyTriton) until Ctrl-C."""
+    from navctl.triton.serve import ServeOptions
+    from navctl.triton.serve import serve as run_server
+
+    options = ServeOptions(
+        key=format_key,
+        strategy=strategy,
+        name=name,
+        address=address,
+        http_port=http_port,
+        grpc_port=grpc_port,
+        metrics_port=metrics_port,
+        max_batch_size=max_batch_size,
+    )
+    run_server(package, options, ready=lambda line: stdout.print(line))
+    stdout.print("stopped")
+
+
+@app.command()
 def schema(
     out: Path = typer.Option(Path("schemas"), "--out", help="Folder for recipe.schema.json and status.schema.json."),
 ) -> None:

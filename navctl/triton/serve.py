@@ -1,0 +1,115 @@
+"""`navctl serve`: one format of a package behind a real Triton server, through PyTriton.
+
+PyTriton runs a Triton server process and forwards requests to a Python function; that function
+is a navctl runner, so the served model is exactly the one navctl checked and profiled.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from navctl.errors import EnvironmentProblem
+from navctl.nav import load
+from navctl.plan.environment import module_available
+
+# Triton waits this long for in-flight requests when stopping (its own default is 30 s).
+EXIT_TIMEOUT_S = 5
+
+
+@dataclass
+class ServeOptions:
+    key: str | None = None
+    strategy: str = "max-throughput"
+    name: str | None = None
+    address: str = "127.0.0.1"
+    http_port: int = 8000
+    grpc_port: int = 8001
+    metrics_port: int = 8002
+    max_batch_size: int | None = None
+    queue_delay_us: int = 100
+
+
+def _python_library_path() -> None:
+    """The Triton Python-backend stub links libpython; make it find this interpreter's, not the system's
+    (a mismatched 3.11 build fails with '_thread.RLock' object has no attribute '_recursion_count')."""
+    libdir = sysconfig.get_config_var("LIBDIR") or ""
+    current = os.environ.get("LD_LIBRARY_PATH", "")
+    if libdir and libdir not in current.split(":"):
+        os.environ["LD_LIBRARY_PATH"] = f"{libdir}:{current}" if current else libdir
+
+
+def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None] = print) -> None:
+    """Serve until SIGINT or SIGTERM, then stop the server and return."""
+    if not (module_available("pytriton") and module_available("tritonclient")):
+        raise EnvironmentProblem("navctl serve needs PyTriton", hint="pip install 'navctl[triton]' (numpy < 2)")
+    _python_library_path()
+    from pytriton.decorators import batch
+    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+    from pytriton.triton import Triton, TritonConfig
+
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with load(package_path) as package:
+            key = options.key or package.best(options.strategy)
+            io = package.io
+            name = options.name or package.status.recipe.name
+            batching = io.batching and io.batch_axis == 0
+            profiled = (
+                [r.batch_size for r in package.status.results[key].profile] if key in package.status.results else []
+            )
+            max_batch = (options.max_batch_size or max(profiled, default=1)) if batching else 0
+            dtypes = {t.name: np.dtype(t.dtype) for t in io.outputs}
+            with package.runner(key) as runner:
+
+                def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
+                    outputs = runner.infer(inputs)
+                    return {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
+
+                def tensors(metas) -> list:
+                    return [
+                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=tuple(t.shape[1:] if batching else t.shape))
+                        for t in metas
+                    ]
+
+                config = TritonConfig(
+                    http_address=options.address,
+                    http_port=options.http_port,
+                    grpc_address=options.address,
+                    grpc_port=options.grpc_port,
+                    metrics_address=options.address,
+                    metrics_port=options.metrics_port,
+                    exit_timeout_secs=EXIT_TIMEOUT_S,
+                )
+                with Triton(config=config) as triton:
+                    triton.bind(
+                        model_name=name,
+                        infer_func=batch(infer) if batching else infer,
+                        inputs=tensors(io.inputs),
+                        outputs=tensors(io.outputs),
+                        config=ModelConfig(
+                            batching=batching,
+                            max_batch_size=max_batch,
+                            batcher=DynamicBatcher(max_queue_delay_microseconds=options.queue_delay_us),
+                        ),
+                        strict=True,
+                    )
+                    triton.run()
+                    ready(
+                        f"serving {name} ({key}) on http://{options.address}:{options.http_port} and "
+                        f"grpc {options.address}:{options.grpc_port}; Ctrl-C stops"
+                    )
+                    sys.stdout.flush()
+                    stop.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
