@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= torch,onnx,openvino,triton,report,dev
+EXTRAS ?= torch,tensorflow,jax,onnx,openvino,triton,report,dev
 STAMP := $(VENV)/.navctl-installed
 PYTEST_ARGS ?=
 

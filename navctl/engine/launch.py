@@ -64,6 +64,7 @@ class WarmLauncher:
         self.context = multiprocessing.get_context("forkserver")
         # the forkserver inherits this environment when it starts, at the first step
         os.environ["NAVCTL_WARM_MODULES"] = ",".join(["numpy", *preload])
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads, in the worker
         self.context.set_forkserver_preload(["navctl.steps.child", "navctl.engine.warm"])
         self.processes: list[multiprocessing.process.BaseProcess] = []
 

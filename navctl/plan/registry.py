@@ -92,9 +92,9 @@ RUNTIMES: dict[str, RuntimeDef] = {
             implemented=False,
         ),
         RuntimeDef("openvino", ("cpu",), "navctl.runners.openvino:OpenVinoRunner", ("openvino",)),
-        RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",), implemented=False),
-        RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",), implemented=False),
-        RuntimeDef("jax", DEVICES, "navctl.runners.jax:JaxRunner", ("jax",), implemented=False),
+        RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",)),
+        RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",)),
+        RuntimeDef("jax", DEVICES, "navctl.runners.jax:JaxRunner", ("jax",)),
     ]
 }
 
@@ -186,11 +186,8 @@ FORMATS: dict[str, FormatDef] = {
                     "convert",
                     f"{_STEPS}.export_tf:tf2onnx",
                     ("tensorflow", "tf2onnx", "onnx"),
-                    implemented=False,
                 ),
-                "jax": Maker(
-                    SOURCE, "export", f"{_STEPS}.export_jax:jax2onnx", ("jax", "jax2onnx", "onnx"), implemented=False
-                ),
+                "jax": Maker(SOURCE, "export", f"{_STEPS}.export_jax:jax2onnx", ("jax", "jax2onnx", "onnx")),
                 "onnx": Maker(SOURCE, "export", f"{_STEPS}.export_onnx:copy_onnx", ("onnx",)),
             },
             "ONNX with a dynamic batch axis",
@@ -200,10 +197,8 @@ FORMATS: dict[str, FormatDef] = {
             "tf-savedmodel/model.savedmodel",
             ("tf-savedmodel",),
             {
-                "tensorflow": Maker(
-                    SOURCE, "export", f"{_STEPS}.export_tf:savedmodel", ("tensorflow",), implemented=False
-                ),
-                "jax": Maker(SOURCE, "export", f"{_STEPS}.export_jax:jax2tf", ("jax", "tensorflow"), implemented=False),
+                "tensorflow": Maker(SOURCE, "export", f"{_STEPS}.export_tf:savedmodel", ("tensorflow",)),
+                "jax": Maker(SOURCE, "export", f"{_STEPS}.export_jax:jax2tf", ("jax", "tensorflow")),
             },
             "TensorFlow SavedModel with a serving signature",
         ),

@@ -10,6 +10,7 @@ import torch
 
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
+from navctl.steps.onnx_names import restore_names
 from navctl.steps.tensors import ModelIO, concat_batch, load_samples
 
 
@@ -114,7 +115,7 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
             _remove_partial(path)
     else:
         raise StepFailed("ONNX export failed; " + "; ".join(errors))
-    renamed = _fix_output_names(path, io)
+    renamed = restore_names(path, io)
     ctx.add_artifact(ctx.spec.artifact)
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")
@@ -137,26 +138,3 @@ def _remove_partial(path: str) -> None:
     for leftover in (path, path + ".data"):
         if os.path.exists(leftover):
             os.remove(leftover)
-
-
-def _fix_output_names(path: str, io: ModelIO) -> bool:
-    """Exporters may rename or reorder nothing but names; map graph outputs back to navctl's names."""
-    import onnx as onnx_lib
-
-    model = onnx_lib.load(path, load_external_data=False)
-    graph_names = [o.name for o in model.graph.output]
-    if graph_names == io.output_names:
-        return False
-    if len(graph_names) != len(io.output_names):
-        raise StepFailed(
-            f"the ONNX graph has {len(graph_names)} outputs {graph_names}; the model returns "
-            f"{len(io.output_names)}: {io.output_names}"
-        )
-    mapping = dict(zip(graph_names, io.output_names, strict=True))
-    for node in model.graph.node:
-        node.output[:] = [mapping.get(o, o) for o in node.output]
-        node.input[:] = [mapping.get(i, i) for i in node.input]
-    for out in model.graph.output:
-        out.name = mapping[out.name]
-    onnx_lib.save(model, path)
-    return True

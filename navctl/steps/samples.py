@@ -98,6 +98,8 @@ def _dataloader_samples(ctx: StepContext) -> list[Any]:
 
 
 def _signature_names(runner: Any) -> list[str]:
+    if getattr(runner, "signature_names", None) is not None:
+        return runner.signature_names
     model = getattr(runner, "model", None)
     target = getattr(model, "forward", model)
     try:

@@ -41,9 +41,25 @@ def _group_alive(pgid: int) -> bool:
 def test_serve_answers_recorded_samples(tiny_package: Path) -> None:
     http_port, grpc_port, metrics_port = _free_ports(3)
     server = subprocess.Popen(
-        [sys.executable, "-m", "navctl", "serve", str(tiny_package), "--name", "tiny", "--http-port", str(http_port),
-         "--grpc-port", str(grpc_port), "--metrics-port", str(metrics_port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "navctl",
+            "serve",
+            str(tiny_package),
+            "--name",
+            "tiny",
+            "--http-port",
+            str(http_port),
+            "--grpc-port",
+            str(grpc_port),
+            "--metrics-port",
+            str(metrics_port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         client = http.InferenceServerClient(f"127.0.0.1:{http_port}")

@@ -1,0 +1,69 @@
+"""JAX formats: ONNX through jax2onnx (symbolic batch), and a SavedModel through jax2tf (polymorphic batch).
+
+jax2tf's SavedModel holds XlaCallModule ops that tf2onnx cannot convert, hence jax2onnx for ONNX.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from navctl.steps.child import StepContext, StepFailed
+from navctl.steps.common import runner_for
+from navctl.steps.tensors import ModelIO
+
+
+def _jax_runner(ctx: StepContext):
+    io = ctx.io()
+    runner = runner_for(ctx, f"jax-{ctx.spec.device}", io)
+    runner.load()
+    return io, runner
+
+
+def _positional(io: ModelIO, function):
+    if io.call == "keyword":
+        return lambda *args: function(**dict(zip(io.input_names, args, strict=True)))
+    return function
+
+
+def jax2onnx(ctx: StepContext) -> dict[str, Any]:
+    import jax
+    import numpy as np
+    import onnx
+    from jax2onnx import to_onnx
+
+    from navctl.steps.onnx_names import restore_names
+
+    io, runner = _jax_runner(ctx)
+    specs = []
+    for t in io.inputs:
+        if np.dtype(t.dtype) != np.float32:
+            raise StepFailed(f"input '{t.name}' is {t.dtype}: this jax2onnx path takes float32 inputs only")
+        dims = [f"d{i}_{t.name}" if d == -1 else d for i, d in enumerate(t.shape)]
+        if io.batching:
+            dims[io.batch_axis] = "B"
+        specs.append(tuple(dims))
+    model = to_onnx(_positional(io, runner.function), specs, opset=ctx.spec.options.get("opset", 18))
+    target = ctx.path(ctx.spec.artifact)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(target))
+    renamed = restore_names(str(target), io)
+    ctx.add_artifact(ctx.spec.artifact)
+    return {"exporter": "jax2onnx", "jax": jax.__version__, "renamed": renamed}
+
+
+def jax2tf(ctx: StepContext) -> dict[str, Any]:
+    import tensorflow as tf
+    from jax.experimental import jax2tf as converter
+
+    from navctl.steps.export_tf import save_serving
+
+    io, runner = _jax_runner(ctx)
+    shapes = []
+    for t in io.inputs:
+        dims = ["_" if d != -1 else f"d{i}" for i, d in enumerate(t.shape)]
+        if io.batching:
+            dims[io.batch_axis] = "b"
+        shapes.append("(" + ", ".join(dims) + ")")
+    converted = converter.convert(_positional(io, runner.function), polymorphic_shapes=shapes, with_gradient=False)
+    save_serving(ctx, io, lambda feed: converted(*[feed[n] for n in io.input_names]), keep=tf.Module())
+    return {"exporter": "jax2tf", "tensorflow": tf.__version__}

@@ -1,0 +1,42 @@
+"""Give an exported ONNX graph navctl's input and output names (exporters invent their own)."""
+
+from __future__ import annotations
+
+import re
+
+from navctl.steps.child import StepFailed
+from navctl.steps.tensors import ModelIO
+
+
+def _mapping(graph_names: list[str], wanted: list[str], what: str) -> dict[str, str]:
+    if graph_names == wanted:
+        return {}
+    if len(graph_names) != len(wanted):
+        raise StepFailed(
+            f"the ONNX graph has {len(graph_names)} {what}s {graph_names}; the model has {len(wanted)}: {wanted}"
+        )
+    stripped = [re.sub(r":\d+$", "", n) for n in graph_names]
+    if sorted(stripped) == sorted(wanted):  # same names up to TensorFlow's ':0' suffix, maybe reordered
+        return {g: s for g, s in zip(graph_names, stripped, strict=True) if g != s}
+    return {g: w for g, w in zip(graph_names, wanted, strict=True) if g != w}
+
+
+def restore_names(path: str, io: ModelIO) -> bool:
+    """Rename graph inputs/outputs to io's names (by name when they match up to ':0', else by position)."""
+    import onnx
+
+    model = onnx.load(path, load_external_data=False)
+    graph = model.graph
+    initializers = {i.name for i in graph.initializer}
+    inputs = [i.name for i in graph.input if i.name not in initializers]
+    mapping = _mapping(inputs, io.input_names, "input")
+    mapping.update(_mapping([o.name for o in graph.output], io.output_names, "output"))
+    if not mapping:
+        return False
+    for node in graph.node:
+        node.input[:] = [mapping.get(n, n) for n in node.input]
+        node.output[:] = [mapping.get(n, n) for n in node.output]
+    for value in list(graph.input) + list(graph.output) + list(graph.value_info):
+        value.name = mapping.get(value.name, value.name)
+    onnx.save(model, path)
+    return True

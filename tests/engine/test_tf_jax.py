@@ -1,0 +1,48 @@
+"""TensorFlow and JAX sources: SavedModel and ONNX formats, correct on CPU, profiled and selected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, load_status, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize(
+    ("recipe", "framework", "source_runner", "inputs"),
+    [
+        ("keras_cnn.yaml", "tensorflow", "tf-cpu", [("image", [-1, 16, 16, 3]), ("meta", [-1, 4])]),
+        ("jax_mlp.yaml", "jax", "jax-cpu", [("x", [-1, 32])]),
+    ],
+)
+def test_example_recipe_end_to_end(recipe: str, framework: str, source_runner: str, inputs, tmp_path: Path) -> None:
+    pytest.importorskip(framework)
+    ws = tmp_path / "ws"
+    result = run_cli(
+        "optimize",
+        str(REPO / "recipes" / recipe),
+        "--workspace",
+        str(ws),
+        "--package",
+        str(tmp_path / "out.nav"),
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    status = load_status(ws)
+    assert [(t["name"], t["shape"]) for t in status["inputs"]] == inputs
+    for key in ("tf-savedmodel@tf-savedmodel-cpu", "onnx@onnxruntime-cpu"):
+        entry = status["results"][key]
+        assert entry["correctness"]["passed"], key
+        assert max(o["max_abs"] for o in entry["correctness"]["outputs"].values()) < 1e-4
+        assert entry["profile"]
+    assert status["results"][f"source@{source_runner}"]["profile"]
+    assert status["selection"]["max-throughput"] in ("tf-savedmodel@tf-savedmodel-cpu", "onnx@onnxruntime-cpu")
+    import onnx
+
+    graph = onnx.load(ws / "onnx" / "model.onnx").graph
+    assert [i.name for i in graph.input] == [name for name, _ in inputs]
+    batch = graph.input[0].type.tensor_type.shape.dim[0]
+    assert batch.dim_param and not batch.dim_value  # a symbolic batch dimension
