@@ -31,7 +31,7 @@ class _TorchRunner(Runner):
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         device = torch_device(self.config.device)
-        tensors = {k: torch.from_numpy(np.ascontiguousarray(v)).to(device) for k, v in feed.items()}
+        tensors = {k: torch.from_numpy(np.asarray(v, order="C")).to(device) for k, v in feed.items()}
         with torch.inference_mode():
             if self.config.io is None or self.config.io.call == "positional":
                 names = self.config.io.input_names if self.config.io else list(feed)

@@ -23,6 +23,9 @@ from navctl.status import Artifact, write_atomic
 from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
 
 
+MAX_REASON_CHARS = 300
+
+
 class StepUnavailable(Exception):
     """Raised by a step that cannot run on this machine (a package or device missing)."""
 
@@ -128,6 +131,8 @@ def run_spec(spec_path: Path) -> int:
         where = _user_frame(tb.stack, spec.recipe_dir)
         known = isinstance(exc, StepFailed)
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+        if len(first) > MAX_REASON_CHARS:  # e.g. a tracer error that prints whole tensors
+            first = first[:MAX_REASON_CHARS] + "..."
         message = first if known else f"{type(exc).__name__}: {first}".rstrip(": ")
         if isinstance(exc, MemoryError) and spec.memory_limit:
             message += f" (the step reached its step_memory_limit of {format_size(spec.memory_limit)})"

@@ -32,7 +32,7 @@ def _model_and_example(ctx: StepContext) -> tuple[Any, ModelIO, tuple, dict]:
             same_shape = [f for f in inputs if _same_rest(f, feed, io.batch_axis)]
             feed = concat_batch(same_shape, io.batch_axis, 2)
     device = torch.device("cuda" if ctx.spec.device == "cuda" else "cpu")
-    tensors = {n: torch.from_numpy(np.ascontiguousarray(feed[n])).to(device) for n in io.input_names}
+    tensors = {n: torch.from_numpy(np.asarray(feed[n], order="C")).to(device) for n in io.input_names}
     if io.call == "positional":
         return model, io, tuple(tensors[n] for n in io.input_names), {}
     return model, io, (), tensors

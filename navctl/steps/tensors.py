@@ -90,7 +90,7 @@ def save_arrays(path: Path, arrays: Sequence[np.ndarray]) -> None:
     """Arrays in order under keys a0, a1, ... (names live in model_io.json, so any name is safe)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as handle:
-        np.savez(handle, **{f"a{i}": np.ascontiguousarray(a) for i, a in enumerate(arrays)})
+        np.savez(handle, **{f"a{i}": np.asarray(a, order="C") for i, a in enumerate(arrays)})
 
 
 def load_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:

@@ -35,3 +35,12 @@ def test_concat_batch_builds_exact_sizes_from_real_samples() -> None:
     assert big["x"].shape == (9, 3) and big["x"][6, 0] == 0  # wraps around to sample 0
     axis1 = concat_batch([{"x": np.zeros((3, 2))}], axis=1, size=5)
     assert axis1["x"].shape == (3, 5)
+
+
+def test_scalar_arrays_keep_their_shape_through_npz(tmp_path) -> None:
+    from navctl.steps.tensors import load_arrays, save_arrays
+
+    save_arrays(tmp_path / "0.npz", [np.float32(3.5) * np.ones(()), np.zeros((2, 0))])
+    back = load_arrays(tmp_path / "0.npz", ["scalar", "empty"])
+    assert back["scalar"].shape == () and back["scalar"] == 3.5
+    assert back["empty"].shape == (2, 0)
