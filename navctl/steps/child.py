@@ -22,7 +22,6 @@ from navctl.recipe.units import format_size
 from navctl.status import Artifact, write_atomic
 from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
 
-
 MAX_REASON_CHARS = 300
 
 
