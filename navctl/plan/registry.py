@@ -57,11 +57,10 @@ RUNTIMES: dict[str, RuntimeDef] = {
             ("cuda",),
             "navctl.runners.torch_runners:TorchCompileRunner",
             ("torch",),
-            implemented=False,
         ),
         RuntimeDef("torchscript", DEVICES, "navctl.runners.torch_runners:TorchScriptRunner", ("torch",)),
         RuntimeDef("torch-export", DEVICES, "navctl.runners.torch_runners:TorchExportRunner", ("torch",)),
-        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",), implemented=False),
+        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",)),
         RuntimeDef(
             "torch-tensorrt",
             ("cuda",),
@@ -82,14 +81,12 @@ RUNTIMES: dict[str, RuntimeDef] = {
             "navctl.runners.onnxruntime:OnnxRuntimeRunner",
             ("onnxruntime", "tensorrt"),
             cuda_distributions=("onnxruntime-gpu",),
-            implemented=False,
         ),
         RuntimeDef(
             "tensorrt",
             ("cuda",),
             "navctl.runners.tensorrt:TensorRTRunner",
             ("tensorrt", "polygraphy"),
-            implemented=False,
         ),
         RuntimeDef("openvino", ("cpu",), "navctl.runners.openvino:OpenVinoRunner", ("openvino",)),
         RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",)),
@@ -127,7 +124,6 @@ def _trt(precision: str) -> FormatDef:
                 f"{_STEPS}.convert_tensorrt:build_engine",
                 ("tensorrt", "polygraphy"),
                 needs_cuda=True,
-                implemented=False,
             )
             for fw in FRAMEWORKS
         },
@@ -170,7 +166,6 @@ FORMATS: dict[str, FormatDef] = {
                     f"{_STEPS}.export_torch:aoti_package",
                     ("torch",),
                     needs_cuda=True,
-                    implemented=False,
                 )
             },
             "AOTInductor package compiled from the ExportedProgram",

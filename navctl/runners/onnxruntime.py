@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import onnxruntime as ort
 
@@ -37,9 +39,16 @@ class OnnxRuntimeRunner(Runner):
 
     def load_impl(self) -> None:
         path = self.config.artifact or self.config.model.path
-        providers = ["CPUExecutionProvider"]
+        providers: list = ["CPUExecutionProvider"]
         if self.config.device == "cuda":
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+        if self.name.startswith("onnxruntime-tensorrt"):
+            trt_options = {
+                "trt_fp16_enable": self.config.options.get("trt_fp16", True),
+                "trt_engine_cache_enable": True,
+                "trt_engine_cache_path": str(Path(path).parent),
+            }
+            providers = [("TensorrtExecutionProvider", trt_options), *providers]
         self.session = ort.InferenceSession(
             str(path), sess_options=session_options(self.config.threads, self.config.options), providers=providers
         )

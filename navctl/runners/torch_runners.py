@@ -32,13 +32,23 @@ class _TorchRunner(Runner):
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         device = torch_device(self.config.device)
         tensors = {k: torch.from_numpy(np.asarray(v, order="C")).to(device) for k, v in feed.items()}
-        with torch.inference_mode():
+        with torch.inference_mode(), self._autocast():
             if self.config.io is None or self.config.io.call == "positional":
                 names = self.config.io.input_names if self.config.io else list(feed)
                 out = self.model(*[tensors[n] for n in names])
             else:
                 out = self.model(**tensors)
         return self.name_outputs(out)
+
+    def _autocast(self):
+        """fp16/bf16 autocast when the recipe's torch.autocast asks for it (outputs compared as float)."""
+        import contextlib
+
+        precision = self.config.options.get("autocast", "none")
+        if precision == "none":
+            return contextlib.nullcontext()
+        dtype = torch.float16 if precision == "fp16" else torch.bfloat16
+        return torch.autocast(device_type="cuda" if self.config.device == "cuda" else "cpu", dtype=dtype)
 
     def name_outputs(self, out: object) -> dict[str, np.ndarray]:
         flat = flatten_outputs(out)
@@ -52,6 +62,21 @@ class _TorchRunner(Runner):
 class TorchEagerRunner(_TorchRunner):
     def load_impl(self) -> None:
         self.model = build_torch_model(self)
+
+
+class TorchCompileRunner(_TorchRunner):
+    """The source model under torch.compile (inductor); the first call at a new shape compiles."""
+
+    def load_impl(self) -> None:
+        mode = self.config.options.get("compile_mode", "default")
+        self.model = torch.compile(build_torch_model(self), mode=None if mode == "default" else mode)
+
+
+class AotiRunner(_TorchRunner):
+    """An AOTInductor package: compiled ahead of time, loaded without Python model code."""
+
+    def load_impl(self) -> None:
+        self.model = torch._inductor.aoti_load_package(str(self.config.artifact))
 
 
 class TorchScriptRunner(_TorchRunner):

@@ -95,6 +95,15 @@ def torch_export(ctx: StepContext) -> dict[str, Any]:
     return {}
 
 
+def aoti_package(ctx: StepContext) -> dict[str, Any]:
+    """An AOTInductor package (.pt2) compiled from the ExportedProgram for the run's device."""
+    program = torch.export.load(str(ctx.path(ctx.spec.source_artifact)))
+    path = _prepare_dir(ctx)
+    torch._inductor.aoti_compile_and_package(program, package_path=path)
+    ctx.add_artifact(ctx.spec.artifact)
+    return {"torch": torch.__version__}
+
+
 def onnx(ctx: StepContext) -> dict[str, Any]:
     """ONNX with a dynamic batch axis; the dynamo exporter first, then the TorchScript-based one."""
     model, io, args, kwargs = _model_and_example(ctx)

@@ -98,8 +98,8 @@ def test_tensorrt_group_follows_precisions_and_pulls_in_onnx() -> None:
 
 
 def test_unimplemented_formats_say_so() -> None:
-    plan = expand(_recipe(targets=["tensorrt"]), _everything(cuda=True))
-    assert "not implemented" in plan.step("convert/trt-fp16").reason
+    plan = expand(_recipe(targets=["torch-tensorrt"]), _everything(cuda=True))
+    assert "not implemented" in plan.step("convert/torch-tensorrt").reason
 
 
 def test_verify_steps_only_with_a_verify_function() -> None:
