@@ -66,9 +66,3 @@ class EnvironmentProblem(NavctlError):
 
 class WorkspaceLocked(EnvironmentProblem):
     """Another navctl run holds the workspace."""
-
-
-class Interrupted(NavctlError):
-    """The user pressed Ctrl-C; status was written and the run can resume."""
-
-    exit_code = EXIT_INTERRUPTED

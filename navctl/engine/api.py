@@ -62,7 +62,7 @@ def run_recipe(
     try:
         status = Executor(loaded, plan, ws, options, events).run()
         interrupted = status.run.state == "interrupted"
-        code = EXIT_INTERRUPTED if interrupted else exit_code_for(status, plan)
+        code = EXIT_INTERRUPTED if interrupted else exit_code_for(status)
         written = write_package(ws.root, target) if pack and not interrupted else None
     finally:
         ws.release()

@@ -13,7 +13,6 @@ import platform
 import signal
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -25,7 +24,7 @@ from navctl import __version__
 from navctl.engine.launch import StepHandle, make_launcher, signal_group
 from navctl.engine.specs import build_spec, user_files
 from navctl.engine.workspace import LOG_FILE, Workspace
-from navctl.errors import UsageError
+from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, UsageError
 from navctl.hashing import sha256_path
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names, package_versions
@@ -57,7 +56,6 @@ ESCALATION_S = 2.0
 INTERRUPT_GRACE_S = 5.0
 POLL_S = 0.005
 FAILED_STATES = ("failed", "timeout", "crashed")
-LOG_TAIL_LINES = 3
 
 # Imported once by the warm worker. torch's export machinery (sympy, dynamo) costs about 1.5 s
 # per step that loads or makes an ExportedProgram or ONNX file, so it is worth preloading too.
@@ -121,7 +119,6 @@ class Executor:
         self.previous = self._previous_status()
         self.status = self._fresh_status()
         self.interrupts = 0
-        self.results_meta: dict[str, StepResult] = {}
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
     # ----- status -------------------------------------------------------------------------------
@@ -471,10 +468,7 @@ def _last_line_hint(log: Path) -> str:
     return ""
 
 
-def exit_code_for(status: Status, plan: Plan) -> int:
+def exit_code_for(status: Status) -> int:
     """0 when every step that ran succeeded; 1 when any failed, timed out or crashed."""
     failed = [s for s in status.steps.values() if s.state in FAILED_STATES]
-    return 1 if failed else 0
-
-
-ProgressFactory = Callable[[Plan], Events]
+    return EXIT_FORMATS_FAILED if failed else EXIT_OK

@@ -22,10 +22,6 @@ class PlannedStep(BaseModel):
     exclusive: bool = Field(False, description="runs with no other step alongside (profiling)")
     inline: bool = Field(False, description="runs inside the parent process (pure, framework-free)")
 
-    @property
-    def dir_name(self) -> str:
-        return self.id
-
 
 class Plan(BaseModel):
     recipe: str
@@ -41,6 +37,3 @@ class Plan(BaseModel):
             if s.id == step_id:
                 return s
         raise KeyError(step_id)
-
-    def dependents(self, step_id: str) -> list[PlannedStep]:
-        return [s for s in self.steps if step_id in s.deps]

@@ -199,7 +199,6 @@ class TensorRTOptions(StrictModel):
     shape_profiles: dict[str, ShapeProfile] | None = Field(None, description="input name -> min/opt/max")
     timing_cache: bool = True
     retry_smaller_batch: bool = True
-    cuda_graph: bool = False
 
     @field_validator("precisions")
     @classmethod

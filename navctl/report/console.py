@@ -34,11 +34,10 @@ class PlainProgress(Events):
         self.console = console
         self.total = len(plan.steps)
         self.done = 0
-        self.show_unavailable = False
 
     def finished(self, step: PlannedStep, record: StepRecord) -> None:
         self.done += 1
-        if record.state == "unavailable" and not self.show_unavailable:
+        if record.state == "unavailable":  # `navctl plan` and status list these; progress stays short
             return
         took = f" {record.duration_s:.1f}s" if record.duration_s is not None else ""
         reason = f"  {record.reason}" if record.reason and record.state not in ("cached",) else ""

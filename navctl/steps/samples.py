@@ -55,7 +55,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     outputs = _rename_outputs(outputs, opts.get("output_names"))
     _check_consistent(outputs, "output")
     _check_finite(outputs)
-    io = provisional.model_copy(update={"outputs": _meta(outputs, False, axis, {}, batch_of=feeds)})
+    io = provisional.model_copy(update={"outputs": _meta(outputs, False, axis, {})})
     if batching:
         io = io.model_copy(update={"outputs": _output_batch_axis(io.outputs, outputs, feeds, axis)})
     for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
@@ -192,7 +192,6 @@ def _meta(
     batching: bool,
     axis: int,
     dynamic: dict[str, list[int]],
-    batch_of: list[dict[str, np.ndarray]] | None = None,
 ) -> list[TensorMeta]:
     out = []
     for name, base in items[0].items():
