@@ -54,13 +54,20 @@ class OnnxRuntimeRunner(Runner):
         )
         if self.config.device == "cuda" and "CUDAExecutionProvider" not in self.session.get_providers():
             raise RuntimeError("ONNX Runtime could not use CUDA here (is onnxruntime-gpu installed?)")
-        self.graph_outputs = [o.name for o in self.session.get_outputs()]
+        graph = [o.name for o in self.session.get_outputs()]
         io = self.config.io
-        self.output_names = io.output_names if io and len(io.outputs) == len(self.graph_outputs) else None
+        # Ask for outputs by name when the graph carries navctl's names (exporters may reorder them),
+        # else by position under navctl's names.
+        if io and sorted(graph) == sorted(io.output_names):
+            self.fetch, self.output_names = io.output_names, io.output_names
+        elif io and len(graph) == len(io.outputs):
+            self.fetch, self.output_names = graph, io.output_names
+        else:
+            self.fetch, self.output_names = graph, graph
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        outputs = self.session.run(self.graph_outputs, feed)
-        return dict(zip(self.output_names or self.graph_outputs, outputs, strict=True))
+        outputs = self.session.run(self.fetch, feed)
+        return dict(zip(self.output_names, outputs, strict=True))
 
     def describe_inputs(self) -> list[tuple[str, np.dtype, list[int | str | None]]]:
         """(name, numpy dtype, shape with symbolic dims) of the graph's inputs."""

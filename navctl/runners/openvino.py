@@ -28,12 +28,17 @@ class OpenVinoRunner(Runner):
         self.request = self.compiled.create_infer_request()
         graph = [o.get_any_name() for o in self.compiled.outputs]
         io = self.config.io
-        self.names = io.output_names if io and len(io.outputs) == len(graph) else graph
+        # outputs by name where the IR carries navctl's names (their order may differ), else by position
+        if io and sorted(graph) == sorted(io.output_names):
+            self.ports = [(n, self.compiled.outputs[graph.index(n)]) for n in io.output_names]
+        else:
+            names = io.output_names if io and len(io.outputs) == len(graph) else graph
+            self.ports = list(zip(names, self.compiled.outputs, strict=True))
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         # Sharing skips a copy of each input; outputs are copied since the request reuses their buffers.
         results = self.request.infer(feed, share_inputs=True, share_outputs=True)
-        return {name: np.array(value) for name, value in zip(self.names, results.values(), strict=True)}
+        return {name: np.array(results[port]) for name, port in self.ports}
 
     def close_impl(self) -> None:
         del self.request
