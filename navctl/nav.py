@@ -105,6 +105,7 @@ class NavPackage:
             model=ModelRef(),
             recipe_dir=self.root,
             options=self.runner_options(key),
+            format=fmt,
         )
         return create_runner(name, config)
 

@@ -23,6 +23,7 @@ class RunnerConfig:
     model: ModelRef
     recipe_dir: Path
     options: dict[str, Any] = field(default_factory=dict)
+    format: str | None = None  # the format the artifact holds (None for the source model)
 
 
 class Runner:

@@ -29,11 +29,16 @@ def torch_device(device: str) -> torch.device:
 class _TorchRunner(Runner):
     model: torch.nn.Module
 
+    @property
+    def positional(self) -> bool:
+        """Exported formats take their inputs by position (see export_torch.FlatOutputs)."""
+        return False
+
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         device = torch_device(self.config.device)
         tensors = {k: torch.from_numpy(np.asarray(v, order="C")).to(device) for k, v in feed.items()}
         with torch.inference_mode(), self._autocast():
-            if self.config.io is None or self.config.io.call == "positional":
+            if self.config.io is None or self.positional or self.config.io.call == "positional":
                 names = self.config.io.input_names if self.config.io else list(feed)
                 out = self.model(*[tensors[n] for n in names])
             else:
@@ -75,17 +80,25 @@ class TorchCompileRunner(_TorchRunner):
 class AotiRunner(_TorchRunner):
     """An AOTInductor package: compiled ahead of time, loaded without Python model code."""
 
+    positional = True  # type: ignore[assignment]
+
     def load_impl(self) -> None:
         self.model = torch._inductor.aoti_load_package(str(self.config.artifact))
 
 
 class TorchScriptRunner(_TorchRunner):
+    @property
+    def positional(self) -> bool:
+        return self.config.format == "torchscript-trace"  # traced through FlatOutputs; scripted as written
+
     def load_impl(self) -> None:
         self.model = torch.jit.load(str(self.config.artifact), map_location=torch_device(self.config.device))
         self.model.eval()
 
 
 class TorchExportRunner(_TorchRunner):
+    positional = True  # type: ignore[assignment]
+
     def load_impl(self) -> None:
         program = torch.export.load(str(self.config.artifact))
         self.model = program.module().to(torch_device(self.config.device))

@@ -23,6 +23,7 @@ def runner_for(ctx: StepContext, runner: str, io: ModelIO | None, overrides: dic
             model=spec.model,
             recipe_dir=ctx.recipe_dir,
             options={**spec.options.get("runner", {}), **(overrides or {})},
+            format=spec.format if spec.format != "source" else None,
         ),
     )
 

@@ -11,7 +11,26 @@ import torch
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
 from navctl.steps.onnx_names import restore_names
-from navctl.steps.tensors import ModelIO, concat_batch, load_samples
+from navctl.steps.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
+
+
+class FlatOutputs(torch.nn.Module):
+    """The source model with positional inputs (in navctl's input order) and a flat tuple of outputs.
+
+    Exported formats hold no Python structure then: an ExportedProgram of a Hugging Face model loads
+    without transformers (its ModelOutput is not deserializable otherwise), tracing accepts nested
+    dict outputs, and every runtime returns the outputs in navctl's order.
+    """
+
+    def __init__(self, model: Any, io: ModelIO) -> None:
+        super().__init__()
+        self.model = model
+        self.names = io.input_names
+        self.keyword = io.call == "keyword"
+
+    def forward(self, *args: torch.Tensor) -> tuple:
+        out = self.model(**dict(zip(self.names, args, strict=True))) if self.keyword else self.model(*args)
+        return tuple(value for _, value in flatten_outputs(out))
 
 
 def _model_and_example(ctx: StepContext) -> tuple[Any, ModelIO, tuple, dict]:
@@ -54,23 +73,23 @@ def _dynamic_axes(io: ModelIO) -> dict[str, list[int]]:
     return {t.name: [i for i, d in enumerate(t.shape) if d == -1] for t in io.inputs}
 
 
+def _flat_model_and_example(ctx: StepContext) -> tuple[FlatOutputs, ModelIO, tuple]:
+    model, io, args, kwargs = _model_and_example(ctx)
+    return FlatOutputs(model, io), io, args or tuple(kwargs[n] for n in io.input_names)
+
+
 def _dynamic_shapes(io: ModelIO) -> Any:
-    """torch.export's dynamic_shapes: a tuple for positional calls, a dict for keyword calls."""
+    """torch.export's dynamic_shapes for FlatOutputs: its *args are one tuple, in navctl's input order."""
     per_input = {
         name: ({axis: torch.export.Dim.DYNAMIC for axis in axes} or None) for name, axes in _dynamic_axes(io).items()
     }
-    if io.call == "positional":
-        return tuple(per_input[n] for n in io.input_names)
-    return per_input
+    return (tuple(per_input[n] for n in io.input_names),)
 
 
 def torchscript_trace(ctx: StepContext) -> dict[str, Any]:
-    model, _, args, kwargs = _model_and_example(ctx)
+    model, _, args = _flat_model_and_example(ctx)
     with torch.inference_mode(False), torch.no_grad():
-        if kwargs:
-            traced = torch.jit.trace(model, example_kwarg_inputs=kwargs, strict=False)
-        else:
-            traced = torch.jit.trace(model, example_inputs=args, strict=False)
+        traced = torch.jit.trace(model, example_inputs=args, strict=False)
     path = _prepare_dir(ctx)
     traced.save(path)
     ctx.add_artifact(ctx.spec.artifact)
@@ -87,8 +106,8 @@ def torchscript_script(ctx: StepContext) -> dict[str, Any]:
 
 
 def torch_export(ctx: StepContext) -> dict[str, Any]:
-    model, io, args, kwargs = _model_and_example(ctx)
-    program = torch.export.export(model, args, kwargs=kwargs or None, dynamic_shapes=_dynamic_shapes(io), strict=False)
+    model, io, args = _flat_model_and_example(ctx)
+    program = torch.export.export(model, args, dynamic_shapes=_dynamic_shapes(io), strict=False)
     path = _prepare_dir(ctx)
     torch.export.save(program, path)
     ctx.add_artifact(ctx.spec.artifact)
@@ -106,7 +125,7 @@ def aoti_package(ctx: StepContext) -> dict[str, Any]:
 
 def onnx(ctx: StepContext) -> dict[str, Any]:
     """ONNX with a dynamic batch axis; the dynamo exporter first, then the TorchScript-based one."""
-    model, io, args, kwargs = _model_and_example(ctx)
+    model, io, args = _flat_model_and_example(ctx)
     options = ctx.spec.options
     exporter = options.get("exporter", "auto")
     opset = options.get("opset", 18)
@@ -115,7 +134,7 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     errors: list[str] = []
     for name in order:
         try:
-            _export_onnx(model, io, args, kwargs, path, name, opset)
+            _export_onnx(model, io, args, path, name, opset)
             break
         except Exception as exc:
             message = f"{name} exporter: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
@@ -131,8 +150,8 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     return {"exporter": name, "opset": opset, "fallback_reasons": errors, "renamed_outputs": renamed}
 
 
-def _export_onnx(model, io: ModelIO, args, kwargs, path: str, exporter: str, opset: int) -> None:
-    common = dict(kwargs=kwargs or None, input_names=io.input_names, output_names=io.output_names, opset_version=opset)
+def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int) -> None:
+    common = dict(input_names=io.input_names, output_names=io.output_names, opset_version=opset)
     if exporter == "dynamo":
         torch.onnx.export(
             model, args, path, dynamo=True, dynamic_shapes=_dynamic_shapes(io), external_data=False, **common

@@ -73,7 +73,7 @@ def _backend(fmt: str, io: ModelIO) -> Backend:
     # LibTorch passes inputs by position and returns tensors or tuples: dict outputs or keyword-only
     # models go to the Python backend instead.
     positional = io.call == "positional" and all(re.fullmatch(r"output_\d+", o.name) for o in io.outputs)
-    if fmt.startswith("torchscript") and positional:
+    if fmt == "torchscript-trace" or (fmt == "torchscript-script" and positional):  # traced: tuple in, tuple out
         return Backend(platform="pytorch_libtorch", backend="pytorch", files={artifact: "model.pt"}, io_suffix=True)
     return Backend(backend="python", files={artifact: Path(artifact).name})
 
@@ -205,7 +205,8 @@ class TritonPythonModel:
         device = "cuda" if args.get("model_instance_kind") == "GPU" else "cpu"
         runtime = spec["key"].split("@")[1].rsplit("-", 1)[0]
         config = RunnerConfig(artifact=HERE / spec["artifact"], io=self.io, device=device,
-                              threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"])
+                              threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"],
+                              format=spec["key"].split("@")[0])
         self.runner = create_runner(f"{runtime}-{device}", config)
         self.runner.load()
 

@@ -443,3 +443,63 @@ def test_python_api_runs_the_same_engine(project) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["0", "ok", "tiny.nav"]
+
+
+STRUCTURED = (
+    TINY_MODEL
+    + """
+from dataclasses import dataclass
+
+
+@dataclass
+class Output:  # like a Hugging Face ModelOutput: not a pytree torch.export can save as such
+    logits: torch.Tensor
+    extras: dict
+
+
+class Structured(Tiny):
+    def forward(self, x, scale):
+        y = torch.relu(self.fc(x)) * scale
+        return Output(logits=y, extras={"sum": y.sum(-1), "inner": {"max": y.max(-1).values}})
+
+
+def build_structured():
+    torch.manual_seed(0)
+    return Structured()
+
+
+def structured_samples():
+    g = torch.Generator().manual_seed(0)
+    return [{"x": torch.randn(b, 8, generator=g), "scale": torch.full((b, 1), 2.0)} for b in (2, 3)]
+"""
+)
+
+
+def test_structured_outputs_and_keyword_inputs_in_every_format(project) -> None:
+    recipe = project(
+        STRUCTURED,
+        model={"entrypoint": "model.py:build_structured"},
+        dataloader={"factory": "model.py:structured_samples"},
+        targets=["torchscript-trace", "torch-export", "onnx"],
+    )
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 0, result.stderr
+    status = load_status(recipe.parent / "ws")
+    assert [t["name"] for t in status["outputs"]] == ["logits", "extras.sum", "extras.inner.max"]
+    for key in ("torchscript-trace@torchscript-cpu", "torch-export@torch-export-cpu", "onnx@onnxruntime-cpu"):
+        outputs = status["results"][key]["correctness"]["outputs"]
+        assert set(outputs) == {"logits", "extras.sum", "extras.inner.max"} and all(
+            o["passed"] for o in outputs.values()
+        )
+    # the ExportedProgram loads in a process that never imported the model's code
+    code = (
+        "import torch, sys; m = torch.export.load(sys.argv[1]).module(); "
+        "print(len(m(torch.ones(4, 8), torch.ones(4, 1))))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code, str(recipe.parent / "ws" / "torch-export" / "model.pt2")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert loaded.returncode == 0 and loaded.stdout.strip() == "3", loaded.stderr

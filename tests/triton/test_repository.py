@@ -119,7 +119,7 @@ def test_repository_errors(tiny_package: Path, tmp_path: Path, capsys) -> None:
     assert "applies to ONNX formats" in err and "has no results for nope@nothing" in err and "not a valid Triton" in err
 
 
-def test_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
+def test_scripted_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
     meta = TensorMeta(name="t", dtype="float32", shape=[-1, 3])
     keyword = ModelIO(
         inputs=[meta],
@@ -129,9 +129,12 @@ def test_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
         batch_axis=0,
         samples=1,
     )
-    assert _backend("torchscript-trace", keyword).backend == "python"
+    assert _backend("torchscript-script", keyword).backend == "python"
     dict_out = keyword.model_copy(update={"call": "positional", "outputs": [meta.model_copy(update={"name": "score"})]})
     assert _backend("torchscript-script", dict_out).backend == "python"
+    # traced models take positional inputs and return a flat tuple, whatever the source did
+    assert _backend("torchscript-trace", keyword).backend == "pytorch"
+    assert _backend("torchscript-trace", dict_out).backend == "pytorch"
 
 
 def test_python_api_load_best_and_runner(tiny_package: Path) -> None:
