@@ -67,6 +67,7 @@ def test_quickstart_end_to_end(quickstart) -> None:
     assert status["results"]["source@torch-cpu"]["profile"]
     assert status["selection"]["max-throughput"] in expected
     assert status["selection"]["min-latency"] in expected
+    assert status["selection"]["max-throughput-within-latency-budget"] in expected
     assert status["inputs"] == [{"name": "input", "dtype": "float32", "shape": [-1, 64]}]
     assert status["outputs"] == [{"name": "output_0", "dtype": "float32", "shape": [-1, 10]}]
     assert status["environment"]["threads"] >= 1
