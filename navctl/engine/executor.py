@@ -119,6 +119,7 @@ class Executor:
         self.previous = self._previous_status()
         self.status = self._fresh_status()
         self.interrupts = 0
+        self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
     # ----- status -------------------------------------------------------------------------------
@@ -359,7 +360,7 @@ class Executor:
 
     def _interrupt(self, running: dict[str, _Running], pending: list[PlannedStep]) -> None:
         now = time.monotonic()
-        if self.interrupts == 1 and not getattr(self, "_interrupt_noted", False):
+        if self.interrupts == 1 and not self._interrupt_noted:
             self._interrupt_noted = True
             self.events.note(
                 f"interrupted: waiting up to {INTERRUPT_GRACE_S:g}s for {len(running)} running step(s); "
