@@ -1,4 +1,0 @@
-#!/bin/sh
-# Reruns step correctness/tf-savedmodel@tf-savedmodel-cpu alone, exactly as navctl ran it (output to this terminal).
-cd "$(dirname "$0")/../../.." || exit 1
-PYTHONFAULTHANDLER=1 exec /tmp/tri-venv/bin/python3 -m navctl.steps steps/correctness/tf-savedmodel@tf-savedmodel-cpu/spec.json
