@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
 from navctl.engine.workspace import TRANSIENT
 from navctl.errors import PackageError
-from navctl.status import STATUS_FILE, Status, parse_status
+from navctl.status import STATUS_FILE, Status, parse_status, temp_beside
 
 MAX_UNPACKED_BYTES = 20 << 30
 MAX_ENTRIES = 100_000
@@ -32,7 +31,7 @@ def write_package(workspace: Path, target: Path) -> Path:
     if workspace == target or workspace in target.parents:
         raise PackageError(f"the package {target} must not be inside the workspace {workspace}")
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp = temp_beside(target)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:

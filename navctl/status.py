@@ -135,10 +135,27 @@ class Status(_Model):
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_beside(path: Path) -> tuple[int, str]:
+    """A temp file in `path`'s folder (for a later os.replace) with the mode an ordinary open() gives.
+
+    mkstemp creates files 0600 whatever the umask; status.yaml and packages are meant to be read by CI
+    artifact uploaders and colleagues, so they get 0666 less the umask, like any file the user writes.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.fchmod(fd, 0o666 & ~_umask())
+    return fd, tmp
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write through a temp file in the same folder and rename, so readers never see half a file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = temp_beside(path)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

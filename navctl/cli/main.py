@@ -7,6 +7,7 @@ here: `validate`, `plan`, `status` and `inspect` start in a fraction of a second
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import traceback
 from enum import Enum
@@ -15,7 +16,7 @@ from pathlib import Path
 import typer
 
 from navctl import __version__
-from navctl.cli.output import print_json, report_error, stderr, stdout
+from navctl.cli.output import print_json, protect_streams, report_error, stderr, stdout
 from navctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, NavctlError, UsageError
 
 app = typer.Typer(
@@ -104,15 +105,15 @@ def optimize(
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
     from navctl.engine.api import run_recipe
     from navctl.engine.executor import RunOptions
+    from navctl.plan.expand import expand
     from navctl.recipe.load import load_recipe
     from navctl.report.console import progress_for, results_table, selection_lines
     from navctl.report.markdown import markdown_summary
     from navctl.report.summary import result_rows
 
     loaded = load_recipe(recipe)
-    from navctl.plan.expand import expand
-
-    progress = progress_for(stderr, expand(loaded.recipe))
+    the_plan = expand(loaded.recipe)
+    progress = progress_for(stderr, the_plan)
     try:
         outcome = run_recipe(
             loaded,
@@ -121,23 +122,22 @@ def optimize(
             pack=not no_package,
             options=RunOptions(force=force, only=only, jobs=jobs, threads=threads),
             events=progress,
+            plan=the_plan,
         )
     finally:
-        stop = getattr(progress, "stop", None)
-        if stop:
-            stop()
+        progress.stop()
     status = outcome.status
     stderr.print(results_table(status))
     for line in selection_lines(status):
         stderr.print(f"selected for {line}")
+    for note in outcome.notes:
+        stderr.print(note)
     where = f"status: {outcome.workspace / 'status.yaml'}"
     if outcome.package:
         where += f"\npackage: {outcome.package}"
     stderr.print(where)
     if outcome.exit_code == EXIT_INTERRUPTED:
-        stderr.print(
-            f"interrupted; resume with: navctl optimize {recipe}" + (f" --workspace {workspace}" if workspace else "")
-        )
+        stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}")
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
@@ -155,6 +155,12 @@ def optimize(
         )
     if outcome.exit_code:
         raise typer.Exit(outcome.exit_code)
+
+
+def resume_command(argv: list[str]) -> str:
+    """The command the user ran, with every option kept but --force (a resume reuses finished steps)."""
+    args = [a for a in argv[1:] if a != "--force"]
+    return shlex.join(["navctl", *args])
 
 
 def _load_status(target: Path):
@@ -427,4 +433,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
+    protect_streams()
     sys.exit(main())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import sys
@@ -10,6 +11,58 @@ from typing import Any
 from rich.console import Console
 
 from navctl.errors import NavctlError, RecipeError
+
+
+class PipeSafeStream:
+    """A text stream that turns a closed reader (EPIPE, e.g. `navctl optimize ... | head`) into silence.
+
+    What navctl prints must never change what it runs or records: once the reader is gone, further
+    output is dropped and the file descriptor is pointed at /dev/null, so neither a later write nor
+    the interpreter's final flush raises.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.broken = False
+
+    def _silence(self) -> None:
+        self.broken = True
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+        except (OSError, ValueError, AttributeError):
+            pass
+
+    def write(self, text: str) -> int:
+        if not self.broken:
+            try:
+                self._stream.write(text)
+            except (BrokenPipeError, ConnectionResetError, ValueError):
+                self._silence()
+            except OSError as exc:
+                if exc.errno not in (errno.EPIPE, errno.EIO):
+                    raise
+                self._silence()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.broken:
+            try:
+                self._stream.flush()
+            except (OSError, ValueError):
+                self._silence()
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, encoding, ... of the real stream
+        return getattr(self._stream, name)
+
+
+def protect_streams() -> None:
+    """Wrap sys.stdout and sys.stderr once (the CLI's entry point calls this)."""
+    if not isinstance(sys.stdout, PipeSafeStream):
+        sys.stdout = PipeSafeStream(sys.stdout)
+    if not isinstance(sys.stderr, PipeSafeStream):
+        sys.stderr = PipeSafeStream(sys.stderr)
 
 
 def _console(stderr: bool) -> Console:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from navctl.engine.executor import Events, Executor, RunOptions, exit_code_for
 from navctl.engine.workspace import Workspace
-from navctl.errors import EXIT_INTERRUPTED
+from navctl.errors import EXIT_INTERRUPTED, EnvironmentProblem, UsageError
 from navctl.package import write_package
 from navctl.plan.environment import default_threads
-from navctl.plan.expand import expand
+from navctl.plan.expand import SAMPLES, expand
 from navctl.plan.models import Plan
 from navctl.recipe.load import LoadedRecipe, load_recipe
-from navctl.status import Status
+from navctl.status import SUCCESS_STATES, Status, write_status
 
 
 @dataclass
@@ -24,6 +24,7 @@ class RunOutcome:
     workspace: Path
     package: Path | None
     exit_code: int
+    notes: list[str] = field(default_factory=list)
 
 
 def workspace_path(loaded: LoadedRecipe, override: str | Path | None) -> Path:
@@ -34,12 +35,48 @@ def workspace_path(loaded: LoadedRecipe, override: str | Path | None) -> Path:
     return path if path.is_absolute() else (loaded.base_dir / path).resolve()
 
 
-def package_path(loaded: LoadedRecipe, override: str | Path | None) -> Path:
+def package_path(
+    loaded: LoadedRecipe, override: str | Path | None, workspace_override: str | Path | None = None
+) -> Path:
+    """--package wins; else the recipe's `package` (relative to the recipe); else `<name>.nav` beside
+    the workspace when --workspace was given (a run aimed elsewhere must not overwrite the recipe's
+    package), else beside the recipe."""
     if override is not None:
         return Path(override).resolve()
-    name = loaded.recipe.package or f"{loaded.recipe.name}.nav"
-    path = Path(name)
-    return path if path.is_absolute() else (loaded.base_dir / path).resolve()
+    if loaded.recipe.package:
+        path = Path(loaded.recipe.package)
+        return path if path.is_absolute() else (loaded.base_dir / path).resolve()
+    default = f"{loaded.recipe.name}.nav"
+    if workspace_override is not None:
+        return Path(workspace_override).resolve().parent / default
+    return (loaded.base_dir / default).resolve()
+
+
+def _check_package_target(target: Path, workspace: Path) -> None:
+    if target.parent != workspace.parent and not target.parent.is_dir():
+        raise UsageError(
+            f"package {target}: the folder {target.parent} does not exist",
+            hint="create it first, or give --package a path in an existing folder",
+        )
+    if target.is_dir():
+        raise UsageError(f"package {target} is a folder; give a file name such as {target / 'model.nav'}")
+
+
+def _check_runnable(plan: Plan) -> None:
+    """Exit 4 before anything runs when the source model or every candidate cannot run here."""
+    samples = plan.step(SAMPLES)
+    if not samples.available:
+        raise EnvironmentProblem(
+            f"the {plan.framework} source model cannot run on this machine: {samples.reason}",
+            hint=None if "pip install" in samples.reason else f"pip install 'navctl[{plan.framework}]'",
+        )
+    checks = [s for s in plan.steps if s.kind == "correctness"]
+    if checks and not any(s.available for s in checks):
+        reasons = sorted({f"{s.runner}: {s.reason}" for s in checks})
+        raise EnvironmentProblem(
+            "none of the requested formats can run on this machine: " + "; ".join(reasons),
+            hint="install the extras named above, or choose targets this machine can run (navctl plan shows them)",
+        )
 
 
 def run_recipe(
@@ -49,24 +86,42 @@ def run_recipe(
     options: RunOptions | None = None,
     events: Events | None = None,
     pack: bool = True,
+    plan: Plan | None = None,
 ) -> RunOutcome:
     options = options or RunOptions()
     if options.threads <= 0:
         options.threads = loaded.recipe.threads or default_threads()
     if options.jobs <= 0:
         options.jobs = min(2, default_threads())
-    plan = expand(loaded.recipe)
+    plan = plan or expand(loaded.recipe)
     ws = Workspace(workspace_path(loaded, workspace))
-    target = package_path(loaded, package)
+    target = package_path(loaded, package, workspace)
+    if pack:
+        _check_package_target(target, ws.root)
+    _check_runnable(plan)
+    notes: list[str] = []
     ws.acquire()
     try:
-        status = Executor(loaded, plan, ws, options, events).run()
+        executor = Executor(loaded, plan, ws, options, events)
+        status = executor.run()
         interrupted = status.run.state == "interrupted"
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(status)
-        written = write_package(ws.root, target) if pack and not interrupted else None
+        status.run.exit_code = code
+        write_status(ws.root, status)
+        written = None
+        if pack and not interrupted:
+            if any(s.state in SUCCESS_STATES for s in status.steps.values()):
+                if events is not None:
+                    events.note(f"writing the package {target}")
+                written = write_package(ws.root, target)
+            else:
+                notes.append(
+                    "no package written: no step succeeded in this run"
+                    + (f" (kept the earlier {target})" if target.exists() else "")
+                )
     finally:
         ws.release()
-    return RunOutcome(status=status, plan=plan, workspace=ws.root, package=written, exit_code=code)
+    return RunOutcome(status=status, plan=plan, workspace=ws.root, package=written, exit_code=code, notes=notes)
 
 
 def optimize(recipe: str | Path, **overrides: Any) -> RunOutcome:

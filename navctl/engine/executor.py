@@ -10,8 +10,8 @@ import datetime as dt
 import json
 import os
 import platform
+import shlex
 import signal
-import sys
 import time
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
@@ -21,13 +21,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from navctl import __version__
-from navctl.engine.launch import StepHandle, make_launcher, signal_group
+from navctl.engine.launch import STEP_ENV, StepHandle, make_launcher, signal_group, step_command
 from navctl.engine.specs import build_spec, user_files
 from navctl.engine.workspace import LOG_FILE, Workspace
 from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, UsageError
 from navctl.hashing import sha256_path
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names, package_versions
+from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint, user_file_hashes
 from navctl.plan.models import Plan, PlannedStep
 from navctl.profiling.selection import best_by_batch_size, select
@@ -119,6 +120,7 @@ class Executor:
         self.previous = self._previous_status()
         self.status = self._fresh_status()
         self.interrupts = 0
+        self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
         self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
@@ -166,25 +168,32 @@ class Executor:
 
     # ----- main loop ----------------------------------------------------------------------------
     def run(self) -> Status:
-        selected = self._selected_steps()
-        launcher = make_launcher(self._preload())
+        launcher = None
         old_int = signal.signal(signal.SIGINT, self._on_interrupt)
         old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
-        self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
-        self._write()
         try:
+            selected = self._selected_steps()
+            launcher = make_launcher(self._preload(), stderr=self._log)
+            self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {len(selected)} steps")
+            self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
+            self._write()
             for step in self.plan.steps:
-                if not step.available:
+                if not step.available or step.id in self.carried:
                     self.events.finished(step, self.status.steps[step.id])
-            self._loop([s for s in self.plan.steps if s.id in selected and s.available], launcher)
+            self._loop([s for s in self.plan.steps if s.id in selected and s.available and not s.inline], launcher)
+            if not self.interrupts:
+                # Selection looks at every result in the workspace, fresh, cached or carried over from
+                # an earlier run (--only), so a partial run never wipes it.
+                self._run_select(self.plan.step(SELECT))
         finally:
             signal.signal(signal.SIGINT, old_int)
             signal.signal(signal.SIGTERM, old_term)
-            launcher.close()
-            self.status.run.finished_at = _now()
-            self.status.run.state = "interrupted" if self.interrupts else "finished"
-            self._write()
-            self.log(f"run {self.status.run.state}")
+            if launcher is not None:
+                launcher.close()
+                self.status.run.finished_at = _now()
+                self.status.run.state = "interrupted" if self.interrupts else "finished"
+                self._write()
+                self.log(f"run {self.status.run.state}")
             self._log.close()
         return self.status
 
@@ -201,7 +210,7 @@ class Executor:
 
     def _selected_steps(self) -> set[str]:
         if not self.options.only:
-            return {s.id for s in self.plan.steps}
+            return {s.id for s in self.plan.steps if not s.inline}
         chosen: set[str] = set()
 
         def add(step_id: str) -> None:
@@ -211,12 +220,12 @@ class Executor:
                     add(dep)
 
         for step in self.plan.steps:
-            if any(fnmatch(step.id, pattern) for pattern in self.options.only):
+            if not step.inline and any(fnmatch(step.id, pattern) for pattern in self.options.only):
                 add(step.id)
         if not chosen:
             raise UsageError(f"--only {' '.join(self.options.only)} matches no step; see `navctl plan`")
         for step in self.plan.steps:
-            if step.id not in chosen and self.previous and step.id in self.previous.steps:
+            if step.id not in chosen and not step.inline and self.previous and step.id in self.previous.steps:
                 self._carry_over(step)
         return chosen
 
@@ -224,6 +233,7 @@ class Executor:
         """Keep a step's earlier record (and its results) when --only leaves it out."""
         record = self.previous.steps[step.id]
         self.status.steps[step.id] = record
+        self.carried.add(step.id)
         key = f"{step.format}@{step.runner}"
         if self.previous and key in self.previous.results:
             self.status.results[key] = self.previous.results[key]
@@ -251,9 +261,6 @@ class Executor:
             if step is None:
                 return
             pending.remove(step)
-            if step.inline:
-                self._run_select(step)
-                continue
             bad = [d for d in step.deps if self.status.steps[d].state not in SUCCESS_STATES]
             if bad:
                 dep = self.status.steps[bad[0]]
@@ -265,10 +272,10 @@ class Executor:
         """Skips first, then ordinary steps; profiling and select only when nothing else runs."""
         ready = [s for s in pending if self._ready(s)]
         for step in ready:
-            if not step.inline and any(self.status.steps[d].state not in SUCCESS_STATES for d in step.deps):
+            if any(self.status.steps[d].state not in SUCCESS_STATES for d in step.deps):
                 return step
         for step in ready:
-            if not step.exclusive and not step.inline:
+            if not step.exclusive:
                 return step
         if running:
             return None
@@ -326,11 +333,15 @@ class Executor:
 
     def _write_reproduce(self, step: PlannedStep, step_dir: Path) -> None:
         up = "/".join([".."] * (len(Path(step.id).parts) + 1))
+        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in STEP_ENV.items())
+        command = shlex.join(step_command(f"steps/{step.id}/{SPEC_FILE}"))
         script = (
             "#!/bin/sh\n"
-            f"# Reruns step {step.id} alone, exactly as navctl ran it (output to this terminal).\n"
+            f"# Reruns step {step.id} alone, with the environment and working folder navctl gave it;\n"
+            "# output goes to this terminal instead of the step's log. It overwrites result.json.\n"
             f'cd "$(dirname "$0")/{up}" || exit 1\n'
-            f"PYTHONFAULTHANDLER=1 exec {sys.executable} -m navctl.steps steps/{step.id}/{SPEC_FILE}\n"
+            f"export {env}\n"
+            f"exec {command}\n"
         )
         path = step_dir / "reproduce.sh"
         path.write_text(script)

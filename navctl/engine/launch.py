@@ -1,24 +1,30 @@
-"""Starting step processes: a fresh interpreter each, or a fork of a warm worker.
+"""Starting step processes: a fresh interpreter each, or a fork of navctl's warm worker.
 
-Both honour one contract: `python -m navctl.steps SPEC.json` semantics, its own process session
-(so the whole group can be signalled), stdout+stderr into the step's log, cwd = the workspace.
-The warm worker (a multiprocessing forkserver that has imported the framework but run no op)
-saves each step the framework import, about 1.7 s for torch on a 2-core machine.
+Every launch path goes through `enter_step_process`: its own process session (so the whole group can
+be signalled), death with its parent, stdout+stderr into the step's log, stdin from /dev/null,
+cwd = the workspace, and the step environment `STEP_ENV` (which reproduce.sh exports too).
+
+The warm worker (`python -m navctl.engine.worker`) is a plain interpreter of its own that imports the
+framework once and forks a child per step, saving each step the framework import (about 1.7 s for
+torch on a 2-core machine). Unlike multiprocessing's forkserver it never re-imports the caller's
+`__main__`, so `navctl.optimize()` works from stdin, a notebook or an unguarded script.
 """
 
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
+import ctypes
+import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
-from typing import Protocol
+from typing import IO, Protocol
 
-from navctl.steps.child import die_with_parent
-
-STEP_ENV = {"PYTHONFAULTHANDLER": "1", "PYTHONUNBUFFERED": "1"}
+STEP_ENV = {"PYTHONFAULTHANDLER": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
+_PR_SET_PDEATHSIG = 1
 
 
 class StepHandle(Protocol):
@@ -28,69 +34,132 @@ class StepHandle(Protocol):
         """None while running; else the exit code, negative for a signal."""
 
 
+def die_with_parent() -> None:
+    """Die with the parent (Linux): an orphaned step must not keep writing into a workspace."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def enter_step_process(log: str, cwd: str) -> None:
+    """Turn the current (just forked) process into a step process; the one set-up of every launch path."""
+    os.setsid()
+    die_with_parent()
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(devnull, 0)
+    os.close(devnull)
+    os.chdir(cwd)
+    os.environ.update(STEP_ENV)
+
+
+def step_command(spec: Path | str) -> list[str]:
+    return [sys.executable, "-m", "navctl.steps", str(spec)]
+
+
 class FreshLauncher:
-    """A new interpreter per step: slowest, simplest, and exactly what reproduce.sh does."""
+    """A new interpreter per step: slowest, simplest, and what reproduce.sh does."""
 
     def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
-        with open(log, "wb") as out:
-            return subprocess.Popen(
-                [sys.executable, "-m", "navctl.steps", str(spec)],
-                cwd=cwd,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **STEP_ENV},
-                start_new_session=True,
-                preexec_fn=die_with_parent,
-            )
+        return subprocess.Popen(
+            step_command(spec),
+            stdin=subprocess.DEVNULL,
+            close_fds=True,
+            preexec_fn=lambda: enter_step_process(str(log), str(cwd)),
+        )
 
     def close(self) -> None:
         """Nothing is kept between steps."""
 
 
-class _ForkedHandle:
-    def __init__(self, process: multiprocessing.process.BaseProcess) -> None:
-        self.process = process
-        self.pid = process.pid or -1
+class _WorkerChild:
+    def __init__(self, launcher: WorkerLauncher, pid: int) -> None:
+        self.launcher = launcher
+        self.pid = pid
 
     def poll(self) -> int | None:
-        return self.process.exitcode
+        return self.launcher.exit_codes.get(self.pid)
 
 
-class WarmLauncher:
-    """Forks each step from a forkserver that preloaded `preload` (e.g. torch)."""
+class WorkerLauncher:
+    """Forks each step from one warm worker process that imported `preload` (e.g. torch) at start.
 
-    def __init__(self, preload: list[str]) -> None:
-        self.context = multiprocessing.get_context("forkserver")
-        # the forkserver inherits this environment when it starts, at the first step
-        os.environ["NAVCTL_WARM_MODULES"] = ",".join(["numpy", *preload])
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # read when TensorFlow loads, in the worker
-        self.context.set_forkserver_preload(["navctl.steps.child", "navctl.engine.warm"])
-        self.processes: list[multiprocessing.process.BaseProcess] = []
+    The worker starts at once, in its own session, so its imports overlap with the parent's work;
+    a reader thread collects the exit codes it reports for the children it forked.
+    """
+
+    def __init__(self, preload: list[str], stderr: IO[str] | int | None = None) -> None:
+        env = {**os.environ, **STEP_ENV, "NAVCTL_WARM_MODULES": ",".join(["numpy", *preload])}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "navctl.engine.worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr if stderr is not None else subprocess.DEVNULL,
+            env=env,
+            text=True,
+            bufsize=1,
+            start_new_session=True,  # Ctrl-C in the terminal is the parent's to handle, not the worker's
+            preexec_fn=die_with_parent,
+        )
+        self.exit_codes: dict[int, int] = {}
+        self._started: list[int] = []
+        self._cond = threading.Condition()
+        self._dead = False
+        self._reader = threading.Thread(target=self._read, name="navctl-worker-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            kind, _, rest = line.strip().partition(" ")
+            with self._cond:
+                if kind == "started":
+                    self._started.append(int(rest))
+                elif kind == "exit":
+                    pid, code = rest.split()
+                    self.exit_codes[int(pid)] = int(code)
+                self._cond.notify_all()
+        with self._cond:
+            self._dead = True
+            self._cond.notify_all()
 
     def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
-        from navctl.steps.child import forked_main
-
-        process = self.context.Process(
-            target=forked_main, args=(str(spec), str(log), str(cwd), dict(STEP_ENV)), daemon=False
-        )
-        process.start()
-        self.processes.append(process)
-        return _ForkedHandle(process)
+        assert self.process.stdin is not None
+        request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd)})
+        try:
+            self.process.stdin.write(request + "\n")
+            self.process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return FreshLauncher().start(spec, log, cwd)
+        with self._cond:
+            self._cond.wait_for(lambda: self._started or self._dead)
+            if not self._started:  # the worker died (e.g. killed): fall back to a fresh interpreter
+                return FreshLauncher().start(spec, log, cwd)
+            return _WorkerChild(self, self._started.pop(0))
 
     def close(self) -> None:
-        for process in self.processes:
-            if process.exitcode is not None:
-                process.close()
-        self.processes = []
+        with contextlib.suppress(OSError):
+            if self.process.stdin:
+                self.process.stdin.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        if self.process.stdout:
+            self.process.stdout.close()
 
 
-def make_launcher(preload: list[str]) -> FreshLauncher | WarmLauncher:
-    """NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default forks a warm worker)."""
-    mode = os.environ.get("NAVCTL_LAUNCHER", "warm")
-    if mode == "fresh" or "forkserver" not in multiprocessing.get_all_start_methods():
+def make_launcher(preload: list[str], stderr: IO[str] | int | None = None) -> FreshLauncher | WorkerLauncher:
+    """NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default forks the warm worker)."""
+    if os.environ.get("NAVCTL_LAUNCHER", "warm") == "fresh":
         return FreshLauncher()
-    return WarmLauncher(preload)
+    return WorkerLauncher(preload, stderr)
 
 
 def signal_group(pid: int, sig: int) -> None:

@@ -32,13 +32,14 @@ class PlainProgress(Events):
 
     def __init__(self, console: Console, plan: Plan) -> None:
         self.console = console
-        self.total = len(plan.steps)
+        # Steps this machine cannot run are listed by `navctl plan` and status, not counted here.
+        self.total = sum(1 for s in plan.steps if s.available)
         self.done = 0
 
     def finished(self, step: PlannedStep, record: StepRecord) -> None:
-        self.done += 1
-        if record.state == "unavailable":  # `navctl plan` and status list these; progress stays short
+        if record.state == "unavailable":
             return
+        self.done += 1
         took = f" {record.duration_s:.1f}s" if record.duration_s is not None else ""
         reason = f"  {record.reason}" if record.reason and record.state not in ("cached",) else ""
         self.console.print(
@@ -54,6 +55,9 @@ class PlainProgress(Events):
 
     def note(self, message: str) -> None:
         self.console.print(Text(message, style="yellow"), highlight=False, soft_wrap=True)
+
+    def stop(self) -> None:
+        """Nothing to tear down for plain lines."""
 
 
 class LiveProgress(PlainProgress):

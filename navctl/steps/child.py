@@ -6,7 +6,6 @@ A crash (signal) or a hang leaves no result.json; the parent reads the signal or
 
 from __future__ import annotations
 
-import contextlib
 import faulthandler
 import importlib
 import os
@@ -125,7 +124,12 @@ def run_spec(spec_path: Path) -> int:
     except StepUnavailable as exc:
         result = StepResult(state="unavailable", message=str(exc))
         code = 0
-    except (Exception, KeyboardInterrupt) as exc:
+    except KeyboardInterrupt:
+        # Interrupted by the parent (Ctrl-C, or a timeout's first signal): no result, so the parent
+        # records the step as pending or timed out, never as a failure of the model.
+        print(f"[navctl] step {spec.step_id}: interrupted", flush=True)
+        return 130
+    except Exception as exc:
         tb = traceback.TracebackException.from_exception(exc)
         where = _user_frame(tb.stack, spec.recipe_dir)
         known = isinstance(exc, StepFailed)
@@ -154,33 +158,3 @@ def main(argv: list[str]) -> int:
         print("usage: python -m navctl.steps SPEC.json", file=sys.stderr)
         return 2
     return run_spec(Path(argv[0]).resolve())
-
-
-def die_with_parent() -> None:
-    """Die with the parent (Linux): an orphaned step must not keep writing into a workspace."""
-    import ctypes
-    import signal
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-
-
-def forked_main(spec_path: str, log_path: str, cwd: str, env: dict[str, str]) -> None:
-    """Entry point in a child forked from the warm worker: the same contract as a fresh interpreter."""
-    os.setsid()
-    die_with_parent()
-    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.dup2(fd, 1)
-    os.dup2(fd, 2)
-    os.close(fd)
-    devnull = os.open(os.devnull, os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
-    os.chdir(cwd)
-    os.environ.update(env)
-    code = main([spec_path])
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
