@@ -375,11 +375,20 @@ def serve(
     grpc_port: int = typer.Option(8001, "--grpc-port"),
     metrics_port: int = typer.Option(8002, "--metrics-port"),
     max_batch_size: int | None = typer.Option(None, "--max-batch-size", min=1, help="Default: largest profiled."),
+    queue_delay_us: int = typer.Option(100, "--max-queue-delay-us", min=0, help="Dynamic batching queue delay."),
+    log_file: Path | None = typer.Option(
+        None, "--log-file", help="Triton's own log (default: a file in the system temp folder, printed at start)."
+    ),
 ) -> None:
     """Serve a package's selected format with a real Triton server (PyTriton) until Ctrl-C."""
+    import tempfile
+
     from navctl.triton.serve import ServeOptions
     from navctl.triton.serve import serve as run_server
 
+    if log_file is None:
+        log_file = Path(tempfile.gettempdir()) / f"navctl-serve-{os.getpid()}.log"
+    stderr.print(f"starting Triton; its log: {log_file}")
     options = ServeOptions(
         key=format_key,
         strategy=strategy,
@@ -389,6 +398,8 @@ def serve(
         grpc_port=grpc_port,
         metrics_port=metrics_port,
         max_batch_size=max_batch_size,
+        max_queue_delay_us=queue_delay_us,
+        log_file=log_file.resolve(),
     )
     run_server(package, options, ready=lambda line: stdout.print(line))
     stdout.print("stopped")

@@ -108,7 +108,14 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
             if meta.dtype not in _DTYPES:
                 raise UsageError(f"tensor '{meta.name}' has dtype {meta.dtype}, which Triton configs cannot express")
             dims = meta.shape[1:] if max_batch else meta.shape
-            target.add(name=triton_name, data_type=mc.DataType.Value(_DTYPES[meta.dtype]), dims=dims)
+            tensor = target.add(name=triton_name, data_type=mc.DataType.Value(_DTYPES[meta.dtype]))
+            if dims:
+                tensor.dims.extend(dims)
+            else:
+                # Triton refuses a tensor without dims: one value per sample is declared [1] and
+                # reshaped to [] so clients and the model see the tensor's true shape.
+                tensor.dims.append(1)
+                tensor.reshape.SetInParent()
     if max_batch and options.dynamic_batching:
         preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
         config.dynamic_batching.preferred_batch_size.extend(preferred)

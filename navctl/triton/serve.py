@@ -35,7 +35,9 @@ class ServeOptions:
     grpc_port: int = 8001
     metrics_port: int = 8002
     max_batch_size: int | None = None
-    queue_delay_us: int = 100
+    max_queue_delay_us: int = 100
+    log_file: Path | None = None
+    ready_timeout_s: float = 300.0
 
 
 def _python_library_path() -> None:
@@ -45,6 +47,28 @@ def _python_library_path() -> None:
     current = os.environ.get("LD_LIBRARY_PATH", "")
     if libdir and libdir not in current.split(":"):
         os.environ["LD_LIBRARY_PATH"] = f"{libdir}:{current}" if current else libdir
+
+
+def _wait_until_ready(options: ServeOptions, name: str) -> None:
+    """Return once Triton says the model itself is ready (the server answers seconds before that)."""
+    import time
+
+    import tritonclient.http as http
+
+    host = "127.0.0.1" if options.address in ("0.0.0.0", "") else options.address
+    client = http.InferenceServerClient(f"{host}:{options.http_port}")
+    deadline = time.monotonic() + options.ready_timeout_s
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if client.is_model_ready(name):
+                    return
+            except Exception:  # noqa: BLE001 - not answering yet
+                pass
+            time.sleep(0.2)
+        raise EnvironmentProblem(f"Triton did not report model {name} ready within {options.ready_timeout_s:g}s")
+    finally:
+        client.close()
 
 
 def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None] = print) -> None:
@@ -69,15 +93,21 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
             )
             max_batch = (options.max_batch_size or max(profiled, default=1)) if batching else 0
             dtypes = {t.name: np.dtype(t.dtype) for t in io.outputs}
+            sample_shapes = {t.name: tuple(t.shape[1:] if batching else t.shape) for t in [*io.inputs, *io.outputs]}
+            # Triton refuses tensors without dims: one value per sample travels as [1] and is
+            # reshaped back before the runner sees it (the same rule as `navctl triton`'s reshape).
+            scalar = {name for name, shape in sample_shapes.items() if not shape}
             with package.runner(key) as runner:
 
                 def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-                    outputs = runner.infer(inputs)
-                    return {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
+                    feed = {n: (x.reshape(x.shape[:-1]) if n in scalar else x) for n, x in inputs.items()}
+                    outputs = runner.infer(feed)
+                    result = {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
+                    return {n: (x.reshape(*x.shape, 1) if n in scalar else x) for n, x in result.items()}
 
                 def tensors(metas) -> list:
                     return [
-                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=tuple(t.shape[1:] if batching else t.shape))
+                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=sample_shapes[t.name] or (1,))
                         for t in metas
                     ]
 
@@ -89,6 +119,9 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
                     metrics_address=options.address,
                     metrics_port=options.metrics_port,
                     exit_timeout_secs=EXIT_TIMEOUT_S,
+                    # Triton's own log (on a CPU machine, mostly CUDA and NVML warnings) goes to a file.
+                    log_file=options.log_file,
+                    allow_gpu_metrics=key.endswith("-cuda"),
                 )
                 with Triton(config=config) as triton:
                     triton.bind(
@@ -99,11 +132,12 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
                         config=ModelConfig(
                             batching=batching,
                             max_batch_size=max_batch,
-                            batcher=DynamicBatcher(max_queue_delay_microseconds=options.queue_delay_us),
+                            batcher=DynamicBatcher(max_queue_delay_microseconds=options.max_queue_delay_us),
                         ),
                         strict=True,
                     )
                     triton.run()
+                    _wait_until_ready(options, name)
                     ready(
                         f"serving {name} ({key}) on http://{options.address}:{options.http_port} and "
                         f"grpc {options.address}:{options.grpc_port}; Ctrl-C stops"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,32 +13,15 @@ import numpy as np
 import pytest
 
 import navctl
+from tests.helpers import free_ports, group_alive
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
 http = pytest.importorskip("tritonclient.http")
 
 
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-        return True
-    except ProcessLookupError:
-        return False
-
-
 def test_serve_answers_recorded_samples(tiny_package: Path) -> None:
-    http_port, grpc_port, metrics_port = _free_ports(3)
+    http_port, grpc_port, metrics_port = free_ports(3)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -94,6 +76,6 @@ def test_serve_answers_recorded_samples(tiny_package: Path) -> None:
     assert server.returncode == 0, output
     assert "serving tiny (" in output and "stopped" in output
     deadline = time.monotonic() + 15
-    while _group_alive(server.pid) and time.monotonic() < deadline:
+    while group_alive(server.pid) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert not _group_alive(server.pid), "a server process outlived navctl serve"
+    assert not group_alive(server.pid), "a server process outlived navctl serve"
