@@ -30,9 +30,10 @@ class UsageError(NavctlError):
 class RecipeError(UsageError):
     """A recipe that does not validate; holds every problem found, each with its position."""
 
-    def __init__(self, path: str, problems: list[RecipeProblem]) -> None:
+    def __init__(self, path: str, problems: list[RecipeProblem], outcome: str = "nothing was run") -> None:
         self.path = path
         self.problems = problems
+        self.outcome = outcome
         super().__init__("\n".join(p.render(path) for p in problems))
 
 

@@ -97,7 +97,7 @@ def report_error(error: NavctlError) -> None:
                 field = f"{problem.field}: " if problem.field else ""
                 sys.stderr.write(f"::error {where}::{field}{problem.message}\n")
         count = len(error.problems)
-        sys.stderr.write(f"{error.path}: {count} problem{'s' if count != 1 else ''}; nothing was run\n")
+        sys.stderr.write(f"{error.path}: {count} problem{'s' if count != 1 else ''}; {error.outcome}\n")
     else:
         sys.stderr.write(f"navctl: error: {error.message}\n")
     if error.hint:

@@ -8,7 +8,7 @@ from typing import Any
 
 from navctl.engine.executor import Events, Executor, RunOptions, exit_code_for
 from navctl.engine.workspace import Workspace
-from navctl.errors import EXIT_INTERRUPTED, EnvironmentProblem, UsageError
+from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
 from navctl.package import write_package
 from navctl.plan.environment import default_threads
 from navctl.plan.expand import SAMPLES, expand
@@ -106,11 +106,19 @@ def run_recipe(
         status = executor.run()
         interrupted = status.run.state == "interrupted"
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(status)
+        if executor.recipe_problems:
+            code = EXIT_USAGE
         status.run.exit_code = code
         write_status(ws.root, status)
+        if executor.recipe_problems:
+            raise RecipeError(
+                str(loaded.path),
+                executor.recipe_problems,
+                outcome=f"the run stopped after the samples step (kept in {ws.root} for the rerun)",
+            )
         written = None
         if pack and not interrupted:
-            if any(s.state in SUCCESS_STATES for s in status.steps.values()):
+            if any(s.state in SUCCESS_STATES and s.kind != "select" for s in status.steps.values()):
                 if events is not None:
                     events.note(f"writing the package {target}")
                 written = write_package(ws.root, target)

@@ -24,7 +24,7 @@ from navctl import __version__
 from navctl.engine.launch import STEP_ENV, StepHandle, make_launcher, signal_group, step_command
 from navctl.engine.specs import build_spec, user_files
 from navctl.engine.workspace import LOG_FILE, Workspace
-from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, UsageError
+from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, RecipeProblem, UsageError
 from navctl.hashing import sha256_path
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names, package_versions
@@ -32,7 +32,7 @@ from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint, user_file_hashes
 from navctl.plan.models import Plan, PlannedStep
 from navctl.profiling.selection import best_by_batch_size, select
-from navctl.recipe.load import LoadedRecipe
+from navctl.recipe.load import LoadedRecipe, unknown_tensor_names
 from navctl.status import (
     SUCCESS_STATES,
     CorrectnessResult,
@@ -121,6 +121,7 @@ class Executor:
         self.status = self._fresh_status()
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
+        self.recipe_problems: list[RecipeProblem] = []  # found once the samples step knows the names
         self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
@@ -242,6 +243,11 @@ class Executor:
         pending = list(steps)
         running: dict[str, _Running] = {}
         while pending or running:
+            if self.recipe_problems:
+                for step in pending:
+                    reason = "stopped: the recipe names tensors the model does not have"
+                    self._finish(step, StepRecord(kind=step.kind, state="skipped", reason=reason))
+                pending.clear()
             if self.interrupts:
                 self._interrupt(running, pending)
                 if not running:
@@ -432,6 +438,10 @@ class Executor:
 
     def _finish(self, step: PlannedStep, record: StepRecord) -> None:
         self.status.steps[step.id] = record
+        if step.kind == "samples" and record.state in SUCCESS_STATES:
+            self.recipe_problems = unknown_tensor_names(
+                self.loaded, [t.name for t in self.status.inputs], self._output_names()
+            )
         self.log(f"{record.state} {step.id} {record.reason}".rstrip())
         self._write()
         self.events.finished(step, record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 import hashlib
 import importlib.util
@@ -81,6 +82,40 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Lo
         problems = sorted(_dedupe(problems), key=lambda p: (p.line, p.col))
         raise RecipeError(shown, problems)
     return LoadedRecipe(recipe=recipe, path=file.resolve(), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def unknown_tensor_names(loaded: LoadedRecipe, input_names: list[str], output_names: list[str]) -> list[RecipeProblem]:
+    """Recipe entries that name inputs or outputs the model does not have (known once samples ran).
+
+    A per-output tolerance for a misspelt output would otherwise be ignored in silence.
+    """
+    recipe = loaded.recipe
+    named = [
+        (("correctness", "outputs", name), name, output_names, "output") for name in recipe.correctness.outputs
+    ] + [
+        (("tensorrt", "shape_profiles", name), name, input_names, "input")
+        for name in (recipe.tensorrt.shape_profiles or {})
+    ]
+    bad = [(path, name, real, kind) for path, name, real, kind in named if name not in real]
+    if not bad:
+        return []
+    try:
+        doc = load_yaml(loaded.path.read_text(encoding="utf-8"))
+    except (OSError, YamlProblems):
+        doc = None
+    problems = []
+    for path, name, real, kind in bad:
+        line, col = doc.position(path, key=True) if doc else (0, 0)
+        hint = _suggest(name, real)
+        problems.append(
+            RecipeProblem(
+                f"the model has no {kind} named '{name}'; its {kind}s: {', '.join(real) or 'none'}{hint}",
+                line,
+                col,
+                ".".join(path),
+            )
+        )
+    return problems
 
 
 def _read_bytes(file: Path, shown: str) -> bytes:
@@ -212,7 +247,7 @@ def _entrypoint_problem(entrypoint: str, base_dir: Path) -> str | None:
     if file is not None:
         if not file.is_file():
             return f"file '{file}' does not exist (paths are relative to the recipe's folder)"
-        return None
+        return _callable_problem(file, entrypoint.rsplit(":", 1)[1])
     top = entrypoint.rsplit(":", 1)[0].split(".")[0]
     # find_spec on a top-level name imports nothing; the recipe's folder is searched like sys.path.
     if (base_dir / f"{top}.py").is_file() or (base_dir / top).is_dir():
@@ -220,6 +255,58 @@ def _entrypoint_problem(entrypoint: str, base_dir: Path) -> str | None:
     if importlib.util.find_spec(top) is None:
         return f"module '{top}' cannot be found (not beside the recipe, nor installed in {sys.prefix})"
     return None
+
+
+MAX_SOURCE_BYTES = 4 << 20
+
+
+def _callable_problem(file: Path, name: str) -> str | None:
+    """A syntax error in the file, or `name` not defined at its top level, read with `ast` (nothing is
+    imported or run). Modules that can define names dynamically (star imports, `__getattr__`) pass."""
+    try:
+        if file.stat().st_size > MAX_SOURCE_BYTES:
+            return None
+        tree = ast.parse(file.read_bytes(), filename=str(file))
+    except SyntaxError as exc:
+        return f"{file.name}:{exc.lineno}:{exc.offset or 0}: syntax error: {exc.msg}"
+    except (OSError, ValueError):
+        return None
+    defined: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            defined.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if alias.name == "*":
+                    return None
+                defined.add(alias.asname or alias.name.split(".")[0])
+        else:
+            for target in ast.walk(node):
+                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
+                    defined.add(target.id)
+    if name in defined or "__getattr__" in defined:
+        return None
+    if any(
+        isinstance(n, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and _defined_anywhere(n, name) for n in tree.body
+    ):
+        return None
+    public = sorted(d for d in defined if not d.startswith("_"))
+    hint = _suggest(name, public)
+    return f"{file.name} defines no '{name}'" + (hint or (f"; it defines: {', '.join(public[:12])}" if public else ""))
+
+
+def _defined_anywhere(node: ast.AST, name: str) -> bool:
+    """`name` is bound somewhere inside a compound statement (e.g. a def under `if torch_available:`)."""
+    for inner in ast.walk(node):
+        if isinstance(inner, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and inner.name == name:
+            return True
+        if isinstance(inner, ast.Name) and isinstance(inner.ctx, ast.Store) and inner.id == name:
+            return True
+        if isinstance(inner, (ast.Import, ast.ImportFrom)) and any(
+            (a.asname or a.name.split(".")[0]) == name for a in inner.names
+        ):
+            return True
+    return False
 
 
 def _get(data: Any, *path: str) -> Any:

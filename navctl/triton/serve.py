@@ -107,8 +107,7 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
 
                 def tensors(metas) -> list:
                     return [
-                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=sample_shapes[t.name] or (1,))
-                        for t in metas
+                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=sample_shapes[t.name] or (1,)) for t in metas
                     ]
 
                 config = TritonConfig(

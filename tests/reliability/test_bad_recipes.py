@@ -90,6 +90,8 @@ CASES = {
     "bad name": (GOOD.replace("name: good", "name: 'my model!'"), 1, "should match pattern"),
     "unknown module entrypoint": (GOOD.replace("model.py:build", "no_such_module_xyz:build"), 4, "cannot be found"),
     "empty targets": (GOOD.replace("[onnx]", "[]"), 7, "at least 1 item"),
+    "entrypoint function misspelt": (GOOD.replace("model.py:build", "model.py:buidl"), 4, "did you mean 'build'"),
+    "factory function missing": (GOOD.replace("model.py:samples", "model.py:loader"), 6, "defines no 'loader'"),
 }
 
 
@@ -105,6 +107,16 @@ def test_bad_recipe_exits_2_with_position(case: str, tmp_path: Path, capsys) -> 
     if line is not None:
         assert re.search(rf"^{re.escape(str(recipe))}:{line}:\d+: ", err, re.M), err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_syntax_error_in_the_model_file(tmp_path: Path, capsys) -> None:
+    recipe = _write(tmp_path, GOOD)
+    (tmp_path / "model.py").write_text("def build(:\n    pass\n")
+    code, err = _run(recipe, capsys)
+    assert code == 2
+    assert re.search(rf"^{re.escape(str(recipe))}:4:\d+: model.entrypoint: model.py:1:\d+: syntax error", err, re.M), (
+        err
+    )
 
 
 def test_missing_file(tmp_path: Path, capsys) -> None:

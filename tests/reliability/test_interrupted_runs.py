@@ -74,6 +74,10 @@ def test_interrupt_then_resume(run: int, reference: dict[str, str], tmp_path: Pa
     if process.returncode not in (0, -9, -2):
         assert process.returncode == 130, err
         assert "Traceback" not in err
+        if (ws / "status.yaml").exists() and "resume with" in err:
+            # a step stopped by Ctrl-C is pending (resumable), never a failure of the model
+            assert not [k for k, v in load_status(ws)["steps"].items() if v["state"] in ("failed", "crashed")]
+            assert f"resume with: navctl optimize {recipe}" in err
     assert wait_no_leftovers(ws) == []
     if (ws / "status.yaml").exists():
         jsonschema.validate(yaml.safe_load((ws / "status.yaml").read_text()), SCHEMA)
