@@ -99,6 +99,11 @@ class ProfileRecord(_Model):
     stable: bool
     requests: int
     settings: dict[str, Any] | None = Field(None, description="runner settings of this record when tuned")
+    vs_reference: float | None = Field(
+        None,
+        description="throughput over the reference's (the source model's) at this batch size, median of the "
+        "ratios in the rounds both were measured in side by side",
+    )
 
 
 class RunnerResult(_Model):
@@ -109,6 +114,18 @@ class RunnerResult(_Model):
     profile: list[ProfileRecord] = Field(default_factory=list)
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
+
+
+class ProfilingInfo(_Model):
+    """How the runners were measured, and whether the machine let the numbers mean something."""
+
+    interleaved: bool = Field(False, description="runners measured side by side in rounds at each batch size")
+    runners: list[str] = Field(default_factory=list, description="format@runner keys measured together")
+    reference: str | None = Field(None, description="the format@runner measured again at the end for drift")
+    drift_pct: float | None = Field(None, description="the reference's throughput change from start to end")
+    unstable_points: int = 0
+    points: int = 0
+    unreliable: str = Field("", description="why the numbers should not be trusted ('' when nothing says so)")
 
 
 class RunInfo(_Model):
@@ -130,6 +147,7 @@ class Status(_Model):
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)
+    profiling: ProfilingInfo = Field(default_factory=ProfilingInfo)
     best_by_batch_size: dict[str, str] = Field(
         default_factory=dict, description="batch size -> the correct format@runner with the highest throughput"
     )

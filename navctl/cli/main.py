@@ -109,7 +109,7 @@ def optimize(
     from navctl.recipe.load import load_recipe
     from navctl.report.console import progress_for, results_table, selection_lines
     from navctl.report.markdown import markdown_summary
-    from navctl.report.summary import result_rows
+    from navctl.report.summary import result_rows, run_notes
 
     loaded = load_recipe(recipe)
     the_plan = expand(loaded.recipe)
@@ -127,7 +127,9 @@ def optimize(
     finally:
         progress.stop()
     status = outcome.status
-    stderr.print(results_table(status))
+    stderr.print(results_table(status, width=stderr.width))
+    for note in run_notes(status):
+        stderr.print(note)
     for line in selection_lines(status):
         stderr.print(f"selected for {line}")
     for note in outcome.notes:
@@ -181,13 +183,16 @@ def status(
 ) -> None:
     """Show formats x runners with their states and figures, from a workspace or a package."""
     from navctl.report.console import results_table, selection_lines, steps_table
+    from navctl.report.summary import run_notes
 
     st = _load_status(target)
     if json_out:
         print_json(st.model_dump(mode="json"))
         return
     stdout.print(steps_table(st, include_unavailable=False))
-    stdout.print(results_table(st))
+    stdout.print(results_table(st, width=stdout.width))
+    for note in run_notes(st):
+        stdout.print(note)
     for line in selection_lines(st):
         stdout.print(f"selected for {line}")
     unavailable = sum(1 for s in st.steps.values() if s.state == "unavailable")

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from navctl import __version__
 from navctl.engine.launch import STEP_ENV, StepHandle, make_launcher, signal_group, step_command
 from navctl.engine.specs import build_spec, user_files
-from navctl.engine.workspace import LOG_FILE, Workspace
+from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
 from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, RecipeProblem, UsageError
 from navctl.hashing import sha256_path
 from navctl.plan import registry
@@ -38,6 +38,7 @@ from navctl.status import (
     CorrectnessResult,
     EnvironmentInfo,
     ProfileRecord,
+    ProfilingInfo,
     RecipeInfo,
     RunInfo,
     RunnerResult,
@@ -57,6 +58,7 @@ ESCALATION_S = 2.0
 INTERRUPT_GRACE_S = 5.0
 POLL_S = 0.005
 FAILED_STATES = ("failed", "timeout", "crashed")
+SESSION_ID = "profile/side-by-side"  # the folder of a profiling session under steps/
 
 # Imported once by the warm worker. torch's export machinery (sympy, dynamo) costs about 1.5 s
 # per step that loads or makes an ExportedProgram or ONNX file, so it is worth preloading too.
@@ -99,6 +101,7 @@ class _Running:
     stage: int = 0  # 0 running, 1 SIGINT sent, 2 SIGTERM sent, 3 SIGKILL sent
     next_signal_at: float = 0.0
     timed_out: bool = False
+    members: list[tuple[PlannedStep, str]] = field(default_factory=list)  # a profiling session's steps
 
 
 def _now() -> str:
@@ -158,6 +161,7 @@ class Executor:
                 status.steps[step.id] = StepRecord(kind=step.kind, state="unavailable", reason=step.reason)
         if self.previous is not None:
             status.inputs, status.outputs = self.previous.inputs, self.previous.outputs
+            status.profiling = self.previous.profiling  # replaced when profiling runs again
         return status
 
     def _write(self) -> None:
@@ -272,6 +276,20 @@ class Executor:
                 dep = self.status.steps[bad[0]]
                 self._finish(step, StepRecord(kind=step.kind, state="skipped", reason=f"{bad[0]} {dep.state}"))
                 continue
+            if step.kind == "profile" and not self.recipe.profiling.tune:
+                # Nothing else runs now: every profile step that can run is measured side by side.
+                together = [step] + [
+                    s
+                    for s in pending
+                    if s.kind == "profile"
+                    and self._ready(s)
+                    and s.device == step.device
+                    and all(self.status.steps[d].state in SUCCESS_STATES for d in s.deps)
+                ]
+                for member in together[1:]:
+                    pending.remove(member)
+                self._start_session(together, running, launcher)
+                continue
             self._start(step, running, launcher)
 
     def _next(self, pending: list[PlannedStep], running: dict[str, _Running]) -> PlannedStep | None:
@@ -294,7 +312,8 @@ class Executor:
     def _output_names(self) -> list[str]:
         return [t.name for t in self.status.outputs]
 
-    def _start(self, step: PlannedStep, running: dict[str, _Running], launcher) -> None:
+    def _prepare(self, step: PlannedStep) -> str | None:
+        """Write the step's spec.json and reproduce.sh; None when the cached result was reused instead."""
         step_dir = self.ws.step_dir(step.id)
         step_dir.mkdir(parents=True, exist_ok=True)
         spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
@@ -305,20 +324,63 @@ class Executor:
         if cached is not None:
             self._apply_result(step, cached[1])
             self._finish(step, cached[0])
-            return
+            return None
         write_atomic(step_dir / SPEC_FILE, json.dumps(spec_data, indent=2))
         (step_dir / RESULT_FILE).unlink(missing_ok=True)
         self._write_reproduce(step, step_dir)
+        return fp
+
+    def _start(self, step: PlannedStep, running: dict[str, _Running], launcher) -> None:
+        fp = self._prepare(step)
+        if fp is not None:
+            self._launch(step, fp, running, launcher)
+
+    def _launch(self, step: PlannedStep, fp: str, running: dict[str, _Running], launcher) -> None:
+        step_dir = self.ws.step_dir(step.id)
         log = step_dir / f"{step.kind}.log"
         handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root)
         now = time.monotonic()
         running[step.id] = _Running(step, handle, now, fp, now + self.recipe.step_timeout)
+        self._mark_running(step, log, fp, handle.pid)
+
+    def _mark_running(self, step: PlannedStep, log: Path, fp: str, pid: int) -> None:
         self.status.steps[step.id] = StepRecord(
             kind=step.kind, state="running", log=self.ws.relative(log), fingerprint=fp
         )
-        self.log(f"start {step.id} (pid {handle.pid})")
+        self.log(f"start {step.id} (pid {pid})")
         self.events.started(step)
         self._write()
+
+    def _start_session(self, steps: list[PlannedStep], running: dict[str, _Running], launcher) -> None:
+        """Profile steps measured side by side in one session (navctl.profiling.interleave)."""
+        members: list[tuple[PlannedStep, str]] = []
+        for step in steps:
+            fp = self._prepare(step)
+            if fp is not None:
+                members.append((step, fp))
+        if len(members) < 2:
+            for step, fp in members:  # one runner left: measured alone
+                self._launch(step, fp, running, launcher)
+            return
+        session_dir = self.ws.root / STEPS_DIR / SESSION_ID
+        session_dir.mkdir(parents=True, exist_ok=True)
+        keys = [f"{s.format}@{s.runner}" for s, _ in members]
+        reference = next((k for k in keys if k.startswith(f"{registry.SOURCE}@")), None)
+        spec = build_spec(members[0][0], self.loaded, self.options.threads, self._output_names())
+        spec.step_id, spec.function = SESSION_ID, "navctl.steps.profile:measure_together"
+        spec.forks_runners = True
+        spec.options = {"members": [f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s, _ in members], "reference": reference}
+        write_atomic(session_dir / SPEC_FILE, spec.model_dump_json(indent=2))
+        (session_dir / RESULT_FILE).unlink(missing_ok=True)
+        log = session_dir / "profile.log"
+        handle = launcher.start(session_dir / SPEC_FILE, log, self.ws.root)
+        now = time.monotonic()
+        first, fp = members[0]
+        running[SESSION_ID] = _Running(
+            first, handle, now, fp, now + self.recipe.step_timeout * len(members), members=members
+        )
+        for step, fp in members:
+            self._mark_running(step, log, fp, handle.pid)
 
     def _cached(self, step: PlannedStep, fp: str) -> tuple[StepRecord, StepResult] | None:
         if self.options.force or self.previous is None:
@@ -402,30 +464,37 @@ class Executor:
             return None
 
     def _collect(self, run: _Running, code: int, duration: float) -> None:
-        step = run.step
+        if not run.members:
+            log = self.ws.step_dir(run.step.id) / f"{run.step.kind}.log"
+            self._collect_one(run.step, run.fingerprint, run, code, duration, log)
+            return
+        session_dir = self.ws.root / STEPS_DIR / SESSION_ID
+        session = self._read_result(session_dir)
+        if session is not None and "session" in session.metrics:
+            self.status.profiling = ProfilingInfo(**session.metrics["session"])
+        for step, fp in run.members:
+            self._collect_one(step, fp, run, code, duration, session_dir / "profile.log")
+
+    def _collect_one(self, step: PlannedStep, fp: str, run: _Running, code: int, duration: float, log: Path) -> None:
         step_dir = self.ws.step_dir(step.id)
-        log = step_dir / f"{step.kind}.log"
         rel_log = self.ws.relative(log)
         result = self._read_result(step_dir)
-        record = StepRecord(
-            kind=step.kind, state="failed", duration_s=round(duration, 3), log=rel_log, fingerprint=run.fingerprint
-        )
-        if run.timed_out:
+        record = StepRecord(kind=step.kind, state="failed", duration_s=round(duration, 3), log=rel_log, fingerprint=fp)
+        if result is not None and result.state == "ok":
+            record.state = "ok"
+            record.artifacts = result.artifacts
+        elif run.timed_out:
             record.state = "timeout"
-            record.reason = f"no result after {self.recipe.step_timeout:g}s (step_timeout); log: {rel_log}"
+            record.reason = f"no result after {run.deadline - run.started:g}s (step_timeout); log: {rel_log}"
         elif self.interrupts and result is None:
             record.state = "pending"
             record.reason = "interrupted; rerun to resume"
-        elif code < 0:
+        elif code < 0 and result is None:
             name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
             record.state = "crashed"
             record.reason = f"{name}{_last_line_hint(log)}; log: {rel_log}"
         elif result is None:
             record.reason = f"exited with code {code} without a result{_last_line_hint(log)}; log: {rel_log}"
-        elif result.state == "ok":
-            record.state = "ok"
-            record.artifacts = result.artifacts
-            record.reason = ""
         elif result.state == "unavailable":
             record.state = "unavailable"
             record.reason = result.message

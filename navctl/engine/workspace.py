@@ -32,9 +32,7 @@ class Workspace:
     def acquire(self) -> None:
         """Create the folder if needed and lock it; a second run exits 4 and touches nothing."""
         if self.root.exists() and not self.root.is_dir():
-            raise UsageError(
-                f"workspace {self.root} exists and is not a folder", hint="give --workspace a folder path"
-            )
+            raise UsageError(f"workspace {self.root} exists and is not a folder", hint="give --workspace a folder path")
         if self.root.is_dir() and any(self.root.iterdir()) and not self._looks_like_workspace():
             raise EnvironmentProblem(
                 f"workspace {self.root} is a folder that navctl did not create; refusing to write into it",

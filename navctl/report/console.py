@@ -11,7 +11,7 @@ from rich.text import Text
 
 from navctl.engine.executor import Events
 from navctl.plan.models import Plan, PlannedStep
-from navctl.report.summary import fmt_number, result_rows
+from navctl.report.summary import fmt_number, latency_header, result_rows
 from navctl.status import Status, StepRecord
 
 STATE_STYLE = {
@@ -96,27 +96,31 @@ def progress_for(console: Console, plan: Plan) -> PlainProgress:
     return LiveProgress(console, plan) if console.is_terminal else PlainProgress(console, plan)
 
 
-def results_table(status: Status) -> Table:
-    table = Table(title=f"navctl results: {status.recipe.name}", title_justify="left")
-    for column, justify in [
+# Columns dropped first, in this order, when the table would not fit the terminal.
+_MINOR_COLUMNS = ("p95 ms", "max abs err", "@batch", "p50 ms")
+
+
+def results_table(status: Status, width: int | None = None) -> Table:
+    """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
+    rows = result_rows(status)
+    lat = latency_header(rows)
+    columns = [
         ("format", "left"),
         ("runner", "left"),
         ("correct", "left"),
         ("max abs err", "right"),
         ("best thr. (/s)", "right"),
         ("@batch", "right"),
-        ("p50 ms", "right"),
-        ("p95 ms", "right"),
+        (f"p50 ms{lat}", "right"),
+        (f"p95 ms{lat}", "right"),
         ("speedup", "right"),
         ("selected", "left"),
-    ]:
-        table.add_column(column, justify=justify)
-    for row in result_rows(status):
-        style = {"passed": "green", "failed": "red", "reference": "cyan"}.get(row.correctness, "")
-        table.add_row(
+    ]
+    cells = [
+        [
             row.format,
             row.runner,
-            Text(row.correctness, style=style),
+            row.correctness,
             fmt_number(row.max_abs, 2),
             fmt_number(row.best_throughput),
             str(row.best_batch or "-"),
@@ -124,7 +128,30 @@ def results_table(status: Status) -> Table:
             fmt_number(row.p95_ms),
             f"{row.speedup:.2f}x" if row.speedup else "-",
             ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
-        )
+        ]
+        for row in rows
+    ]
+    keep = list(range(len(columns)))
+
+    def natural() -> int:
+        return (
+            1
+            + sum(3 + max([len(columns[i][0])] + [len(c[i]) for c in cells if i != len(columns) - 1]) for i in keep)
+            + 12
+        )  # the selection column folds; give it a little room
+
+    for minor in _MINOR_COLUMNS:
+        if width is None or natural() <= width:
+            break
+        keep = [i for i in keep if not columns[i][0].startswith(minor)]
+    table = Table(title=f"navctl results: {status.recipe.name}", title_justify="left")
+    for i in keep:
+        name, justify = columns[i]
+        table.add_column(name, justify=justify, overflow="fold", no_wrap=i != len(columns) - 1)
+    for row, cell in zip(rows, cells, strict=True):
+        style = {"passed": "green", "failed": "red", "reference": "cyan"}.get(row.correctness, "")
+        values = [Text(v, style=style) if i == 2 else v for i, v in enumerate(cell)]
+        table.add_row(*[values[i] for i in keep])
     return table
 
 

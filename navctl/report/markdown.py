@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
-from navctl.report.summary import fmt_number, result_rows
+from collections import Counter
+
+from navctl.report.summary import fmt_number, latency_header, result_rows, run_notes
 from navctl.status import Status
 
 
 def markdown_summary(status: Status) -> str:
+    """The GitHub step summary: the machine, step counts, the table, warnings, the selection, failures."""
     failed = {k: v for k, v in status.steps.items() if v.state in ("failed", "timeout", "crashed")}
+    counts = Counter(v.state for v in status.steps.values())
+    env = status.environment
     lines = [f"## navctl: {status.recipe.name}", ""]
     lines.append(
-        "| format | runner | correct | max abs err | best throughput (/s) | @batch | p50 ms | p95 ms "
-        "| speedup | selected |"
+        f"{env.cpu}, {env.threads} thread{'s' if env.threads != 1 else ''}, "
+        f"GPU: {', '.join(env.gpu) or 'none'}, Python {env.python}, navctl {status.tool.version}"
     )
-    lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
-    for row in result_rows(status):
+    lines.append("")
+    lines.append("Steps: " + ", ".join(f"{n} {state}" for state, n in sorted(counts.items())))
+    if counts.get("cached"):
+        lines.append("")
         lines.append(
-            f"| {row.format} | {row.runner} | {row.correctness} | {fmt_number(row.max_abs, 2)} | "
-            f"{fmt_number(row.best_throughput)} | {row.best_batch or '-'} | {fmt_number(row.p50_ms)} | "
-            f"{fmt_number(row.p95_ms)} | {f'{row.speedup:.2f}x' if row.speedup else '-'} | "
-            f"{', '.join(row.selected_by)} |"
+            f"{counts['cached']} step(s) were reused from an earlier run (cached): their figures are from then."
         )
     lines.append("")
+    rows = result_rows(status)
+    if rows:
+        lat = latency_header(rows)
+        lines.append(
+            f"| format | runner | correct | max abs err | best throughput (/s) | @batch | p50 ms{lat} | p95 ms{lat} "
+            "| speedup | selected |"
+        )
+        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+        for row in rows:
+            lines.append(
+                f"| {row.format} | {row.runner} | {row.correctness} | {fmt_number(row.max_abs, 2)} | "
+                f"{fmt_number(row.best_throughput)} | {row.best_batch or '-'} | {fmt_number(row.p50_ms)} | "
+                f"{fmt_number(row.p95_ms)} | {f'{row.speedup:.2f}x' if row.speedup else '-'} | "
+                f"{', '.join(row.selected_by)}{' (unstable)' if row.stable is False else ''} |"
+            )
+    else:
+        lines.append("No format produced results in this run.")
+    lines.append("")
+    for note in run_notes(status):
+        lines.append(f"> **{note}**")
+        lines.append("")
     if status.selection:
         lines.append("**Selection:** " + "; ".join(f"{k}: `{v or 'none'}`" for k, v in status.selection.items()))
         lines.append("")

@@ -16,11 +16,12 @@ class ResultRow:
     max_abs: float | None
     best_throughput: float | None
     best_batch: int | None
-    p50_ms: float | None  # at batch size 1 (or the smallest measured)
+    p50_ms: float | None  # at latency_batch, the smallest batch size measured
     p95_ms: float | None
-    speedup: float | None  # best throughput over the source's best on the same device
+    speedup: float | None  # throughput over the source's at the best batch size, measured side by side
     stable: bool | None
     selected_by: list[str]
+    latency_batch: int | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -48,6 +49,10 @@ def result_rows(status: Status) -> list[ResultRow]:
         best = max(result.profile, key=lambda r: r.throughput) if result.profile else None
         first = min(result.profile, key=lambda r: r.batch_size) if result.profile else None
         base = source_best.get(result.runner.rsplit("-", 1)[-1])
+        if best is not None and best.vs_reference is not None:
+            speedup = best.vs_reference  # the same batch size, the same rounds: drift cancels out
+        else:
+            speedup = (best.throughput / base) if best and base else None
         rows.append(
             ResultRow(
                 format=result.format,
@@ -58,7 +63,8 @@ def result_rows(status: Status) -> list[ResultRow]:
                 best_batch=best.batch_size if best else None,
                 p50_ms=first.p50_ms if first else None,
                 p95_ms=first.p95_ms if first else None,
-                speedup=(best.throughput / base) if best and base else None,
+                speedup=speedup,
+                latency_batch=first.batch_size if first else None,
                 stable=all(r.stable for r in result.profile) if result.profile else None,
                 selected_by=[s for s, v in status.selection.items() if v == key],
             )
@@ -72,3 +78,27 @@ def fmt_number(value: float | None, digits: int = 3) -> str:
     if value >= 1000:
         return f"{value:,.0f}"
     return f"{value:.{digits}g}"
+
+
+def latency_header(rows: list[ResultRow]) -> str:
+    """' @1' when every row's latency is at one batch size (the usual case), else ''."""
+    batches = {r.latency_batch for r in rows if r.latency_batch is not None}
+    return f" @{batches.pop()}" if len(batches) == 1 else ""
+
+
+def run_notes(status: Status) -> list[str]:
+    """Warnings a reader of any report must see next to the numbers."""
+    notes = []
+    if status.profiling.unreliable:
+        notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
+    unstable = [f"{r.format}@{r.runner}" for r in result_rows(status) if r.stable is False]
+    if unstable and not status.profiling.unreliable:
+        notes.append(
+            f"(unstable): {len(unstable)} runner(s) had a batch size whose windows never agreed within "
+            "stability_pct; their figures carry that noise"
+        )
+    picked = {v for v in status.selection.values() if v}
+    shaky = sorted(k for k in picked if any(not p.stable for p in status.results[k].profile))
+    if shaky:
+        notes.append(f"selection rests on unstable measurements for: {', '.join(shaky)}")
+    return notes

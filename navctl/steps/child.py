@@ -61,10 +61,10 @@ class StepContext:
         print(f"[navctl] {message}", flush=True)
 
 
-def _set_threads(threads: int) -> None:
+def set_threads(threads: int, framework: bool = True) -> None:
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[var] = str(threads)
-    if "torch" in sys.modules:
+    if framework and "torch" in sys.modules:
         torch = sys.modules["torch"]
         torch.set_num_threads(threads)
 
@@ -78,7 +78,7 @@ def _limit_memory(limit: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
 
 
-def _seed(seed: int) -> None:
+def seed_everything(seed: int, framework: bool = True) -> None:
     random.seed(seed)
     try:
         import numpy as np
@@ -86,7 +86,7 @@ def _seed(seed: int) -> None:
         np.random.seed(seed % (2**32))
     except ImportError:
         pass
-    if "torch" in sys.modules:
+    if framework and "torch" in sys.modules:
         sys.modules["torch"].manual_seed(seed)
 
 
@@ -96,9 +96,11 @@ def _user_frame(tb: traceback.StackSummary, recipe_dir: str) -> str:
     for frame in reversed(frames):
         if frame.filename.startswith(recipe_dir) and "site-packages" not in frame.filename:
             return f"{os.path.relpath(frame.filename, recipe_dir)}:{frame.lineno} in {frame.name}"
-    if frames:
-        last = frames[-1]
-        return f"{last.filename}:{last.lineno} in {last.name}"
+    # No frame of the user's: name a library's frame by its package path, but never navctl's own
+    # internals (the log keeps the whole traceback).
+    for frame in reversed(frames):
+        if "site-packages" in frame.filename and f"{os.sep}navctl{os.sep}" not in frame.filename:
+            return f"{frame.filename.split('site-packages' + os.sep, 1)[1]}:{frame.lineno} in {frame.name}"
     return ""
 
 
@@ -110,13 +112,13 @@ def run_spec(spec_path: Path) -> int:
     ctx = StepContext(spec=spec, workspace=workspace)
     if spec.memory_limit:
         _limit_memory(spec.memory_limit)
-    _set_threads(spec.threads)
-    _seed(spec.seed)
+    set_threads(spec.threads, framework=not spec.forks_runners)
+    seed_everything(spec.seed, framework=not spec.forks_runners)
     print(f"[navctl] step {spec.step_id} (pid {os.getpid()})", flush=True)
     try:
         module_name, func_name = spec.function.split(":")
         func = getattr(importlib.import_module(module_name), func_name)
-        _set_threads(spec.threads)  # the step module may have just imported torch
+        set_threads(spec.threads, framework=not spec.forks_runners)  # the step module may have imported torch
         metrics: Any = func(ctx) or {}
         artifacts = [Artifact(path=p, sha256=sha256_path(workspace / p)) for p in ctx.artifacts]
         result = StepResult(state="ok", metrics=metrics, artifacts=artifacts)

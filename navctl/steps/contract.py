@@ -45,6 +45,11 @@ class StepSpec(BaseModel):
     threads: int = 1
     seed: int = 0
     memory_limit: int | None = Field(None, description="RLIMIT_AS in bytes for this step process")
+    forks_runners: bool = Field(
+        False,
+        description="the step forks a process per runner: it must not touch the framework's thread pools "
+        "first (OpenMP state does not survive a fork), so threads and seeds are set in each child",
+    )
 
 
 class ErrorRecord(BaseModel):

@@ -6,42 +6,54 @@ each batch size keeps its best record; every try is recorded.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import time
 from typing import Any
 
 import numpy as np
 
-from navctl.profiling.measure import MeasureSettings
+from navctl.profiling.interleave import MemberFailed, run_session
+from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.sweep import SweepResult, sweep
 from navctl.status import ProfileRecord
-from navctl.steps.child import StepContext
+from navctl.steps.child import StepContext, seed_everything, set_threads
 from navctl.steps.common import recorded_samples, runner_for
-from navctl.steps.tensors import concat_batch
+from navctl.steps.tensors import ModelIO, concat_batch
+
+
+def _settings(opts: dict[str, Any]) -> MeasureSettings:
+    return MeasureSettings(**{k: opts[k] for k in ("warmup_s", "window_ms", "windows", "stability_pct", "max_trials")})
+
+
+def _plan_sizes(io: ModelIO, inputs: list[dict[str, np.ndarray]], opts: dict[str, Any]):
+    """(requested, batch sizes, the samples that can be concatenated into one batch)."""
+    if not io.batching:
+        return [], [1], inputs[:1]
+    requested = opts.get("batch_sizes", "auto")
+    sizes = auto_batch_sizes(opts["max_batch_size"]) if requested == "auto" else list(requested)
+    base = inputs[0]
+    # Samples whose other axes differ (e.g. sequence length) cannot share a batch with sample 0.
+    same = [
+        f
+        for f in inputs
+        if all(
+            np.delete(np.array(f[n].shape), io.batch_axis).tolist()
+            == np.delete(np.array(base[n].shape), io.batch_axis).tolist()
+            for n in io.input_names
+        )
+    ]
+    return requested, sizes, same
 
 
 def measure(ctx: StepContext) -> dict[str, Any]:
+    """One runner alone (a single candidate, tuning, or reproduce.sh of one profile step)."""
     io, inputs, _ = recorded_samples(ctx)
     opts = ctx.spec.options
-    settings = MeasureSettings(
-        **{k: opts[k] for k in ("warmup_s", "window_ms", "windows", "stability_pct", "max_trials")}
-    )
-    if io.batching:
-        requested = opts.get("batch_sizes", "auto")
-        sizes = auto_batch_sizes(opts["max_batch_size"]) if requested == "auto" else list(requested)
-        base = inputs[0]
-        # Samples whose other axes differ (e.g. sequence length) cannot share a batch with sample 0.
-        same = [
-            f
-            for f in inputs
-            if all(
-                np.delete(np.array(f[n].shape), io.batch_axis).tolist()
-                == np.delete(np.array(base[n].shape), io.batch_axis).tolist()
-                for n in io.input_names
-            )
-        ]
-    else:
-        requested, sizes, same = [], [1], inputs[:1]
+    settings = _settings(opts)
+    requested, sizes, same = _plan_sizes(io, inputs, opts)
 
     def run(overrides: dict | None) -> SweepResult:
         with runner_for(ctx, ctx.spec.runner, io, overrides) as runner:
@@ -93,3 +105,158 @@ def _best_per_batch(results: list[tuple[dict, SweepResult]], tuned: bool) -> tup
             if record.batch_size not in best or record.throughput > best[record.batch_size].throughput:
                 best[record.batch_size] = record.model_copy(update={"settings": variant or {"recipe": True}})
     return [best[b] for b in sorted(best)], results[0][1].stopped
+
+
+# ----- several runners side by side -------------------------------------------------------------------
+class _RunnerProcess:
+    """One member of an interleaved session: its runner lives in a forked child, so a runner that
+    crashes ends its own measurements only, and runtimes never share a process's thread pools."""
+
+    def __init__(self, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]]) -> None:
+        import multiprocessing
+
+        self.key = f"{ctx.spec.format}@{ctx.spec.runner}"
+        self.conn, child = multiprocessing.Pipe()
+        self.pid = os.fork()
+        if self.pid == 0:  # the child: load, then answer commands until told to stop
+            self.conn.close()
+            code = 0
+            try:
+                _serve_runner(child, ctx, io, same)
+            except BaseException:  # noqa: BLE001 - the parent sees the closed pipe
+                code = 1
+            finally:
+                os._exit(code)
+        child.close()
+        self.error = ""
+        try:
+            self._call("load")
+        except MemberFailed as exc:
+            self.error = str(exc)
+
+    def _call(self, *message: Any) -> Any:
+        try:
+            self.conn.send(message)
+            kind, value = self.conn.recv()
+        except (EOFError, OSError):
+            raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None
+        if kind == "error":
+            raise MemberFailed(value)
+        return value
+
+    def _exit_reason(self) -> str:
+        try:
+            _, status = os.waitpid(self.pid, 0)
+        except ChildProcessError:
+            return "exit unknown"
+        code = os.waitstatus_to_exitcode(status)
+        return signal.Signals(-code).name if code < 0 else f"exit code {code}"
+
+    def warmup(self, batch_size: int, seconds: float) -> None:
+        self._call("warmup", batch_size, seconds)
+
+    def window(self, batch_size: int, seconds: float) -> list[float]:
+        return self._call("window", batch_size, seconds)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(("stop",))
+        self.conn.close()
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+def _serve_runner(conn, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]]) -> None:
+    runner = None
+    feeds: dict[int, dict[str, np.ndarray]] = {}
+    while True:
+        message = conn.recv()
+        kind = message[0]
+        if kind == "stop":
+            break
+        try:
+            if kind == "load":
+                set_threads(ctx.spec.threads)
+                seed_everything(ctx.spec.seed)
+                runner = runner_for(ctx, ctx.spec.runner, io)
+                runner.load()
+                conn.send(("ok", None))
+                continue
+            size, seconds = message[1], message[2]
+            if size not in feeds:
+                feeds[size] = concat_batch(same, io.batch_axis, size) if io.batching else same[0]
+            feed = feeds[size]
+            clock = time.perf_counter
+            if kind == "warmup":
+                until = clock() + seconds
+                runner.infer(feed)  # at least once: the first call at a new shape is slow
+                while clock() < until:
+                    runner.infer(feed)
+                conn.send(("ok", None))
+            else:
+                latencies: list[float] = []
+                start = clock()
+                end = start
+                while end - start < seconds or len(latencies) < MIN_WINDOW_REQUESTS:
+                    t0 = clock()
+                    runner.infer(feed)
+                    end = clock()
+                    latencies.append(end - t0)
+                conn.send(("ok", latencies))
+        except Exception as exc:  # noqa: BLE001 - reported to the coordinator, which records it
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+    if runner is not None:
+        runner.close()
+
+
+def measure_together(ctx: StepContext) -> dict[str, Any]:
+    """Profile every member step's runner side by side (see navctl.profiling.interleave) and write each
+    member's own result.json, as if each had run alone; this session's metrics describe the session."""
+    from navctl.status import write_atomic
+    from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
+
+    opts = ctx.spec.options
+    members = [StepSpec.model_validate_json(ctx.path(p).read_text()) for p in opts["members"]]
+    io, inputs, _ = recorded_samples(ctx)
+    requested, sizes, same = _plan_sizes(io, inputs, members[0].options)
+    settings = _settings(members[0].options)
+    processes: list[_RunnerProcess] = []
+    try:
+        for spec in members:
+            processes.append(_RunnerProcess(StepContext(spec=spec, workspace=ctx.workspace), io, same))
+        ready = [p for p in processes if not p.error]
+        reference = opts.get("reference") if any(p.key == opts.get("reference") for p in ready) else None
+        session = run_session(
+            ready,
+            {p.key: sizes for p in ready},
+            settings,
+            auto=requested == "auto",
+            gain_pct=members[0].options.get("throughput_gain_pct", 5.0),
+            patience=members[0].options.get("patience", 2),
+            reference=reference,
+        )
+    finally:
+        for process in processes:
+            process.close()
+    for spec, process in zip(members, processes, strict=True):
+        outcome = session.members.get(process.key)
+        error = process.error or (outcome.error if outcome else "")
+        if error and not (outcome and outcome.records):
+            result = StepResult(state="failed", message=f"profiling {process.key}: {error}")
+        else:
+            stopped = outcome.stopped if not error else f"stopped by an error at {error}"
+            metrics = {"profile": [r.model_dump() for r in outcome.records], "profile_stopped": stopped, "tuning": []}
+            result = StepResult(state="ok", metrics=metrics)
+        write_atomic(ctx.path(f"steps/{spec.step_id}/{RESULT_FILE}"), result.model_dump_json(indent=2))
+        ctx.log(f"{spec.step_id}: {result.state} {result.message}")
+    return {
+        "session": {
+            "interleaved": True,
+            "runners": [p.key for p in processes],
+            "reference": session.reference,
+            "drift_pct": session.drift_pct,
+            "unstable_points": session.unstable_points,
+            "points": session.points,
+            "unreliable": session.unreliable,
+        }
+    }

@@ -1,0 +1,228 @@
+"""Profiling several runners side by side: round-robin windows at each batch size.
+
+A shared or drifting machine (CI runners, a busy workstation) changes speed by a third between
+minutes. Measured one after another, that drift turns into differences between formats. Measured in
+rounds (A, B, C, then B, C, A, ...), every runner sees the same conditions, and the ratio of two
+runners in the same round cancels the drift, as A/B benchmark tools do.
+
+Pure logic over `Member` objects (a runner behind a pipe in production, a fake in tests):
+- each batch size: warm-up for every member, then rounds of one window each until each member's
+  last `windows` windows agree within `stability_pct` (at most `max_trials` rounds);
+- the auto sweep stops a member when throughput stops growing, counting stable points only: an
+  unstable point is re-measured in the next rounds and never ends a sweep;
+- the reference (the source model) is measured again at the end: its drift and the share of unstable
+  points say whether the machine was too busy for the numbers to be trusted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
+from navctl.profiling.rules import windows_stable
+from navctl.profiling.sweep import is_out_of_memory
+from navctl.status import ProfileRecord
+
+# The reference moving more than this between the start and the end marks the run as noisy.
+DRIFT_LIMIT_PCT = 20.0
+# More than this share of unstable points marks it as noisy too.
+UNSTABLE_LIMIT = 0.25
+BETWEEN_SIZES_WARMUP_S = 0.02
+# Runtimes keep their worker threads spinning for a while after a call (OpenMP, ONNX Runtime, TBB);
+# the next runner must not start its window while the last one's threads still hold the cores.
+SETTLE_S = 0.02
+
+
+class MemberFailed(Exception):
+    """A member's runner raised (or its process died) while measuring."""
+
+
+class Member(Protocol):
+    key: str
+
+    def warmup(self, batch_size: int, seconds: float) -> None:
+        """Run the model at this batch size for `seconds` (at least once)."""
+
+    def window(self, batch_size: int, seconds: float) -> list[float]:
+        """Run requests for at least `seconds` (and MIN_WINDOW_REQUESTS); return each latency in s."""
+
+
+@dataclass
+class _Window:
+    latencies: list[float]
+    throughput: float
+
+
+@dataclass
+class MemberResult:
+    key: str
+    records: list[ProfileRecord] = field(default_factory=list)
+    stopped: str = ""
+    error: str = ""
+    active: bool = True
+    _best_stable: float = 0.0
+    _misses: int = 0
+
+
+@dataclass
+class SessionResult:
+    members: dict[str, MemberResult]
+    reference: str | None
+    drift_pct: float | None
+    unstable_points: int
+    points: int
+    unreliable: str = ""
+
+
+def _record(batch_size: int, windows: list[_Window], settings: MeasureSettings, stable: bool) -> ProfileRecord:
+    kept = windows[-min(settings.windows, len(windows)) :]
+    latencies = np.array([lat for w in kept for lat in w.latencies]) * 1000.0
+    elapsed = sum(sum(w.latencies) for w in kept)
+    p50, p90, p95, p99 = np.percentile(latencies, [50, 90, 95, 99])
+    mean = float(latencies.mean())
+    return ProfileRecord(
+        batch_size=batch_size,
+        mean_ms=mean,
+        p50_ms=float(p50),
+        p90_ms=float(p90),
+        p95_ms=float(p95),
+        p99_ms=float(p99),
+        throughput=len(latencies) * batch_size / elapsed if elapsed > 0 else 0.0,
+        cv=float(latencies.std() / mean) if mean > 0 else 0.0,
+        stable=stable,
+        requests=int(len(latencies)),
+    )
+
+
+def _window(member: Member, batch_size: int, seconds: float) -> _Window:
+    latencies = member.window(batch_size, seconds)
+    total = sum(latencies)
+    return _Window(latencies, len(latencies) * batch_size / total if total > 0 else 0.0)
+
+
+def _fail(result: MemberResult, size: int, exc: Exception) -> None:
+    result.active = False
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    if is_out_of_memory(exc) and result.records:
+        result.stopped = f"out of memory at batch size {size}: {first}"
+    else:
+        result.error = f"batch size {size}: {first}"
+
+
+def _sweep_continues(result: MemberResult, record: ProfileRecord, gain_pct: float, patience: int) -> bool:
+    """The auto sweep's rule on stable points only (an unstable point neither extends nor ends it)."""
+    if not record.stable:
+        return True
+    if result._best_stable == 0.0 or record.throughput > result._best_stable * (1.0 + gain_pct / 100.0):
+        result._misses = 0
+    else:
+        result._misses += 1
+    result._best_stable = max(result._best_stable, record.throughput)
+    if result._misses > patience:
+        result.stopped = f"throughput gain under {gain_pct:g}% for {patience + 1} sizes"
+        return False
+    return True
+
+
+def run_session(
+    members: list[Member],
+    sizes: dict[str, list[int]],
+    settings: MeasureSettings,
+    auto: bool,
+    gain_pct: float = 5.0,
+    patience: int = 2,
+    reference: str | None = None,
+    on_round: Callable[[int, int], None] | None = None,
+) -> SessionResult:
+    """Profile `members` in rounds at each batch size; `sizes[key]` lists a member's batch sizes."""
+    results = {m.key: MemberResult(m.key) for m in members}
+    window_s = settings.window_ms / 1000.0
+    started: set[str] = set()
+    start_reference: float | None = None
+    for size in sorted({s for key in sizes for s in sizes[key]}):
+        active = [m for m in members if results[m.key].active and size in sizes[m.key]]
+        for member in active:
+            try:
+                member.warmup(size, settings.warmup_s if member.key not in started else BETWEEN_SIZES_WARMUP_S)
+                started.add(member.key)
+            except MemberFailed as exc:
+                _fail(results[member.key], size, exc)
+        active = [m for m in active if results[m.key].active]
+        windows: dict[str, list[_Window]] = {m.key: [] for m in active}
+        stable: dict[str, bool] = {m.key: False for m in active}
+        for trial in range(settings.max_trials):
+            todo = [m for m in active if not stable[m.key] and results[m.key].active]
+            if not todo:
+                break
+            shift = trial % len(todo)
+            for member in todo[shift:] + todo[:shift]:  # rotate who goes first: no fixed position bias
+                if len(active) > 1:
+                    time.sleep(SETTLE_S)
+                try:
+                    windows[member.key].append(_window(member, size, window_s))
+                except MemberFailed as exc:
+                    _fail(results[member.key], size, exc)
+                    continue
+                throughputs = [w.throughput for w in windows[member.key]]
+                stable[member.key] = windows_stable(throughputs, settings.windows, settings.stability_pct)
+            if on_round:
+                on_round(size, trial)
+        ref_windows = [w.throughput for w in windows.get(reference or "", [])]
+        for member in active:
+            result = results[member.key]
+            if not result.active or not windows[member.key]:
+                continue
+            record = _record(size, windows[member.key], settings, stable[member.key])
+            if ref_windows:
+                record.vs_reference = same_round_ratio([w.throughput for w in windows[member.key]], ref_windows)
+            result.records.append(record)
+            if member.key == reference and start_reference is None:
+                start_reference = record.throughput
+            if auto and not _sweep_continues(result, record, gain_pct, patience):
+                result.active = False
+    drift = _drift(members, results, reference, start_reference, sizes, settings)
+    points = [r for m in results.values() for r in m.records]
+    unstable = sum(1 for r in points if not r.stable)
+    session = SessionResult(results, reference, drift, unstable, len(points))
+    session.unreliable = _verdict(session)
+    return session
+
+
+def _drift(members, results, reference, start_throughput, sizes, settings) -> float | None:
+    """The reference measured again at its first batch size: percent change since the start."""
+    if reference is None or start_throughput is None or results[reference].error:
+        return None
+    member = next(m for m in members if m.key == reference)
+    size = sizes[reference][0]
+    try:
+        member.warmup(size, BETWEEN_SIZES_WARMUP_S)
+        windows = [_window(member, size, settings.window_ms / 1000.0) for _ in range(settings.windows)]
+    except MemberFailed:
+        return None
+    end = _record(size, windows, settings, True).throughput
+    return (end - start_throughput) / start_throughput * 100.0 if start_throughput > 0 else None
+
+
+def _verdict(session: SessionResult) -> str:
+    """Why the numbers should not be trusted, or '' when nothing says so."""
+    reasons = []
+    if session.drift_pct is not None and abs(session.drift_pct) > DRIFT_LIMIT_PCT:
+        reasons.append(f"the reference's speed moved {session.drift_pct:+.0f}% between the start and the end")
+    if session.points and session.unstable_points / session.points > UNSTABLE_LIMIT:
+        reasons.append(f"{session.unstable_points} of {session.points} measurements were unstable")
+    return "; ".join(reasons)
+
+
+def same_round_ratio(a: list[float], b: list[float]) -> float | None:
+    """Median of per-round throughput ratios a/b over the rounds both were measured in."""
+    pairs = [x / y for x, y in zip(a, b, strict=False) if y > 0]
+    return statistics.median(pairs) if pairs else None
+
+
+__all__ = ["MIN_WINDOW_REQUESTS", "Member", "MemberFailed", "SessionResult", "run_session"]

@@ -1,0 +1,123 @@
+"""Interleaved profiling on fake runners under a simulated machine: pure logic, milliseconds."""
+
+from __future__ import annotations
+
+import pytest
+
+from navctl.profiling import interleave
+from navctl.profiling.interleave import MemberFailed, run_session
+from navctl.profiling.measure import MeasureSettings
+
+SETTINGS = MeasureSettings(warmup_s=0.0, window_ms=10, windows=3, stability_pct=10, max_trials=10)
+
+
+@pytest.fixture(autouse=True)
+def _no_settle(monkeypatch):
+    monkeypatch.setattr(interleave, "SETTLE_S", 0.0)
+
+
+class Machine:
+    """A virtual clock and a speed that a schedule changes (1.0 = quiet)."""
+
+    def __init__(self, speed):
+        self.now = 0.0
+        self.speed = speed  # callable: virtual time -> speed factor
+
+    def run(self, seconds_at_full_speed: float) -> float:
+        took = seconds_at_full_speed / self.speed(self.now)
+        self.now += took
+        return took
+
+
+class Fake:
+    def __init__(self, key: str, machine: Machine, per_sample_s: float, fixed_s: float = 0.0, fail_at: int = 0):
+        self.key = key
+        self.machine = machine
+        self.per_sample_s = per_sample_s
+        self.fixed_s = fixed_s
+        self.fail_at = fail_at
+
+    def _latency(self, size: int) -> float:
+        if self.fail_at and size >= self.fail_at:
+            raise MemberFailed("RuntimeError: boom")
+        return self.machine.run(self.fixed_s + self.per_sample_s * size)
+
+    def warmup(self, batch_size: int, seconds: float) -> None:
+        self._latency(batch_size)
+
+    def window(self, batch_size: int, seconds: float) -> list[float]:
+        latencies, spent = [], 0.0
+        while spent < seconds or len(latencies) < 5:
+            latencies.append(self._latency(batch_size))
+            spent += latencies[-1]
+        return latencies
+
+
+def test_ratios_survive_a_machine_that_slows_down_threefold() -> None:
+    # The machine runs at full speed for the first 0.15 virtual seconds, then at a third.
+    machine = Machine(lambda t: 1.0 if t < 0.15 else 1 / 3)
+    source = Fake("source@torch-cpu", machine, per_sample_s=2e-4)
+    fast = Fake("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    session = run_session(
+        [source, fast], {m.key: [1, 2, 4] for m in (source, fast)}, SETTINGS, auto=False, reference="source@torch-cpu"
+    )
+    for record in session.members["onnx@onnxruntime-cpu"].records:
+        assert record.vs_reference == pytest.approx(2.0, rel=0.1)
+    # the slowdown is caught: the reference measured again at the end is a third as fast
+    assert session.drift_pct == pytest.approx(-66.7, abs=5)
+    assert "moved" in session.unreliable
+
+
+def test_quiet_machine_is_not_flagged_and_sweep_stops_at_saturation() -> None:
+    machine = Machine(lambda t: 1.0)
+    # fixed cost dominates small batches: throughput grows until the per-sample cost dominates
+    source = Fake("source@torch-cpu", machine, per_sample_s=1e-3, fixed_s=1e-3)
+    session = run_session(
+        [source], {source.key: [1, 2, 4, 8, 16, 32, 64, 128, 256]}, SETTINGS, auto=True, reference=source.key
+    )
+    result = session.members[source.key]
+    assert session.unreliable == ""
+    assert session.drift_pct == pytest.approx(0.0, abs=1e-6)
+    assert all(r.stable for r in result.records)
+    assert "throughput gain under" in result.stopped
+    assert result.records[-1].batch_size < 256
+
+
+def test_unstable_points_never_end_a_sweep() -> None:
+    # Speed alternates every 3 ms of virtual time: every window disagrees with the last.
+    machine = Machine(lambda t: 1.0 if int(t / 0.003) % 2 else 0.3)
+    member = Fake("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
+    sizes = [1, 2, 4, 8, 16, 32]
+    session = run_session([member], {member.key: sizes}, SETTINGS, auto=True)
+    records = session.members[member.key].records
+    unstable = [r for r in records if not r.stable]
+    assert unstable, "the simulated noise should make some points unstable"
+    # every size was measured: an unstable point is not evidence that throughput stopped growing
+    stable_misses = session.members[member.key].stopped
+    assert [r.batch_size for r in records] == sizes or "gain under" in stable_misses
+    assert session.unstable_points == len(unstable)
+
+
+def test_a_failing_runner_leaves_the_others_measured() -> None:
+    machine = Machine(lambda t: 1.0)
+    good = Fake("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    bad = Fake("openvino@openvino-cpu", machine, per_sample_s=1e-4, fail_at=4)
+    session = run_session([good, bad], {m.key: [1, 2, 4, 8] for m in (good, bad)}, SETTINGS, auto=False)
+    assert [r.batch_size for r in session.members[good.key].records] == [1, 2, 4, 8]
+    assert [r.batch_size for r in session.members[bad.key].records] == [1, 2]
+    assert session.members[bad.key].error == "batch size 4: RuntimeError: boom"
+
+
+def test_out_of_memory_ends_a_sweep_quietly() -> None:
+    class Oom(Fake):
+        def _latency(self, size: int) -> float:
+            if size >= 8:
+                raise MemberFailed("RuntimeError: CUDA out of memory")
+            return super()._latency(size)
+
+    member = Oom("onnx@onnxruntime-cuda", Machine(lambda t: 1.0), per_sample_s=1e-4)
+    session = run_session([member], {member.key: [1, 2, 4, 8, 16]}, SETTINGS, auto=False)
+    result = session.members[member.key]
+    assert [r.batch_size for r in result.records] == [1, 2, 4]
+    assert result.stopped.startswith("out of memory at batch size 8")
+    assert result.error == ""
