@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import stat
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from navctl.engine.workspace import TRANSIENT
@@ -24,8 +25,27 @@ def _packable(path: Path, root: Path) -> bool:
     return not path.is_symlink()
 
 
-def write_package(workspace: Path, target: Path) -> Path:
-    """Zip the workspace (status.yaml first) to a temp name beside `target`, then rename it."""
+def _format_folders(workspace: Path, keep: set[str] | None) -> set[str]:
+    """Top-level folders of formats to leave out (None: keep every format)."""
+    if keep is None:
+        return set()
+    from navctl.plan import registry
+
+    folders = {Path(fmt.artifact).parts[0] for name, fmt in registry.FORMATS.items() if name not in keep}
+    kept = {Path(registry.FORMATS[name].artifact).parts[0] for name in keep if name in registry.FORMATS}
+    return folders - kept
+
+
+def write_package(
+    workspace: Path,
+    target: Path,
+    formats: set[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Path:
+    """Zip the workspace (status.yaml first) to a temp name beside `target`, then rename it.
+
+    `formats`: keep only these formats' folders (None keeps all); `progress(done_bytes, total_bytes)`
+    is called after each file, for a progress line on big models."""
     target = target.resolve()
     workspace = workspace.resolve()
     if workspace == target or workspace in target.parents:
@@ -34,12 +54,24 @@ def write_package(workspace: Path, target: Path) -> Path:
     fd, tmp = temp_beside(target)
     os.close(fd)
     try:
+        skipped = _format_folders(workspace, formats)
+        files = [
+            path
+            for path in sorted(workspace.rglob("*"))
+            if path.is_file()
+            and _packable(path, workspace)
+            and path.relative_to(workspace).as_posix() != STATUS_FILE
+            and path.relative_to(workspace).parts[0] not in skipped
+        ]
+        total = sum(path.stat().st_size for path in files)
+        done = 0
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
             archive.write(workspace / STATUS_FILE, STATUS_FILE)
-            for path in sorted(workspace.rglob("*")):
-                rel = path.relative_to(workspace).as_posix()
-                if rel != STATUS_FILE and path.is_file() and _packable(path, workspace):
-                    archive.write(path, rel)
+            for path in files:
+                archive.write(path, path.relative_to(workspace).as_posix())
+                done += path.stat().st_size
+                if progress is not None:
+                    progress(done, total)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

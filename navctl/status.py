@@ -65,6 +65,12 @@ class StepRecord(_Model):
     log: str | None = None
     fingerprint: str | None = None
     artifacts: list[Artifact] = Field(default_factory=list)
+    peak_rss_mb: float | None = Field(
+        None,
+        description="peak resident memory of the step's process (VmHWM, MiB; forked steps include the "
+        "framework libraries they share with navctl's worker)",
+    )
+    cuda_peak_mb: float | None = Field(None, description="peak CUDA memory allocated by torch in the step, MiB")
 
 
 class OutputError(_Model):
@@ -74,12 +80,17 @@ class OutputError(_Model):
     rtol: float
     passed: bool
     problem: str = ""
+    ref_max_abs: float | None = Field(None, description="the largest |reference| over every sample")
+    ref_std: float | None = Field(None, description="the reference's standard deviation over every sample")
+    error_to_spread: float | None = Field(None, description="max_abs / ref_std: the error against what varies")
+    warning: str = Field("", description="why a pass means little (a constant or tiny reference)")
 
 
 class CorrectnessResult(_Model):
     passed: bool
     outputs: dict[str, OutputError] = Field(default_factory=dict)
     problem: str = ""
+    warnings: list[str] = Field(default_factory=list, description="outputs whose check means little")
 
 
 class VerifyResult(_Model):
@@ -114,6 +125,7 @@ class RunnerResult(_Model):
     profile: list[ProfileRecord] = Field(default_factory=list)
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
+    peak_rss_mb: float | None = Field(None, description="the runner's process peak resident memory while profiled")
 
 
 class ProfilingInfo(_Model):

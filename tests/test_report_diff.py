@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import json
 import zipfile
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from navctl.cli.main import main
-from navctl.report.diff import diff_status, parse_percent
+from navctl.report.diff import comparability_warnings, diff_status, parse_percent
 from navctl.status import (
     CorrectnessResult,
     EnvironmentInfo,
@@ -103,6 +104,27 @@ def test_diff_cli_exit_codes(tmp_path: Path, capsys) -> None:
     assert main(["diff", str(base), str(slower), "--fail-on-regression", "lots"]) == 2
 
 
+def test_diff_warns_when_runs_are_not_comparable(tmp_path: Path, capsys) -> None:
+    base = _status(1000, 1.0)
+    same = _status(1000, 1.0)
+    assert comparability_warnings(base, same) == []
+    other = _status(1000, 1.0)
+    other.environment.threads = 8
+    other.environment.cpu = "another cpu"
+    other.environment.packages = {"onnxruntime": "1.99"}
+    other.recipe.sha256 = "y"
+    other.profiling.unreliable = "the reference's speed moved -40% between the start and the end"
+    warnings = comparability_warnings(base, other)
+    assert "different thread counts: 2 vs 8" in warnings
+    assert "different CPUs: cpu vs another cpu" in warnings
+    assert "different library versions: onnxruntime - -> 1.99" in warnings
+    assert "the recipe changed between the runs (different sha256)" in warnings
+    assert any("new run's numbers are flagged unreliable" in w for w in warnings)
+    code = main(["diff", str(_package(tmp_path / "a.nav", base)), str(_package(tmp_path / "b.nav", other)), "--json"])
+    assert code == 0
+    assert "different thread counts: 2 vs 8" in json.loads(capsys.readouterr().out)["warnings"]
+
+
 def test_report_writes_markdown_and_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
     package = _package(tmp_path / "run.nav", _status(1000, 1.0))
@@ -111,3 +133,37 @@ def test_report_writes_markdown_and_png(tmp_path: Path) -> None:
     assert "| onnx | onnxruntime-cpu | passed |" in text and "### onnx@onnxruntime-cpu" in text
     png = (tmp_path / "out" / "latency_throughput.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+
+def test_results_table_never_cuts_names_or_numbers() -> None:
+    from rich.console import Console
+
+    from navctl.report.console import results_table
+
+    status = _status(123456.0, 0.0123)
+    for width in (60, 80, 100, 200):
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(results_table(status, width=width))
+        text = console.export_text()
+        assert "…" not in text, text
+        assert "torch-export-cpu" in text and "onnxruntime-cpu" in text, text
+        assert "123,456" in text and "max-throughput" in text, text
+    assert "p50 ms @1" in text  # the batch size the latency columns are at
+
+
+def test_step_summary_names_machine_counts_and_unreliable_numbers() -> None:
+    from navctl.report.markdown import markdown_summary
+    from navctl.status import StepRecord
+
+    status = _status(1000.0, 1.0)
+    status.steps = {
+        "samples": StepRecord(kind="samples", state="cached"),
+        "export/onnx": StepRecord(kind="export", state="ok"),
+        "correctness/onnx@onnxruntime-cuda": StepRecord(kind="correctness", state="unavailable"),
+    }
+    status.profiling.unreliable = "8 of 10 measurements were unstable"
+    text = markdown_summary(status)
+    assert "cpu, 2 threads, GPU: none" in text
+    assert "Steps: 1 cached, 1 ok, 1 unavailable" in text
+    assert "reused from an earlier run" in text
+    assert "numbers unreliable: the machine was busy (8 of 10 measurements were unstable)" in text

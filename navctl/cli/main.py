@@ -44,6 +44,11 @@ def _root(
     """navctl: export, convert, check, profile and select model formats, from one recipe."""
 
 
+class PackageFormats(str, Enum):
+    all = "all"
+    selected = "selected"
+
+
 class PlanFormat(str, Enum):
     tree = "tree"
     json = "json"
@@ -51,7 +56,7 @@ class PlanFormat(str, Enum):
 
 
 @app.command()
-def validate(recipes: list[Path] = typer.Argument(..., help="Recipe files to check.")) -> None:
+def validate(recipes: list[Path] = typer.Argument(..., help="Recipe files to check.", metavar="RECIPE...")) -> None:
     """Check recipes without running anything; every problem is listed with its file:line:col."""
     from navctl.errors import RecipeError
     from navctl.recipe.load import load_recipe
@@ -71,7 +76,7 @@ def validate(recipes: list[Path] = typer.Argument(..., help="Recipe files to che
 
 @app.command()
 def plan(
-    recipe: Path = typer.Argument(..., help="The recipe file."),
+    recipe: Path = typer.Argument(..., help="The recipe file.", metavar="RECIPE"),
     format: PlanFormat = typer.Option(PlanFormat.tree, "--format", "-f", help="tree, json or mermaid."),
 ) -> None:
     """Show the steps `optimize` would run: ids, dependencies, runners, and what this machine cannot run."""
@@ -90,16 +95,42 @@ def plan(
 
 @app.command()
 def optimize(
-    recipe: Path = typer.Argument(..., help="The recipe file."),
-    workspace: Path | None = typer.Option(None, "--workspace", "-w", help="Replaces the recipe's workspace."),
-    package: Path | None = typer.Option(None, "--package", "-p", help="Replaces the recipe's package path."),
-    force: bool = typer.Option(False, "--force", help="Rerun every step, ignoring cached results."),
-    only: list[str] = typer.Option([], "--only", help="Run steps matching this glob (and what they need)."),
-    jobs: int = typer.Option(
-        0, "--jobs", "-j", min=0, help="Steps run side by side, profiling excepted (0: 2 on multi-core machines)."
+    recipe: Path = typer.Argument(..., help="The recipe file.", metavar="RECIPE"),
+    workspace: Path | None = typer.Option(
+        None, "--workspace", "-w", help="Replaces the recipe's workspace.", metavar="DIR"
     ),
-    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads per runner (default: recipe, else all)."),
+    package: Path | None = typer.Option(
+        None,
+        "--package",
+        "-p",
+        help="Where to write the .nav (default: beside the recipe, or beside --workspace).",
+        metavar="FILE",
+    ),
+    force: bool = typer.Option(False, "--force", help="Rerun every step, ignoring cached results."),
+    only: list[str] = typer.Option(
+        [], "--only", help="Run steps matching this glob (and what they need); repeatable.", metavar="GLOB"
+    ),
+    jobs: int = typer.Option(
+        0,
+        "--jobs",
+        "-j",
+        min=0,
+        metavar="N",
+        show_default=False,
+        help="Steps run side by side, profiling excepted (0: 2 on multi-core machines).",
+    ),
+    threads: int = typer.Option(
+        0,
+        "--threads",
+        min=0,
+        help="CPU threads per runner (default: recipe, else all).",
+        metavar="N",
+        show_default=False,
+    ),
     no_package: bool = typer.Option(False, "--no-package", help="Do not write the .nav package."),
+    package_formats: PackageFormats | None = typer.Option(
+        None, "--package-formats", help="all (default) or selected: only the chosen formats, for deployment."
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document on stdout at the end."),
 ) -> None:
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
@@ -123,6 +154,7 @@ def optimize(
             options=RunOptions(force=force, only=only, jobs=jobs, threads=threads),
             events=progress,
             plan=the_plan,
+            package_formats=package_formats.value if package_formats else None,
         )
     finally:
         progress.stop()
@@ -139,7 +171,7 @@ def optimize(
         where += f"\npackage: {outcome.package}"
     stderr.print(where)
     if outcome.exit_code == EXIT_INTERRUPTED:
-        stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}")
+        stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
     summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
     if summary_file:
         with open(summary_file, "a", encoding="utf-8") as handle:
@@ -165,6 +197,22 @@ def resume_command(argv: list[str]) -> str:
     return shlex.join(["navctl", *args])
 
 
+def _default_workspace() -> Path:
+    """./navigator_workspace, else the only workspace one folder down (a recipe's, written beside it)."""
+    here = Path("navigator_workspace")
+    if here.is_dir():
+        return here
+    found = sorted(p.parent for p in Path().glob("*/*/status.yaml"))
+    if len(found) == 1:
+        return found[0]
+    listed = f"; workspaces found: {', '.join(str(p) for p in found)}" if found else ""
+    raise UsageError(
+        f"no workspace given and there is no ./navigator_workspace{listed}",
+        hint="navctl status WORKSPACE_OR_PACKAGE (a recipe's workspace is beside the recipe, e.g. "
+        "recipes/navigator_workspace)",
+    )
+
+
 def _load_status(target: Path):
     from navctl.package import read_package_status
     from navctl.status import read_status
@@ -178,14 +226,16 @@ def _load_status(target: Path):
 
 @app.command()
 def status(
-    target: Path = typer.Argument(Path("navigator_workspace"), help="A workspace folder or a .nav package."),
+    target: Path | None = typer.Argument(
+        None, help="A workspace folder or a .nav package (default: ./navigator_workspace).", metavar="WORKSPACE|PACKAGE"
+    ),
     json_out: bool = typer.Option(False, "--json", help="Print status as one JSON document."),
 ) -> None:
     """Show formats x runners with their states and figures, from a workspace or a package."""
     from navctl.report.console import results_table, selection_lines, steps_table
     from navctl.report.summary import run_notes
 
-    st = _load_status(target)
+    st = _load_status(target if target is not None else _default_workspace())
     if json_out:
         print_json(st.model_dump(mode="json"))
         return
@@ -202,7 +252,7 @@ def status(
 
 @app.command()
 def inspect(
-    package: Path = typer.Argument(..., help="A .nav package."),
+    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
     json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
 ) -> None:
     """Describe a package: its model's inputs and outputs, environment, formats and files."""
@@ -227,7 +277,8 @@ def inspect(
         return
     stdout.print(
         f"package {package}: recipe {st.recipe.name}, made by navctl {st.tool.version} "
-        f"on {st.environment.platform} ({st.environment.cpu}, {st.environment.threads} threads)"
+        f"on {st.environment.platform} ({st.environment.cpu}, {st.environment.threads} "
+        f"thread{'s' if st.environment.threads != 1 else ''})"
     )
     table = Table(title="model signature", title_justify="left")
     for col in ("", "name", "dtype", "shape"):
@@ -236,7 +287,7 @@ def inspect(
         for t in tensors:
             table.add_row(kind, t.name, t.dtype, str(t.shape))
     stdout.print(table)
-    formats = Table(title="formats", title_justify="left")
+    formats = Table(title="files (models and their artifacts)", title_justify="left")
     formats.add_column("path")
     formats.add_column("bytes", justify="right")
     for path, size in files:
@@ -249,7 +300,7 @@ def inspect(
 
 @app.command()
 def report(
-    target: Path = typer.Argument(..., help="A .nav package or a workspace."),
+    target: Path = typer.Argument(..., help="A .nav package or a workspace.", metavar="TARGET"),
     out: Path = typer.Option(Path("navctl_report"), "--out", help="Folder for report.md and the PNG plot."),
 ) -> None:
     """Write a Markdown report and a latency-against-throughput plot (needs matplotlib: navctl[report])."""
@@ -265,8 +316,8 @@ def report(
 
 @app.command()
 def diff(
-    base: Path = typer.Argument(..., help="The baseline: a .nav package or a workspace."),
-    new: Path = typer.Argument(..., help="The run to compare with it."),
+    base: Path = typer.Argument(..., help="The baseline: a .nav package or a workspace.", metavar="BASE"),
+    new: Path = typer.Argument(..., help="The run to compare with it.", metavar="NEW"),
     fail_on_regression: str | None = typer.Option(
         None, "--fail-on-regression", help="Exit 1 when throughput drops or latency grows by more than this (e.g. 5%)."
     ),
@@ -275,18 +326,29 @@ def diff(
     """Compare correctness and best throughput/latency per format@runner between two runs (a CI gate)."""
     from rich.table import Table
 
-    from navctl.report.diff import diff_status, parse_percent
+    from navctl.report.diff import comparability_warnings, diff_status, parse_percent
     from navctl.report.summary import fmt_number
 
     try:
         threshold = parse_percent(fail_on_regression) if fail_on_regression is not None else 5.0
     except ValueError as exc:
         raise UsageError(f"--fail-on-regression: {exc}") from None
-    rows = diff_status(_load_status(base), _load_status(new), threshold)
+    base_status, new_status = _load_status(base), _load_status(new)
+    rows = diff_status(base_status, new_status, threshold)
+    warnings = comparability_warnings(base_status, new_status)
     regressed = [r for r in rows if r.regressions]
     if json_out:
-        print_json({"threshold_pct": threshold, "rows": [r.as_dict() for r in rows], "regressions": len(regressed)})
+        print_json(
+            {
+                "threshold_pct": threshold,
+                "rows": [r.as_dict() for r in rows],
+                "regressions": len(regressed),
+                "warnings": warnings,
+            }
+        )
     else:
+        for warning in warnings:
+            stderr.print(f"warning: {warning}")
         table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
         for col in (
             "format@runner",
@@ -329,8 +391,8 @@ def _pct(value: float | None) -> str:
 
 @app.command()
 def triton(
-    package: Path = typer.Argument(..., help="A .nav package."),
-    repo: Path = typer.Option(..., "--repo", help="The Triton model repository folder to write into."),
+    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
+    repo: Path = typer.Option(..., "--repo", help="The Triton model repository folder to write into.", metavar="DIR"),
     name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),
     strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to deploy."),
     format_key: str | None = typer.Option(None, "--format", help="Deploy this FORMAT@RUNNER instead."),
@@ -371,7 +433,7 @@ def triton(
 
 @app.command()
 def serve(
-    package: Path = typer.Argument(..., help="A .nav package."),
+    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
     strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to serve."),
     format_key: str | None = typer.Option(None, "--format", help="Serve this FORMAT@RUNNER instead."),
     name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from navctl.engine.executor import Events, Executor, RunOptions, exit_code_for
+from navctl.engine.executor import Events, Executor, RunOptions, excused_export_failures, exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
 from navctl.package import write_package
+from navctl.plan import registry
 from navctl.plan.environment import default_threads
 from navctl.plan.expand import SAMPLES, expand
 from navctl.plan.models import Plan
@@ -87,6 +89,7 @@ def run_recipe(
     events: Events | None = None,
     pack: bool = True,
     plan: Plan | None = None,
+    package_formats: str | None = None,
 ) -> RunOutcome:
     options = options or RunOptions()
     if options.threads <= 0:
@@ -105,7 +108,16 @@ def run_recipe(
         executor = Executor(loaded, plan, ws, options, events)
         status = executor.run()
         interrupted = status.run.state == "interrupted"
-        code = EXIT_INTERRUPTED if interrupted else exit_code_for(status)
+        targets = list(loaded.recipe.targets)
+        for step_id, made in excused_export_failures(status, targets).items():
+            record = status.steps[step_id]
+            fmt = step_id.split("/", 1)[1]
+            if "not counted as a failure" not in record.reason:
+                record.reason += (
+                    f" (not counted as a failure: {made} was made for the same target group; list {fmt} "
+                    "in targets on its own to require it)"
+                )
+        code = EXIT_INTERRUPTED if interrupted else exit_code_for(status, targets)
         if executor.recipe_problems:
             code = EXIT_USAGE
         status.run.exit_code = code
@@ -119,9 +131,10 @@ def run_recipe(
         written = None
         if pack and not interrupted:
             if any(s.state in SUCCESS_STATES and s.kind != "select" for s in status.steps.values()):
-                if events is not None:
-                    events.note(f"writing the package {target}")
-                written = write_package(ws.root, target)
+                formats = None
+                if (package_formats or loaded.recipe.package_formats) == "selected":
+                    formats = {k.split("@")[0] for k in status.selection.values() if k} - {registry.SOURCE}
+                written = write_package(ws.root, target, formats, _packing_progress(events, target, formats))
             else:
                 notes.append(
                     "no package written: no step succeeded in this run"
@@ -130,6 +143,23 @@ def run_recipe(
     finally:
         ws.release()
     return RunOutcome(status=status, plan=plan, workspace=ws.root, package=written, exit_code=code, notes=notes)
+
+
+def _packing_progress(events: Events | None, target: Path, formats: set[str] | None):
+    """A note when packing starts and every few seconds while it runs (big models take minutes)."""
+    if events is None:
+        return None
+    which = f" (formats: {', '.join(sorted(formats)) or 'none'})" if formats is not None else ""
+    events.note(f"writing the package {target}{which}")
+    last = [time.monotonic()]
+
+    def report(done: int, total: int) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 5.0:
+            last[0] = now
+            events.note(f"  packing: {done / 2**20:,.0f} of {total / 2**20:,.0f} MB")
+
+    return report
 
 
 def optimize(recipe: str | Path, **overrides: Any) -> RunOutcome:

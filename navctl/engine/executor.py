@@ -483,6 +483,7 @@ class Executor:
         if result is not None and result.state == "ok":
             record.state = "ok"
             record.artifacts = result.artifacts
+            record.reason = result.message
         elif run.timed_out:
             record.state = "timeout"
             record.reason = f"no result after {run.deadline - run.started:g}s (step_timeout); log: {rel_log}"
@@ -501,6 +502,8 @@ class Executor:
         else:
             where = f" ({result.error.where})" if result.error and result.error.where else ""
             record.reason = f"{result.message}{where}; log: {rel_log}"
+        if result is not None:
+            record.peak_rss_mb, record.cuda_peak_mb = result.peak_rss_mb, result.cuda_peak_mb
         if result is not None and record.state in ("ok", "failed"):
             self._apply_result(step, result)
         self._finish(step, record)
@@ -536,6 +539,7 @@ class Executor:
             entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
             entry.profile_stopped = metrics.get("profile_stopped", "")
             entry.tuning = metrics.get("tuning", [])
+            entry.peak_rss_mb = result.peak_rss_mb
             if step.format == registry.SOURCE:
                 entry.correctness = CorrectnessResult(passed=True, problem="the reference")
 
@@ -559,7 +563,36 @@ def _last_line_hint(log: Path) -> str:
     return ""
 
 
-def exit_code_for(status: Status) -> int:
-    """0 when every step that ran succeeded; 1 when any failed, timed out or crashed."""
-    failed = [s for s in status.steps.values() if s.state in FAILED_STATES]
+def exit_code_for(status: Status, targets: list[str] | None = None) -> int:
+    """0 when every step that ran succeeded; 1 when any failed, timed out or crashed, except a format
+    that could not be made when another member of the target group it came from was (see
+    `excused_export_failures`)."""
+    excused = excused_export_failures(status, targets or [])
+    failed = [k for k, s in status.steps.items() if s.state in FAILED_STATES and k not in excused]
     return EXIT_FORMATS_FAILED if failed else EXIT_OK
+
+
+def excused_export_failures(status: Status, targets: list[str]) -> dict[str, str]:
+    """Export steps that failed (not crashed, not timed out) for a format the recipe asked for only
+    through a group (e.g. `torchscript`), while another member of that group was made: a limitation of
+    one exporter for this model (torch.jit.script cannot script Hugging Face models), not a wrong result.
+    Returns step id -> the group member that was made."""
+    excused: dict[str, str] = {}
+    for group in targets:
+        members = registry.GROUPS.get(group, ())
+        made = [m for m in members if _made(status, m)]
+        for member in members:
+            others = [m for m in made if m != member]
+            if member in targets or not others:
+                continue  # listed on its own (required), or nothing else of the group was made
+            for step_id, record in status.steps.items():
+                if record.kind in ("export", "convert") and step_id.endswith(f"/{member}") and record.state == "failed":
+                    excused[step_id] = others[0]
+    return excused
+
+
+def _made(status: Status, fmt: str) -> bool:
+    return any(
+        r.kind in ("export", "convert") and k.endswith(f"/{fmt}") and r.state in SUCCESS_STATES
+        for k, r in status.steps.items()
+    )

@@ -243,6 +243,11 @@ class Recipe(StrictModel):
     seed: int = 0
     workspace: str = "navigator_workspace"
     package: str | None = Field(None, description="defaults to <name>.nav beside the recipe")
+    package_formats: Literal["all", "selected"] = Field(
+        "all",
+        description="'selected': the package holds only the formats the selection chose (plus samples, logs "
+        "and status), for deployment; 'all' keeps every format, for `navctl diff` and `triton --format`",
+    )
     onnx: OnnxOptions = Field(default_factory=OnnxOptions)
     onnxruntime: OnnxRuntimeOptions = Field(default_factory=OnnxRuntimeOptions)
     tensorrt: TensorRTOptions = Field(default_factory=TensorRTOptions)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -97,10 +97,10 @@ def progress_for(console: Console, plan: Plan) -> PlainProgress:
 
 
 # Columns dropped first, in this order, when the table would not fit the terminal.
-_MINOR_COLUMNS = ("p95 ms", "max abs err", "@batch", "p50 ms")
+_MINOR_COLUMNS = ("peak MB", "p95 ms", "max abs err", "@batch", "p50 ms")
 
 
-def results_table(status: Status, width: int | None = None) -> Table:
+def results_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
     lat = latency_header(rows)
@@ -114,6 +114,7 @@ def results_table(status: Status, width: int | None = None) -> Table:
         (f"p50 ms{lat}", "right"),
         (f"p95 ms{lat}", "right"),
         ("speedup", "right"),
+        ("peak MB", "right"),
         ("selected", "left"),
     ]
     cells = [
@@ -127,32 +128,43 @@ def results_table(status: Status, width: int | None = None) -> Table:
             fmt_number(row.p50_ms),
             fmt_number(row.p95_ms),
             f"{row.speedup:.2f}x" if row.speedup else "-",
+            f"{row.peak_rss_mb:,.0f}" if row.peak_rss_mb else "-",
             ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
         ]
         for row in rows
     ]
     keep = list(range(len(columns)))
+    last = len(columns) - 1  # the selection column wraps between words
 
     def natural() -> int:
-        return (
-            1
-            + sum(3 + max([len(columns[i][0])] + [len(c[i]) for c in cells if i != len(columns) - 1]) for i in keep)
-            + 12
-        )  # the selection column folds; give it a little room
+        sizes = {i: max([len(columns[i][0])] + [len(c[i]) for c in cells]) for i in keep}
+        sizes[last] = min(sizes[last], 16)
+        return 1 + sum(size + 3 for size in sizes.values())
 
     for minor in _MINOR_COLUMNS:
         if width is None or natural() <= width:
             break
         keep = [i for i in keep if not columns[i][0].startswith(minor)]
+    if width is not None and natural() > width:
+        return _results_lines(status, rows, cells, columns)
     table = Table(title=f"navctl results: {status.recipe.name}", title_justify="left")
     for i in keep:
         name, justify = columns[i]
-        table.add_column(name, justify=justify, overflow="fold", no_wrap=i != len(columns) - 1)
+        table.add_column(name, justify=justify, no_wrap=i != last, overflow="fold")
     for row, cell in zip(rows, cells, strict=True):
         style = {"passed": "green", "failed": "red", "reference": "cyan"}.get(row.correctness, "")
         values = [Text(v, style=style) if i == 2 else v for i, v in enumerate(cell)]
         table.add_row(*[values[i] for i in keep])
     return table
+
+
+def _results_lines(status: Status, rows, cells, columns) -> Group:
+    """The same figures as lines that wrap, for terminals too narrow for the table."""
+    lines = [Text(f"navctl results: {status.recipe.name}", style="italic")]
+    for row, cell in zip(rows, cells, strict=True):
+        figures = ", ".join(f"{columns[i][0]} {cell[i]}" for i in range(2, len(columns)) if cell[i] not in ("", "-"))
+        lines.append(Text(f"{row.format}@{row.runner}: {figures}"))
+    return Group(*lines)
 
 
 def steps_table(status: Status, include_unavailable: bool = True) -> Table:

@@ -31,14 +31,15 @@ def markdown_summary(status: Status) -> str:
         lat = latency_header(rows)
         lines.append(
             f"| format | runner | correct | max abs err | best throughput (/s) | @batch | p50 ms{lat} | p95 ms{lat} "
-            "| speedup | selected |"
+            "| speedup | peak MB | selected |"
         )
-        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---|")
+        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for row in rows:
             lines.append(
                 f"| {row.format} | {row.runner} | {row.correctness} | {fmt_number(row.max_abs, 2)} | "
                 f"{fmt_number(row.best_throughput)} | {row.best_batch or '-'} | {fmt_number(row.p50_ms)} | "
                 f"{fmt_number(row.p95_ms)} | {f'{row.speedup:.2f}x' if row.speedup else '-'} | "
+                f"{f'{row.peak_rss_mb:,.0f}' if row.peak_rss_mb else '-'} | "
                 f"{', '.join(row.selected_by)}{' (unstable)' if row.stable is False else ''} |"
             )
     else:

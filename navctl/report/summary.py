@@ -22,6 +22,7 @@ class ResultRow:
     stable: bool | None
     selected_by: list[str]
     latency_batch: int | None = None
+    peak_rss_mb: float | None = None  # the runner's process while profiled
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,6 +66,7 @@ def result_rows(status: Status) -> list[ResultRow]:
                 p95_ms=first.p95_ms if first else None,
                 speedup=speedup,
                 latency_batch=first.batch_size if first else None,
+                peak_rss_mb=result.peak_rss_mb,
                 stable=all(r.stable for r in result.profile) if result.profile else None,
                 selected_by=[s for s, v in status.selection.items() if v == key],
             )
@@ -97,6 +99,13 @@ def run_notes(status: Status) -> list[str]:
             f"(unstable): {len(unstable)} runner(s) had a batch size whose windows never agreed within "
             "stability_pct; their figures carry that noise"
         )
+    for step_id, record in status.steps.items():
+        if record.state in ("ok", "cached") and record.kind in ("export", "convert") and record.reason:
+            if record.state == "cached" and record.reason == "fingerprint unchanged":
+                continue
+            notes.append(f"{step_id}: {record.reason}")
+    vacuous = sorted({w for r in status.results.values() if r.correctness for w in r.correctness.warnings})
+    notes += [f"correctness: {w}" for w in vacuous]
     picked = {v for v in status.selection.values() if v}
     shaky = sorted(k for k in picked if any(not p.stable for p in status.results[k].profile))
     if shaky:

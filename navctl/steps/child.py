@@ -41,6 +41,7 @@ class StepContext:
     spec: StepSpec
     workspace: Path
     artifacts: list[str] = field(default_factory=list)
+    note: str = ""  # a remark on a successful step for status (e.g. which exporter made the file)
 
     @property
     def recipe_dir(self) -> Path:
@@ -104,6 +105,31 @@ def _user_frame(tb: traceback.StackSummary, recipe_dir: str) -> str:
     return ""
 
 
+def _where(exc: BaseException, recipe_dir: str) -> str:
+    """The user's innermost frame, looking through wrapped causes (a step re-raises with context)."""
+    chain: list[BaseException] = []
+    while exc is not None and exc not in chain:
+        chain.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    for error in reversed(chain):
+        stack = traceback.extract_tb(error.__traceback__)
+        user = [f for f in stack if f.filename.startswith(recipe_dir) and "site-packages" not in f.filename]
+        if user:
+            return _user_frame(stack, recipe_dir)
+    return _user_frame(traceback.extract_tb(chain[0].__traceback__), recipe_dir)
+
+
+def peak_rss_mb() -> float | None:
+    """This process's peak resident memory (VmHWM), in MiB; on CUDA the runner adds its own figure."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024.0, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 def run_spec(spec_path: Path) -> int:
     spec = StepSpec.model_validate_json(spec_path.read_text())
     workspace = Path.cwd()
@@ -121,7 +147,7 @@ def run_spec(spec_path: Path) -> int:
         set_threads(spec.threads, framework=not spec.forks_runners)  # the step module may have imported torch
         metrics: Any = func(ctx) or {}
         artifacts = [Artifact(path=p, sha256=sha256_path(workspace / p)) for p in ctx.artifacts]
-        result = StepResult(state="ok", metrics=metrics, artifacts=artifacts)
+        result = StepResult(state="ok", metrics=metrics, artifacts=artifacts, message=ctx.note)
         code = 0
     except StepUnavailable as exc:
         result = StepResult(state="unavailable", message=str(exc))
@@ -133,7 +159,7 @@ def run_spec(spec_path: Path) -> int:
         return 130
     except Exception as exc:
         tb = traceback.TracebackException.from_exception(exc)
-        where = _user_frame(tb.stack, spec.recipe_dir)
+        where = _where(exc, spec.recipe_dir)
         known = isinstance(exc, StepFailed)
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
         if len(first) > MAX_REASON_CHARS:  # e.g. a tracer error that prints whole tensors
@@ -149,9 +175,21 @@ def run_spec(spec_path: Path) -> int:
             error=ErrorRecord(type=type(exc).__name__, message=str(exc), where=where, traceback="".join(tb.format())),
         )
         code = 1
+    result.peak_rss_mb = peak_rss_mb()
+    result.cuda_peak_mb = _cuda_peak_mb()
     write_atomic(result_path, result.model_dump_json(indent=2))
     print(f"[navctl] step {spec.step_id}: {result.state}", flush=True)
     return code
+
+
+def _cuda_peak_mb() -> float | None:
+    torch = sys.modules.get("torch")
+    try:
+        if torch is not None and torch.cuda.is_initialized():
+            return round(torch.cuda.max_memory_allocated() / (1 << 20), 1)
+    except Exception:  # noqa: BLE001 - a figure, never a reason to fail the step
+        pass
+    return None
 
 
 def main(argv: list[str]) -> int:

@@ -65,3 +65,5 @@ class StepResult(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     artifacts: list[Artifact] = Field(default_factory=list)
     error: ErrorRecord | None = None
+    peak_rss_mb: float | None = Field(None, description="the step process's peak resident memory (VmHWM), MiB")
+    cuda_peak_mb: float | None = Field(None, description="torch's peak CUDA memory allocated in the step, MiB")

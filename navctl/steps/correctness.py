@@ -61,8 +61,36 @@ def compare(
                 rtol=rtol,
                 passed=exceeded_at is None,
                 problem="" if exceeded_at is None else f"first exceeded on sample {exceeded_at}",
+                **_reference_figures([ref[name] for ref in reference], max_abs, atol),
             )
-    return CorrectnessResult(passed=all(o.passed for o in per_output.values()), outputs=per_output)
+    warnings = [f"output '{n}': {o.warning}" for n, o in per_output.items() if o.warning]
+    return CorrectnessResult(passed=all(o.passed for o in per_output.values()), outputs=per_output, warnings=warnings)
+
+
+def _reference_figures(refs: list[np.ndarray], max_abs: float, atol: float) -> dict[str, Any]:
+    """How much the check can tell: the reference's scale and spread, the error against that spread,
+    and a warning when the check passes whatever a format computes (a constant or tiny reference)."""
+    if not refs or refs[0].dtype.kind not in "fciub":
+        return {}
+    values = np.concatenate([np.asarray(r, dtype=np.float64).ravel() for r in refs])
+    if not values.size:
+        return {}
+    ref_max = float(np.abs(values).max())
+    spread = float(values.std())
+    warning = ""
+    if ref_max <= atol:
+        warning = (
+            f"vacuous check: the largest reference value ({ref_max:.3g}) is within atol ({atol:g}), so any output "
+            "this small passes; lower atol for this output or check a model with meaningful weights"
+        )
+    elif spread == 0.0 or all(np.array_equal(refs[0], r) for r in refs[1:]) and len(refs) > 1:
+        warning = "the reference is the same for every sample: the check cannot tell inputs apart"
+    return {
+        "ref_max_abs": ref_max,
+        "ref_std": spread,
+        "error_to_spread": max_abs / spread if spread > 0 else None,
+        "warning": warning,
+    }
 
 
 def _mismatch(got: np.ndarray, want: np.ndarray) -> str:
@@ -101,7 +129,8 @@ def check(ctx: StepContext) -> dict[str, Any]:
             try:
                 outputs.append(runner.infer(feed))
             except Exception as exc:
-                raise type(exc)(f"{ctx.spec.runner} failed on sample {i}: {exc}") from exc
+                # StepFailed, not type(exc)(...): some exception types take more than a message
+                raise StepFailed(f"{ctx.spec.runner} failed on sample {i}: {type(exc).__name__}: {exc}") from exc
     if ctx.spec.options.get("keep_outputs"):
         folder = Path("steps") / ctx.spec.step_id / CORRECTNESS_OUTPUTS
         for i, out in enumerate(outputs):

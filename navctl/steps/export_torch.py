@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import re
+import traceback
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,8 @@ class FlatOutputs(torch.nn.Module):
         self.model = model
         self.names = io.input_names
         self.keyword = io.call == "keyword"
+        # the wrapper follows the model (eval after loading): otherwise every ONNX export warns of training mode
+        self.training = bool(getattr(model, "training", False))
 
     def forward(self, *args: torch.Tensor) -> tuple:
         out = self.model(**dict(zip(self.names, args, strict=True))) if self.keyword else self.model(*args)
@@ -137,17 +141,37 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
             _export_onnx(model, io, args, path, name, opset)
             break
         except Exception as exc:
-            message = f"{name} exporter: {type(exc).__name__}: {str(exc).strip().splitlines()[0] if str(exc) else ''}"
+            message = f"{name} exporter: {root_cause(exc)}"
             ctx.log(f"ONNX export failed with the {message}")
+            traceback.print_exception(exc)  # the whole story stays in the log
             errors.append(message)
             _remove_partial(path)
     else:
         raise StepFailed("ONNX export failed; " + "; ".join(errors))
+    if errors:
+        ctx.note = f"made by the {name} exporter after the " + "; ".join(errors)
     renamed = restore_names(path, io)
     ctx.add_artifact(ctx.spec.artifact)
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")
     return {"exporter": name, "opset": opset, "fallback_reasons": errors, "renamed_outputs": renamed}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def root_cause(exc: BaseException) -> str:
+    """`Type: message` of the innermost cause, colour codes stripped: exporters wrap the real error
+    (e.g. `Cannot view a tensor with shape ...`) in several layers of their own."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    parts = []
+    for error in (seen[0], seen[-1]) if len(seen) > 1 else (seen[0],):
+        lines = [ln.strip() for ln in _ANSI.sub("", str(error)).splitlines() if ln.strip()]
+        parts.append(f"{type(error).__name__}: {lines[0][:240] if lines else ''}".rstrip(": "))
+    return " (cause: ".join(parts) + (")" if len(parts) > 1 else "")
 
 
 def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int) -> None:

@@ -19,7 +19,7 @@ from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.sweep import SweepResult, sweep
 from navctl.status import ProfileRecord
-from navctl.steps.child import StepContext, seed_everything, set_threads
+from navctl.steps.child import StepContext, peak_rss_mb, seed_everything, set_threads
 from navctl.steps.common import recorded_samples, runner_for
 from navctl.steps.tensors import ModelIO, concat_batch
 
@@ -129,6 +129,7 @@ class _RunnerProcess:
                 os._exit(code)
         child.close()
         self.error = ""
+        self.peak_rss_mb: float | None = None
         try:
             self._call("load")
         except MemberFailed as exc:
@@ -159,8 +160,8 @@ class _RunnerProcess:
         return self._call("window", batch_size, seconds)
 
     def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self.conn.send(("stop",))
+        with contextlib.suppress(OSError, EOFError, MemberFailed):
+            self.peak_rss_mb = self._call("stop")
         self.conn.close()
         with contextlib.suppress(ChildProcessError):
             os.waitpid(self.pid, 0)
@@ -173,6 +174,7 @@ def _serve_runner(conn, ctx: StepContext, io: ModelIO, same: list[dict[str, np.n
         message = conn.recv()
         kind = message[0]
         if kind == "stop":
+            conn.send(("ok", peak_rss_mb()))
             break
         try:
             if kind == "load":
@@ -247,6 +249,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             stopped = outcome.stopped if not error else f"stopped by an error at {error}"
             metrics = {"profile": [r.model_dump() for r in outcome.records], "profile_stopped": stopped, "tuning": []}
             result = StepResult(state="ok", metrics=metrics)
+        result.peak_rss_mb = process.peak_rss_mb  # the runner's own process, not the session's
         write_atomic(ctx.path(f"steps/{spec.step_id}/{RESULT_FILE}"), result.model_dump_json(indent=2))
         ctx.log(f"{spec.step_id}: {result.state} {result.message}")
     return {

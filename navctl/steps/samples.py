@@ -50,7 +50,8 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         try:
             out = runner.infer(feed)
         except Exception as exc:
-            raise type(exc)(f"the source model failed on sample {i}: {exc}") from exc
+            # StepFailed, not type(exc)(...): some exception types take more than a message
+            raise StepFailed(f"the source model failed on sample {i}: {type(exc).__name__}: {exc}") from exc
         outputs.append(out)
     outputs = _rename_outputs(outputs, opts.get("output_names"))
     _check_consistent(outputs, "output")

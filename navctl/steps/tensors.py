@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -81,9 +82,35 @@ def flatten_outputs(obj: Any, prefix: str | None = None) -> list[tuple[str, Any]
         for i, value in enumerate(obj):
             out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
         return out
+    children = _pytree_children(obj)
+    if children is not None:  # e.g. Hugging Face's DynamicCache: flattened the way torch.export does
+        out = []
+        for i, value in enumerate(children):
+            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
+        return out
+    where = f"output '{prefix}'" if prefix else "the model's output"
     raise TypeError(
-        f"model output of type {type(obj).__name__} is not supported; return a tensor, a tuple/list or a dict"
+        f"{where} is a {type(obj).__module__}.{type(obj).__name__}, which navctl cannot flatten into tensors; "
+        "return tensors, tuples/lists or dicts of them (for a Hugging Face decoder, a cache object that is "
+        "not a registered pytree: set use_cache=False in its config)"
     )
+
+
+def _pytree_children(obj: Any) -> list[Any] | None:
+    """The children of a container registered with torch's pytree (torch.export's own flattening)."""
+    torch = sys.modules.get("torch")
+    if torch is None:
+        return None
+    try:
+        from torch.utils import _pytree
+
+        node = _pytree.SUPPORTED_NODES.get(type(obj))
+        if node is None:
+            return None
+        children, _ = node.flatten_fn(obj)
+        return list(children)
+    except Exception:  # noqa: BLE001 - an unflattenable container is reported by the caller
+        return None
 
 
 def save_arrays(path: Path, arrays: Sequence[np.ndarray]) -> None:
