@@ -34,9 +34,9 @@ DRIFT_LIMIT_PCT = 20.0
 # More than this share of unstable points marks it as noisy too.
 UNSTABLE_LIMIT = 0.25
 BETWEEN_SIZES_WARMUP_S = 0.02
-# Runtimes keep their worker threads spinning for a while after a call (OpenMP, ONNX Runtime, TBB);
-# the next runner must not start its window while the last one's threads still hold the cores.
-SETTLE_S = 0.02
+# A short pause between two runners' windows lets the scheduler settle (the members themselves keep
+# each other's spinning threads off the cores: see navctl.steps.profile._RunnerProcess).
+SETTLE_S = 0.005
 
 
 class MemberFailed(Exception):

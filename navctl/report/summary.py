@@ -100,6 +100,9 @@ def run_notes(status: Status) -> list[str]:
             "stability_pct; their figures carry that noise"
         )
     for step_id, record in status.steps.items():
+        excused = record.reason.find("(not counted as a failure")
+        if record.state == "failed" and excused >= 0:
+            notes.append(f"{step_id} failed {record.reason[excused:]}")
         if record.state in ("ok", "cached") and record.kind in ("export", "convert") and record.reason:
             if record.state == "cached" and record.reason == "fingerprint unchanged":
                 continue

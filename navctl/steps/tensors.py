@@ -83,7 +83,9 @@ def flatten_outputs(obj: Any, prefix: str | None = None) -> list[tuple[str, Any]
             out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
         return out
     children = _pytree_children(obj)
-    if children is not None:  # e.g. Hugging Face's DynamicCache: flattened the way torch.export does
+    if children is None and hasattr(obj, "__iter__") and hasattr(obj, "__len__"):
+        children = list(obj)  # a sized container of its own kind, e.g. Hugging Face's DynamicCache (layers)
+    if children is not None:  # flattened the way torch.export flattens registered containers
         out = []
         for i, value in enumerate(children):
             out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
