@@ -15,9 +15,11 @@ from pathlib import Path
 
 import numpy as np
 
-from navctl.errors import PackageError, UsageError
+from navctl.errors import EnvironmentProblem, PackageError, UsageError
 from navctl.package import extract_package
 from navctl.plan import registry
+from navctl.plan.environment import module_available
+from navctl.plan.expand import install_hint
 from navctl.status import Status, read_status
 from navctl.steps.contract import MODEL_IO_FILE, SPEC_FILE, ModelRef
 from navctl.steps.tensors import ModelIO, load_samples
@@ -68,7 +70,11 @@ class NavPackage:
             raise UsageError(f"'{fmt}' is not a format a package can hold")
         path = self.root / registry.FORMATS[fmt].artifact
         if not path.exists():
-            raise UsageError(f"{self.path} holds no {fmt} model")
+            held = sorted(name for name, f in registry.FORMATS.items() if (self.root / f.artifact).exists())
+            raise UsageError(
+                f"{self.path} holds no {fmt} model (a package written with package_formats: selected keeps only "
+                f"the selected formats); it holds: {', '.join(held) or 'no format'}"
+            )
         return path
 
     def runner_options(self, key: str) -> dict:
@@ -97,8 +103,12 @@ class NavPackage:
         runtime, run_device = registry.split_runner(runner)
         device = device or run_device
         name = registry.runner_name(runtime, device)
+        artifact = self.artifact(fmt)
+        missing = [p for p in registry.RUNTIMES[runtime].packages if not module_available(p)]
+        if missing:
+            raise EnvironmentProblem(f"running {key} {install_hint(missing)}")
         config = RunnerConfig(
-            artifact=self.artifact(fmt),
+            artifact=artifact,
             io=self.io,
             device=device,
             threads=threads or self.status.environment.threads,

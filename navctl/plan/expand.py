@@ -53,7 +53,7 @@ def _missing(packages: tuple[str, ...], machine: Machine) -> list[str]:
     return [p for p in packages if not machine.has_module(p)]
 
 
-def _install_hint(missing: list[str]) -> str:
+def install_hint(missing: list[str]) -> str:
     extras = {
         "torch": "torch",
         "onnx": "onnx",
@@ -94,7 +94,7 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
     # The samples step runs the source model on the run's device with its framework's first runtime.
     missing = _missing(registry.SOURCE_PACKAGES[fw], machine)
     source_runtime = registry.RUNTIMES[registry.SOURCE_RUNTIMES[fw][0]]
-    reason = _install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
+    reason = install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
     add(
         PlannedStep(
             id=SAMPLES,
@@ -164,7 +164,7 @@ def _format_reason(maker: registry.Maker, machine: Machine) -> str:
     if maker.needs_cuda and not machine.cuda:
         return "needs a CUDA device"
     missing = _missing(maker.packages, machine)
-    return _install_hint(missing) if missing else ""
+    return install_hint(missing) if missing else ""
 
 
 def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine: Machine) -> str:
@@ -176,7 +176,7 @@ def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine:
     missing = _missing(runtime.packages, machine)
     if dev == "cuda":
         missing += [d for d in runtime.cuda_distributions if not machine.has_distribution(d)]
-    return _install_hint(missing) if missing else ""
+    return install_hint(missing) if missing else ""
 
 
 def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, add) -> list[str]:

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from navctl.errors import UsageError
+from navctl.errors import EnvironmentProblem, UsageError
 from navctl.nav import NavPackage
 from navctl.plan import registry
+from navctl.plan.environment import module_available
 from navctl.steps.contract import MODEL_IO_FILE
 from navctl.steps.tensors import ModelIO
 
@@ -143,6 +144,11 @@ def _empty():
 
 def write_repository(package: NavPackage, repo: Path, options: TritonOptions) -> Path:
     """Write `<repo>/<name>/config.pbtxt` and `<repo>/<name>/1/<model files>`; returns the model folder."""
+    if not (module_available("tritonclient") and module_available("google.protobuf")):
+        raise EnvironmentProblem(
+            "navctl triton builds configs with tritonclient's protobuf messages, which are not installed",
+            hint="pip install 'navctl[triton]'",
+        )
     from google.protobuf import text_format
 
     key = options.key or package.best(options.strategy)

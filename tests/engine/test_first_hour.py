@@ -20,17 +20,30 @@ from navctl.recipe.load import load_recipe
 from navctl.status import write_atomic
 from tests.conftest import load_status, run_cli, write_project
 
-BLOCK_TORCH = """
+BLOCKER = """
+import os
 import sys
+
+BLOCKED = set(os.environ.get("NAVCTL_TEST_BLOCK", "").split(","))
+
 
 class _Blocked:
     def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] == "torch":
+        if name.split(".")[0] in BLOCKED:
             raise ModuleNotFoundError(f"No module named '{name}'")
         return None
 
+
 sys.meta_path.insert(0, _Blocked())
 """
+
+
+def _without(tmp_path: Path, *modules: str) -> dict[str, str]:
+    """Environment for a subprocess in which `modules` cannot be imported (a light install)."""
+    folder = tmp_path / "blocker"
+    folder.mkdir(exist_ok=True)
+    (folder / "sitecustomize.py").write_text(BLOCKER)
+    return {"PYTHONPATH": str(folder), "NAVCTL_TEST_BLOCK": ",".join(modules)}
 
 
 # ----- fast: no step runs ---------------------------------------------------------------------------
@@ -83,12 +96,9 @@ def test_workspace_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_without_the_framework_optimize_exits_4_naming_the_extra(tmp_path: Path) -> None:
-    blocker = tmp_path / "block"
-    blocker.mkdir()
-    (blocker / "sitecustomize.py").write_text(BLOCK_TORCH)
     recipe = write_project(tmp_path / "proj")
     (recipe.parent / "tiny.nav").write_bytes(b"an earlier package")
-    result = run_cli("optimize", str(recipe), env={"PYTHONPATH": str(blocker)})
+    result = run_cli("optimize", str(recipe), env=_without(tmp_path, "torch"))
     assert result.returncode == 4, result.stderr
     assert "pip install 'navctl[torch]'" in result.stderr
     assert "Traceback" not in result.stderr
@@ -177,3 +187,25 @@ def test_closed_output_pipe_does_not_change_the_run(project) -> None:
     assert (recipe.parent / "tiny.nav").exists()
     assert stat.S_IMODE((recipe.parent / "tiny.nav").stat().st_mode) & 0o044  # readable by others (umask 022)
     assert yaml.safe_load((recipe.parent / "ws" / "status.yaml").read_text())["selection"]
+
+
+@pytest.mark.slow
+def test_deployment_commands_name_the_extra_they_need(tiny_package: Path, tmp_path: Path) -> None:
+    triton = run_cli(
+        "triton", str(tiny_package), "--repo", str(tmp_path / "repo"), env=_without(tmp_path, "tritonclient")
+    )
+    assert triton.returncode == 4, triton.stderr
+    assert "pip install 'navctl[triton]'" in triton.stderr and "Traceback" not in triton.stderr
+    code = (
+        "import navctl\n"
+        f"with navctl.load({str(tiny_package)!r}) as p:\n"
+        "    try:\n"
+        "        p.runner('onnx@onnxruntime-cpu')\n"
+        "    except navctl.errors.EnvironmentProblem as exc:\n"
+        "        print('MESSAGE', exc.message)\n"
+    )
+    env = {**os.environ, **_without(tmp_path, "onnxruntime")}
+    api = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert "MESSAGE running onnx@onnxruntime-cpu needs onnxruntime (pip install 'navctl[onnx]')" in api.stdout, (
+        api.stdout + api.stderr
+    )
