@@ -179,7 +179,8 @@ class Executor:
         try:
             selected = self._selected_steps()
             launcher = make_launcher(self._preload(), stderr=self._log)
-            self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {len(selected)} steps")
+            runnable = sum(1 for s in self.plan.steps if s.available and (s.id in selected or s.inline))
+            self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {runnable} steps")
             self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
             self._write()
             for step in self.plan.steps:

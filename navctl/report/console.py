@@ -82,10 +82,15 @@ class LiveProgress(PlainProgress):
         if not self.live.is_started:
             self.live.start()
         self.running[step.id] = time.monotonic()
+        self.live.refresh()
 
     def finished(self, step: PlannedStep, record: StepRecord) -> None:
         self.running.pop(step.id, None)
         super().finished(step, record)
+        if self.live.is_started:
+            # a print redraws the live rows as last rendered; redraw them now, not at the next tick,
+            # so a finished step never lingers as 'running' under its own 'ok' line
+            self.live.refresh()
 
     def stop(self) -> None:
         if self.live.is_started:
