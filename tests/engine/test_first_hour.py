@@ -106,6 +106,12 @@ def test_without_the_framework_optimize_exits_4_naming_the_extra(tmp_path: Path)
 
 
 # ----- end to end -----------------------------------------------------------------------------------
+def again_stderr(recipe: Path) -> str:
+    """A cached rerun's stderr: nothing left behind warns at exit (multiprocessing's resource tracker did)."""
+    result = run_cli("optimize", str(recipe), "--no-package")
+    assert result.returncode == 0, result.stderr
+    return result.stderr
+
 @pytest.mark.slow
 def test_only_keeps_selection_and_exit_code_is_recorded(project) -> None:
     recipe = project(targets=["torchscript-trace", "onnx"])
@@ -113,6 +119,7 @@ def test_only_keeps_selection_and_exit_code_is_recorded(project) -> None:
     ws = recipe.parent / "ws"
     first = load_status(ws)
     assert first["run"]["exit_code"] == 0
+    assert "leaked semaphore" not in again_stderr(recipe)
     assert first["selection"]["max-throughput"]
     again = run_cli("optimize", str(recipe), "--only", "export/*")
     assert again.returncode == 0, again.stderr
