@@ -19,7 +19,6 @@ from navctl.errors import EnvironmentProblem, PackageError, UsageError
 from navctl.package import extract_package
 from navctl.plan import registry
 from navctl.plan.environment import module_available
-from navctl.plan.expand import install_hint
 from navctl.status import Status, read_status
 from navctl.steps.contract import MODEL_IO_FILE, SPEC_FILE, ModelRef
 from navctl.steps.tensors import ModelIO, load_samples
@@ -106,7 +105,7 @@ class NavPackage:
         artifact = self.artifact(fmt)
         missing = [p for p in registry.RUNTIMES[runtime].packages if not module_available(p)]
         if missing:
-            raise EnvironmentProblem(f"running {key} {install_hint(missing)}")
+            raise EnvironmentProblem(f"running {key} {registry.install_hint(missing)}")
         config = RunnerConfig(
             artifact=artifact,
             io=self.io,

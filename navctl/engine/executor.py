@@ -60,15 +60,6 @@ POLL_S = 0.005
 FAILED_STATES = ("failed", "timeout", "crashed")
 SESSION_ID = "profile/side-by-side"  # the folder of a profiling session under steps/
 
-# Imported once by the warm worker. torch's export machinery (sympy, dynamo) costs about 1.5 s
-# per step that loads or makes an ExportedProgram or ONNX file, so it is worth preloading too.
-FRAMEWORK_PRELOAD = {
-    "torch": ["torch", "torch._export.serde.serialize", "onnxruntime"],
-    "tensorflow": ["tensorflow", "onnxruntime"],
-    "jax": ["jax", "onnxruntime"],
-    "onnx": ["onnx", "onnxruntime"],
-}
-
 
 @dataclass
 class RunOptions:
@@ -204,12 +195,21 @@ class Executor:
         return self.status
 
     def _preload(self) -> list[str]:
-        """The framework, plus TensorFlow where SavedModel steps will run (about 4 s saved per step)."""
-        modules = list(FRAMEWORK_PRELOAD.get(self.recipe.framework, []))
-        uses_tf = any(s.available and s.format in ("tf-savedmodel", "tf-trt") for s in self.plan.steps)
-        if uses_tf and "tensorflow" not in modules:
-            modules.append("tensorflow")
-        return modules
+        """What the warm worker imports once: the framework and every runtime the plan will run here
+        (each declares its modules in the registry; TensorFlow alone saves about 4 s per step)."""
+        fw = self.recipe.framework
+        runtimes = list(registry.SOURCE_RUNTIMES[fw])
+        for step in self.plan.steps:
+            if not step.available:
+                continue
+            if step.runner:
+                runtimes.append(registry.split_runner(step.runner)[0])
+            elif step.format in registry.FORMATS:
+                runtimes += registry.FORMATS[step.format].runtimes
+        modules = list(registry.SOURCE_PACKAGES[fw])
+        for runtime in runtimes:
+            modules += registry.RUNTIMES[runtime].preload
+        return list(dict.fromkeys(modules))
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         self.interrupts += 1
@@ -240,7 +240,7 @@ class Executor:
         record = self.previous.steps[step.id]
         self.status.steps[step.id] = record
         self.carried.add(step.id)
-        key = f"{step.format}@{step.runner}"
+        key = registry.result_key(step.format or "", step.runner or "")
         if self.previous and key in self.previous.results:
             self.status.results[key] = self.previous.results[key]
 
@@ -365,7 +365,7 @@ class Executor:
             return
         session_dir = self.ws.root / STEPS_DIR / SESSION_ID
         session_dir.mkdir(parents=True, exist_ok=True)
-        keys = [f"{s.format}@{s.runner}" for s, _ in members]
+        keys = [registry.result_key(s.format or "", s.runner or "") for s, _ in members]
         reference = next((k for k in keys if k.startswith(f"{registry.SOURCE}@")), None)
         spec = build_spec(members[0][0], self.loaded, self.options.threads, self._output_names())
         spec.step_id, spec.function = SESSION_ID, "navctl.steps.profile:measure_together"
@@ -521,7 +521,7 @@ class Executor:
 
     # ----- results ------------------------------------------------------------------------------
     def _result_entry(self, step: PlannedStep) -> RunnerResult:
-        key = f"{step.format}@{step.runner}"
+        key = registry.result_key(step.format or "", step.runner or "")
         if key not in self.status.results:
             self.status.results[key] = RunnerResult(format=step.format or "", runner=step.runner or "")
         return self.status.results[key]

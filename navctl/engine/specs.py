@@ -17,17 +17,16 @@ def _artifact(fmt: str | None) -> str | None:
     return registry.FORMATS[fmt].artifact
 
 
+def _section(recipe, name: str | None) -> dict[str, Any]:
+    """The recipe section a registry entry names (e.g. `onnxruntime`), as plain data."""
+    return getattr(recipe, name).model_dump() if name else {}
+
+
 def _runner_options(recipe, runner: str | None) -> dict[str, Any]:
     if runner is None:
         return {}
     runtime, _ = registry.split_runner(runner)
-    if runtime.startswith("onnxruntime"):
-        return recipe.onnxruntime.model_dump()
-    if runtime == "openvino":
-        return recipe.openvino.model_dump()
-    if runtime.startswith("torch"):
-        return recipe.torch.model_dump()
-    return {}
+    return _section(recipe, registry.RUNTIMES[runtime].options)
 
 
 def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_names: list[str]) -> StepSpec:
@@ -46,22 +45,17 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
             output_names=[t.name for t in recipe.outputs] if recipe.outputs else None,
             input_dynamic_axes={t.name: t.dynamic_axes for t in recipe.inputs or [] if t.dynamic_axes},
         )
-    elif step.kind in ("export", "convert"):
-        if step.format == "onnx":
-            options.update(opset=recipe.onnx.opset, exporter=recipe.onnx.exporter)
-        elif step.format and step.format.startswith("trt-"):
-            options.update(
-                recipe.tensorrt.model_dump(),
-                precision=step.format.removeprefix("trt-"),
-                max_batch_size=recipe.tensorrt.max_batch_size or recipe.batching.max_batch_size,
-            )
-        elif step.format == "openvino":
-            options.update(recipe.openvino.model_dump())
+    elif step.kind in ("export", "convert") and step.format:
+        fmt = registry.FORMATS[step.format]
+        options.update(_section(recipe, fmt.options), precision=fmt.precision)
+        if options.get("max_batch_size") is None:  # a section's own max_batch_size (tensorrt) wins
+            options["max_batch_size"] = recipe.batching.max_batch_size
     elif step.kind == "correctness":
         options["tolerances"] = {name: list(recipe.correctness.for_output(name)) for name in output_names}
         options["keep_outputs"] = recipe.verify is not None  # the verify step reads them
     elif step.kind == "verify":
-        options["outputs_dir"] = f"steps/correctness/{step.format}@{step.runner}/{CORRECTNESS_OUTPUTS}"
+        key = registry.result_key(step.format or "", step.runner or "")
+        options["outputs_dir"] = f"steps/correctness/{key}/{CORRECTNESS_OUTPUTS}"
     elif step.kind == "profile":
         options.update(recipe.profiling.model_dump(exclude={"enabled"}), max_batch_size=recipe.batching.max_batch_size)
     parent_artifact = None

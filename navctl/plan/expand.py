@@ -53,25 +53,6 @@ def _missing(packages: tuple[str, ...], machine: Machine) -> list[str]:
     return [p for p in packages if not machine.has_module(p)]
 
 
-def install_hint(missing: list[str]) -> str:
-    extras = {
-        "torch": "torch",
-        "onnx": "onnx",
-        "onnxruntime": "onnx",
-        "polygraphy": "onnx",
-        "tensorflow": "tensorflow",
-        "tf2onnx": "tensorflow",
-        "jax": "jax",
-        "jax2onnx": "jax",
-        "openvino": "openvino",
-        "tensorrt": "gpu",
-        "torch_tensorrt": "gpu",
-        "onnxruntime-gpu": "gpu",
-    }
-    wanted = sorted({extras.get(m, m) for m in missing})
-    return f"needs {', '.join(missing)} (pip install 'navctl[{','.join(wanted)}]')"
-
-
 def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
     """Expand a validated recipe into the ordered list of steps, marking what cannot run here."""
     machine = machine or Machine.detect()
@@ -94,7 +75,7 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
     # The samples step runs the source model on the run's device with its framework's first runtime.
     missing = _missing(registry.SOURCE_PACKAGES[fw], machine)
     source_runtime = registry.RUNTIMES[registry.SOURCE_RUNTIMES[fw][0]]
-    reason = install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
+    reason = registry.install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
     add(
         PlannedStep(
             id=SAMPLES,
@@ -164,7 +145,7 @@ def _format_reason(maker: registry.Maker, machine: Machine) -> str:
     if maker.needs_cuda and not machine.cuda:
         return "needs a CUDA device"
     missing = _missing(maker.packages, machine)
-    return install_hint(missing) if missing else ""
+    return registry.install_hint(missing) if missing else ""
 
 
 def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine: Machine) -> str:
@@ -176,13 +157,13 @@ def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine:
     missing = _missing(runtime.packages, machine)
     if dev == "cuda":
         missing += [d for d in runtime.cuda_distributions if not machine.has_distribution(d)]
-    return install_hint(missing) if missing else ""
+    return registry.install_hint(missing) if missing else ""
 
 
 def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, add) -> list[str]:
     """Correctness, profile and verify steps of one format on one runner; returns the ids select waits on."""
     runner = registry.runner_name(runtime.name, dev)
-    key = f"{fmt}@{runner}"
+    key = registry.result_key(fmt, runner)
     reason = _runner_reason(runtime, dev, device, machine)
     ends: list[str] = []
     if fmt == registry.SOURCE:

@@ -28,10 +28,14 @@ class Maker:
 @dataclass(frozen=True)
 class FormatDef:
     name: str
-    artifact: str  # path relative to the workspace
+    artifact: str  # path relative to the workspace; its first folder holds everything of the format
     runtimes: tuple[str, ...]
     makers: dict[str, Maker] = field(default_factory=dict)
     description: str = ""
+    options: str | None = None  # the recipe section its make step reads (e.g. "onnx", "tensorrt")
+    precision: str = "fp32"
+    triton: str | None = None  # the Triton backend that serves it natively; None: the Python backend
+    triton_positional_only: bool = False  # LibTorch binds by position: only models with positional io
 
 
 @dataclass(frozen=True)
@@ -44,29 +48,59 @@ class RuntimeDef:
     packages: tuple[str, ...] = ()
     cuda_distributions: tuple[str, ...] = ()  # pip distributions needed on CUDA only
     implemented: bool = True
+    options: str | None = None  # the recipe section with its runner options (e.g. "onnxruntime")
+    extra: str = ""  # the pip extra that installs it: pip install 'navctl[<extra>]'
+    preload: tuple[str, ...] = ()  # modules the warm worker imports when the plan runs it
 
 
 _STEPS = "navctl.steps"
+# torch's export machinery (sympy, dynamo) costs about 1.5 s per step that loads or makes an
+# ExportedProgram or ONNX file: worth importing once in the warm worker.
+_TORCH: dict = {"options": "torch", "extra": "torch", "preload": ("torch", "torch._export.serde.serialize")}
+_ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
+_TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",)}
+
+# Import name -> the pip extra that installs it (for "pip install 'navctl[x]'" hints).
+PACKAGE_EXTRAS: dict[str, str] = {
+    "torch": "torch",
+    "onnx": "onnx",
+    "onnxruntime": "onnx",
+    "polygraphy": "onnx",
+    "tensorflow": "tensorflow",
+    "tf2onnx": "tensorflow",
+    "jax": "jax",
+    "jax2onnx": "jax",
+    "openvino": "openvino",
+    "tensorrt": "gpu",
+    "torch_tensorrt": "gpu",
+    "onnxruntime-gpu": "gpu",
+    "tritonclient": "triton",
+    "pytriton": "triton",
+    "matplotlib": "report",
+}
 
 RUNTIMES: dict[str, RuntimeDef] = {
     r.name: r
     for r in [
-        RuntimeDef("torch", DEVICES, "navctl.runners.torch_runners:TorchEagerRunner", ("torch",)),
+        RuntimeDef("torch", DEVICES, "navctl.runners.torch_runners:TorchEagerRunner", ("torch",), **_TORCH),
         RuntimeDef(
             "torch-compile",
             ("cuda",),
             "navctl.runners.torch_runners:TorchCompileRunner",
             ("torch",),
+            **_TORCH,
         ),
-        RuntimeDef("torchscript", DEVICES, "navctl.runners.torch_runners:TorchScriptRunner", ("torch",)),
-        RuntimeDef("torch-export", DEVICES, "navctl.runners.torch_runners:TorchExportRunner", ("torch",)),
-        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",)),
+        RuntimeDef("torchscript", DEVICES, "navctl.runners.torch_runners:TorchScriptRunner", ("torch",), **_TORCH),
+        RuntimeDef("torch-export", DEVICES, "navctl.runners.torch_runners:TorchExportRunner", ("torch",), **_TORCH),
+        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",), **_TORCH),
         RuntimeDef(
             "torch-tensorrt",
             ("cuda",),
             "navctl.runners.torch_runners:TorchTensorRTRunner",
             ("torch", "torch_tensorrt"),
             implemented=False,
+            options="torch",
+            extra="gpu",
         ),
         RuntimeDef(
             "onnxruntime",
@@ -74,6 +108,7 @@ RUNTIMES: dict[str, RuntimeDef] = {
             "navctl.runners.onnxruntime:OnnxRuntimeRunner",
             ("onnxruntime",),
             cuda_distributions=("onnxruntime-gpu",),
+            **_ORT,
         ),
         RuntimeDef(
             "onnxruntime-tensorrt",
@@ -81,17 +116,26 @@ RUNTIMES: dict[str, RuntimeDef] = {
             "navctl.runners.onnxruntime:OnnxRuntimeRunner",
             ("onnxruntime", "tensorrt"),
             cuda_distributions=("onnxruntime-gpu",),
+            **{**_ORT, "extra": "gpu"},
         ),
         RuntimeDef(
             "tensorrt",
             ("cuda",),
             "navctl.runners.tensorrt:TensorRTRunner",
             ("tensorrt", "polygraphy"),
+            extra="gpu",
         ),
-        RuntimeDef("openvino", ("cpu",), "navctl.runners.openvino:OpenVinoRunner", ("openvino",)),
-        RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",)),
-        RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",)),
-        RuntimeDef("jax", DEVICES, "navctl.runners.jax:JaxRunner", ("jax",)),
+        RuntimeDef(
+            "openvino",
+            ("cpu",),
+            "navctl.runners.openvino:OpenVinoRunner",
+            ("openvino",),
+            options="openvino",
+            extra="openvino",
+        ),
+        RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",), **_TF),
+        RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",), **_TF),
+        RuntimeDef("jax", DEVICES, "navctl.runners.jax:JaxRunner", ("jax",), extra="jax", preload=("jax",)),
     ]
 }
 
@@ -128,6 +172,9 @@ def _trt(precision: str) -> FormatDef:
             for fw in FRAMEWORKS
         },
         f"TensorRT engine built from ONNX in {precision}",
+        options="tensorrt",
+        precision=precision,
+        triton="tensorrt",
     )
 
 
@@ -140,6 +187,7 @@ FORMATS: dict[str, FormatDef] = {
             ("torchscript",),
             {"torch": Maker(SOURCE, "export", f"{_STEPS}.export_torch:torchscript_trace", ("torch",))},
             "TorchScript from torch.jit.trace",
+            triton="pytorch",  # traced through FlatOutputs: tuple in, tuple out
         ),
         FormatDef(
             "torchscript-script",
@@ -147,6 +195,8 @@ FORMATS: dict[str, FormatDef] = {
             ("torchscript",),
             {"torch": Maker(SOURCE, "export", f"{_STEPS}.export_torch:torchscript_script", ("torch",))},
             "TorchScript from torch.jit.script",
+            triton="pytorch",
+            triton_positional_only=True,  # the scripted model itself: dict outputs or keywords cannot bind
         ),
         FormatDef(
             "torch-export",
@@ -186,6 +236,8 @@ FORMATS: dict[str, FormatDef] = {
                 "onnx": Maker(SOURCE, "export", f"{_STEPS}.export_onnx:copy_onnx", ("onnx",)),
             },
             "ONNX with a dynamic batch axis",
+            options="onnx",
+            triton="onnxruntime",
         ),
         FormatDef(
             "tf-savedmodel",
@@ -196,6 +248,7 @@ FORMATS: dict[str, FormatDef] = {
                 "jax": Maker(SOURCE, "export", f"{_STEPS}.export_jax:jax2tf", ("jax", "tensorflow")),
             },
             "TensorFlow SavedModel with a serving signature",
+            triton="tensorflow",
         ),
         FormatDef(
             "tf-trt",
@@ -213,6 +266,7 @@ FORMATS: dict[str, FormatDef] = {
                 for fw in ("tensorflow", "jax")
             },
             "SavedModel converted by TF-TRT",
+            triton="tensorflow",
         ),
         FormatDef(
             "torch-tensorrt",
@@ -236,6 +290,8 @@ FORMATS: dict[str, FormatDef] = {
             ("openvino",),
             {fw: Maker("onnx", "convert", f"{_STEPS}.convert_openvino:from_onnx", ("openvino",)) for fw in FRAMEWORKS},
             "OpenVINO IR converted from ONNX",
+            options="openvino",
+            triton="openvino",
         ),
         FormatDef(
             "onnx-optimized",
@@ -246,6 +302,7 @@ FORMATS: dict[str, FormatDef] = {
                 for fw in FRAMEWORKS
             },
             "ONNX after ONNX Runtime's offline graph optimizations",
+            triton="onnxruntime",
         ),
         *(_trt(p) for p in TRT_PRECISIONS),
     ]
@@ -286,6 +343,17 @@ def expand_targets(targets: list[str], trt_precisions: list[str]) -> list[str]:
             if member not in out:
                 out.append(member)
     return out
+
+
+def result_key(fmt: str, runner: str) -> str:
+    """`format@runner`: how results, profile steps and selections name a candidate."""
+    return f"{fmt}@{runner}"
+
+
+def install_hint(packages: list[str]) -> str:
+    """`needs x, y (pip install 'navctl[a,b]')` for import names this machine lacks."""
+    extras = sorted({PACKAGE_EXTRAS.get(p, p) for p in packages})
+    return f"needs {', '.join(packages)} (pip install 'navctl[{','.join(extras)}]')"
 
 
 def runner_name(runtime: str, device: str) -> str:

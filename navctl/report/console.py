@@ -11,6 +11,7 @@ from rich.text import Text
 
 from navctl.engine.executor import Events
 from navctl.plan.models import Plan, PlannedStep
+from navctl.plan.registry import result_key
 from navctl.report.summary import fmt_number, latency_header, result_rows
 from navctl.status import Status, StepRecord
 
@@ -168,7 +169,7 @@ def _results_lines(status: Status, rows, cells, columns) -> Group:
     lines = [Text(f"navctl results: {status.recipe.name}", style="italic")]
     for row, cell in zip(rows, cells, strict=True):
         figures = ", ".join(f"{columns[i][0]} {cell[i]}" for i in range(2, len(columns)) if cell[i] not in ("", "-"))
-        lines.append(Text(f"{row.format}@{row.runner}: {figures}"))
+        lines.append(Text(f"{result_key(row.format, row.runner)}: {figures}"))
     return Group(*lines)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from navctl.plan.registry import SOURCE
+from navctl.plan.registry import SOURCE, result_key
 from navctl.status import Status
 
 
@@ -93,7 +93,7 @@ def run_notes(status: Status) -> list[str]:
     notes = []
     if status.profiling.unreliable:
         notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
-    unstable = [f"{r.format}@{r.runner}" for r in result_rows(status) if r.stable is False]
+    unstable = [result_key(r.format, r.runner) for r in result_rows(status) if r.stable is False]
     if unstable and not status.profiling.unreliable:
         notes.append(
             f"(unstable): {len(unstable)} runner(s) had a batch size whose windows never agreed within "

@@ -35,6 +35,11 @@ class Runner:
         self.config = config
         self.loaded = False
 
+    @staticmethod
+    def tuning_variants(threads: int) -> list[dict]:
+        """Runner settings profiling.tune tries besides the recipe's (none unless a runtime has some)."""
+        return []
+
     def load(self) -> None:
         if not self.loaded:
             self.load_impl()

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from navctl.plan import registry
 from navctl.profiling.interleave import MemberFailed, run_session
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
@@ -74,7 +75,7 @@ def measure(ctx: StepContext) -> dict[str, Any]:
     variants: list[dict] = [{}]
     if opts.get("tune"):
         runner_class = type(runner_for(ctx, ctx.spec.runner, io))
-        variants += getattr(runner_class, "tuning_variants", lambda threads: [])(ctx.spec.threads)
+        variants += runner_class.tuning_variants(ctx.spec.threads)
     started = time.monotonic()
     results: list[tuple[dict, SweepResult]] = []
     tries: list[dict[str, Any]] = []
@@ -115,7 +116,7 @@ class _RunnerProcess:
     def __init__(self, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]]) -> None:
         import multiprocessing
 
-        self.key = f"{ctx.spec.format}@{ctx.spec.runner}"
+        self.key = registry.result_key(ctx.spec.format or "", ctx.spec.runner or "")
         self.conn, child = multiprocessing.Pipe()
         self.pid = os.fork()
         if self.pid == 0:  # the child: load, then answer commands until told to stop

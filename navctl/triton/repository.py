@@ -61,22 +61,33 @@ class Backend:
     io_suffix: bool = False  # libtorch: names end in __<index>
 
 
+# Triton backends navctl deploys to natively: (platform, file names in the version folder by the
+# artifact's suffix, tensor names with `__<index>`). Formats name theirs in the registry (`triton`).
+_BACKENDS: dict[str, tuple[str, dict[str, str], bool]] = {
+    "onnxruntime": ("onnxruntime_onnx", {".onnx": "model.onnx"}, False),
+    "tensorrt": ("tensorrt_plan", {".plan": "model.plan"}, False),
+    "tensorflow": ("tensorflow_savedmodel", {".savedmodel": "model.savedmodel"}, False),
+    "openvino": ("", {".xml": "model.xml", ".bin": "model.bin"}, False),
+    "pytorch": ("pytorch_libtorch", {".pt": "model.pt"}, True),
+}
+KNOWN_BACKENDS = (*_BACKENDS, "python")
+
+
 def _backend(fmt: str, io: ModelIO) -> Backend:
-    artifact = registry.FORMATS[fmt].artifact if fmt in registry.FORMATS else ""
-    if fmt in ("onnx", "onnx-optimized"):
-        return Backend(platform="onnxruntime_onnx", backend="onnxruntime", files={artifact: "model.onnx"})
-    if fmt.startswith("trt-"):
-        return Backend(platform="tensorrt_plan", backend="tensorrt", files={artifact: "model.plan"})
-    if fmt in ("tf-savedmodel", "tf-trt"):
-        return Backend(platform="tensorflow_savedmodel", backend="tensorflow", files={artifact: "model.savedmodel"})
-    if fmt == "openvino":
-        return Backend(backend="openvino", files={artifact: "model.xml", artifact[:-4] + ".bin": "model.bin"})
-    # LibTorch passes inputs by position and returns tensors or tuples: dict outputs or keyword-only
-    # models go to the Python backend instead.
-    positional = io.call == "positional" and all(re.fullmatch(r"output_\d+", o.name) for o in io.outputs)
-    if fmt == "torchscript-trace" or (fmt == "torchscript-script" and positional):  # traced: tuple in, tuple out
-        return Backend(platform="pytorch_libtorch", backend="pytorch", files={artifact: "model.pt"}, io_suffix=True)
-    return Backend(backend="python", files={artifact: Path(artifact).name})
+    spec = registry.FORMATS.get(fmt)
+    artifact = spec.artifact if spec else ""
+    native = spec.triton if spec else None
+    if native == "pytorch" and spec.triton_positional_only:
+        # LibTorch passes inputs by position and returns tensors or tuples: a scripted model with
+        # keyword inputs or dict outputs goes to the Python backend instead.
+        positional = io.call == "positional" and all(re.fullmatch(r"output_\d+", o.name) for o in io.outputs)
+        native = native if positional else None
+    if native is None:
+        return Backend(backend="python", files={artifact: Path(artifact).name})
+    platform, names, io_suffix = _BACKENDS[native]
+    stem = artifact[: -len(Path(artifact).suffix)] if Path(artifact).suffix else artifact
+    files = {stem + suffix: name for suffix, name in names.items()}
+    return Backend(platform=platform, backend=native, files=files, io_suffix=io_suffix)
 
 
 def triton_names(io: ModelIO, backend: Backend) -> tuple[list[str], list[str]]:

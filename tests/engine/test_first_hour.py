@@ -112,6 +112,7 @@ def again_stderr(recipe: Path) -> str:
     assert result.returncode == 0, result.stderr
     return result.stderr
 
+
 @pytest.mark.slow
 def test_only_keeps_selection_and_exit_code_is_recorded(project) -> None:
     recipe = project(targets=["torchscript-trace", "onnx"])
