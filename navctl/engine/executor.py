@@ -13,6 +13,7 @@ import platform
 import shlex
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from navctl import __version__
-from navctl.engine.launch import STEP_ENV, StepHandle, make_launcher, signal_group, step_command
+from navctl.engine.launch import STEP_ENV, Launcher, StepHandle, make_launcher, step_command
 from navctl.engine.specs import build_spec, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
 from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, RecipeProblem, UsageError
@@ -101,8 +102,16 @@ def _now() -> str:
 
 class Executor:
     def __init__(
-        self, loaded: LoadedRecipe, plan: Plan, workspace: Workspace, options: RunOptions, events: Events | None = None
+        self,
+        loaded: LoadedRecipe,
+        plan: Plan,
+        workspace: Workspace,
+        options: RunOptions,
+        events: Events | None = None,
+        launcher_factory: Callable[..., Launcher] | None = None,
     ) -> None:
+        self.launcher_factory = launcher_factory  # tests pass a fake; default: the warm worker
+        self._launcher: Launcher | None = None
         self.loaded = loaded
         self.recipe = loaded.recipe
         self.plan = plan
@@ -169,7 +178,7 @@ class Executor:
         old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
         try:
             selected = self._selected_steps()
-            launcher = make_launcher(self._preload(), stderr=self._log)
+            launcher = self._launcher = (self.launcher_factory or make_launcher)(self._preload(), stderr=self._log)
             runnable = sum(1 for s in self.plan.steps if s.available and (s.id in selected or s.inline))
             self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {runnable} steps")
             self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
@@ -428,12 +437,12 @@ class Executor:
                     self._escalate(run, now)
                 continue
             del running[step_id]
-            signal_group(run.handle.pid, signal.SIGKILL)  # whatever the step left behind goes with it
+            self._launcher.signal(run.handle, signal.SIGKILL)  # whatever the step left behind goes with it
             self._collect(run, code, now - run.started)
 
     def _escalate(self, run: _Running, now: float) -> None:
         sig = (signal.SIGINT, signal.SIGTERM, signal.SIGKILL)[min(run.stage, 2)]
-        signal_group(run.handle.pid, sig)
+        self._launcher.signal(run.handle, sig)
         self.log(f"{run.step.id}: sent {signal.Signals(sig).name}")
         run.stage += 1
         run.next_signal_at = now + ESCALATION_S

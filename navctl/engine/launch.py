@@ -34,6 +34,17 @@ class StepHandle(Protocol):
         """None while running; else the exit code, negative for a signal."""
 
 
+class Launcher(Protocol):
+    def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
+        """Start the step whose spec.json is `spec`, its output into `log`, in `cwd`."""
+
+    def signal(self, handle: StepHandle, sig: int) -> None:
+        """Send `sig` to the step's whole process group."""
+
+    def close(self) -> None:
+        """Release what the launcher holds once the run is over."""
+
+
 def die_with_parent() -> None:
     """Die with the parent (Linux): an orphaned step must not keep writing into a workspace."""
     with contextlib.suppress(OSError, AttributeError):
@@ -72,6 +83,9 @@ class FreshLauncher:
             close_fds=True,
             preexec_fn=lambda: enter_step_process(str(log), str(cwd)),
         )
+
+    def signal(self, handle: StepHandle, sig: int) -> None:
+        signal_group(handle.pid, sig)
 
     def close(self) -> None:
         """Nothing is kept between steps."""
@@ -141,6 +155,9 @@ class WorkerLauncher:
             if not self._started:  # the worker died (e.g. killed): fall back to a fresh interpreter
                 return FreshLauncher().start(spec, log, cwd)
             return _WorkerChild(self, self._started.pop(0))
+
+    def signal(self, handle: StepHandle, sig: int) -> None:
+        signal_group(handle.pid, sig)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

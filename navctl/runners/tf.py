@@ -70,10 +70,11 @@ class SavedModelRunner(Runner):
     def load_impl(self) -> None:
         set_tf_threads(self.config.threads)
         with tf.device(tf_device(self.config.device)):
-            self.loaded = tf.saved_model.load(str(self.config.artifact))
-        if SIGNATURE not in self.loaded.signatures:
-            raise RuntimeError(f"the SavedModel has no '{SIGNATURE}' signature: {list(self.loaded.signatures)}")
-        self.signature = self.loaded.signatures[SIGNATURE]
+            # kept on the runner: the signature alone does not keep the model's variables alive
+            self.saved_model = tf.saved_model.load(str(self.config.artifact))
+        if SIGNATURE not in self.saved_model.signatures:
+            raise RuntimeError(f"the SavedModel has no '{SIGNATURE}' signature: {list(self.saved_model.signatures)}")
+        self.signature = self.saved_model.signatures[SIGNATURE]
 
     def infer_impl(self, feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         with tf.device(tf_device(self.config.device)):

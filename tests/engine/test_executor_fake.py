@@ -1,0 +1,159 @@
+"""The executor in-process with a fake launcher: every state, the cache, --only, in milliseconds.
+
+The fake writes each step's result.json as the real step would (or none, for a crash or a hang), so
+scheduling, state mapping, caching and status writing are tested without a framework or a process.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import pytest
+
+from navctl.engine.executor import Executor, RunOptions, exit_code_for
+from navctl.engine.workspace import Workspace
+from navctl.plan.expand import Machine, expand
+from navctl.recipe.load import load_recipe
+from navctl.status import read_status
+from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
+from tests.conftest import write_project
+
+PROFILE = {
+    "batch_size": 1,
+    "mean_ms": 1.0,
+    "p50_ms": 1.0,
+    "p90_ms": 1.0,
+    "p95_ms": 1.0,
+    "p99_ms": 1.0,
+    "throughput": 1000.0,
+    "cv": 0.01,
+    "stable": True,
+    "requests": 10,
+}
+
+
+class FakeHandle:
+    def __init__(self, code: int | None) -> None:
+        self.pid = -1
+        self.code = code
+
+    def poll(self) -> int | None:
+        return self.code
+
+
+class FakeLauncher:
+    """Steps end at once: `behaviour[step id]` is ok (default), failed, crashed or hang."""
+
+    def __init__(self, behaviour: dict[str, str], workspace: Path) -> None:
+        self.behaviour = behaviour
+        self.workspace = workspace
+        self.started: list[str] = []
+        self.signals: list[tuple[FakeHandle, int]] = []
+
+    def __call__(self, preload, stderr=None) -> FakeLauncher:
+        return self
+
+    def _result(self, spec: StepSpec, state: str) -> StepResult:
+        if state == "failed":
+            return StepResult(state="failed", message="ValueError: broken")
+        metrics: dict = {}
+        if spec.kind == "samples":
+            metrics = {
+                "inputs": [{"name": "x", "dtype": "float32", "shape": [-1, 8]}],
+                "outputs": [{"name": "output_0", "dtype": "float32", "shape": [-1, 4]}],
+            }
+        elif spec.kind == "correctness":
+            metrics = {"correctness": {"passed": True, "outputs": {}}}
+        elif spec.kind == "profile":
+            metrics = {"profile": [PROFILE], "profile_stopped": ""}
+        return StepResult(state="ok", metrics=metrics, peak_rss_mb=100.0)
+
+    def _write(self, spec: StepSpec, state: str) -> None:
+        path = self.workspace / "steps" / spec.step_id / RESULT_FILE
+        path.write_text(self._result(spec, state).model_dump_json())
+
+    def start(self, spec_path: Path, log: Path, cwd: Path) -> FakeHandle:
+        spec = StepSpec.model_validate_json(spec_path.read_text())
+        log.write_text("fake\n")
+        members = [StepSpec.model_validate_json((cwd / p).read_text()) for p in spec.options.get("members", [])]
+        self.started += [m.step_id for m in members] or [spec.step_id]
+        state = self.behaviour.get(spec.step_id, "ok")
+        if state == "crashed":
+            return FakeHandle(-signal.SIGSEGV)
+        if state == "hang":
+            return FakeHandle(None)
+        for member in members or [spec]:
+            self._write(member, self.behaviour.get(member.step_id, "ok"))
+        if not members:
+            json.loads((cwd / "steps" / spec.step_id / RESULT_FILE).read_text())
+        return FakeHandle(0 if state == "ok" else 1)
+
+    def signal(self, handle: FakeHandle, sig: int) -> None:
+        self.signals.append((handle, sig))
+        if handle.code is None and sig == signal.SIGKILL:
+            handle.code = -signal.SIGKILL
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def setup(tmp_path: Path):
+    recipe = write_project(tmp_path, targets=["torchscript-trace", "onnx"], step_timeout="1s")
+    loaded = load_recipe(recipe)
+    plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))
+    ws = Workspace(tmp_path / "ws")
+    ws.acquire()
+    yield loaded, plan, ws
+    ws.release()
+
+
+def _run(setup, behaviour=None, **options):
+    loaded, plan, ws = setup
+    fake = FakeLauncher(behaviour or {}, ws.root)
+    status = Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1, **options), launcher_factory=fake).run()
+    return status, fake
+
+
+def test_all_ok_profiles_side_by_side_and_selects(setup) -> None:
+    status, fake = _run(setup)
+    states = {k: v.state for k, v in status.steps.items() if v.state != "unavailable"}
+    assert set(states.values()) == {"ok"}, states
+    assert exit_code_for(status) == 0
+    # every available profile step ran in one session
+    assert (setup[2].root / "steps" / "profile" / "side-by-side" / "spec.json").exists()
+    assert status.selection["max-throughput"] in status.results
+    assert status.steps["samples"].peak_rss_mb == 100.0
+    assert read_status(setup[2].root).run.state == "finished"
+
+
+def test_failed_and_crashed_steps_skip_their_dependents(setup) -> None:
+    status, _ = _run(setup, {"export/onnx": "failed", "export/torchscript-trace": "crashed"})
+    assert status.steps["export/onnx"].state == "failed"
+    assert "ValueError: broken" in status.steps["export/onnx"].reason
+    assert status.steps["export/torchscript-trace"].state == "crashed"
+    assert status.steps["export/torchscript-trace"].reason.startswith("SIGSEGV")
+    assert status.steps["correctness/onnx@onnxruntime-cpu"].state == "skipped"
+    assert status.steps["profile/source@torch-cpu"].state == "ok"  # the source is profiled alone
+    assert exit_code_for(status) == 1
+
+
+def test_a_hanging_step_times_out_with_escalating_signals(setup, monkeypatch) -> None:
+    monkeypatch.setattr("navctl.engine.executor.ESCALATION_S", 0.01)
+    status, fake = _run(setup, {"export/onnx": "hang"})
+    assert status.steps["export/onnx"].state == "timeout"
+    hung = [sig for handle, sig in fake.signals if handle.code is not None and handle.code == -signal.SIGKILL]
+    assert hung[:3] == [signal.SIGINT, signal.SIGTERM, signal.SIGKILL]
+
+
+def test_rerun_is_cached_and_only_keeps_the_rest(setup) -> None:
+    _run(setup)
+    status, fake = _run(setup)
+    assert {v.state for v in status.steps.values()} <= {"cached", "ok", "unavailable"}
+    assert fake.started == []  # nothing launched: every fingerprint matched
+    status, fake = _run(setup, only=["export/onnx"], force=True)
+    assert fake.started == ["samples", "export/onnx"]
+    assert status.steps["correctness/onnx@onnxruntime-cpu"].state == "cached"  # carried over from before
+    assert status.selection["max-throughput"]  # still made from every result in the workspace
