@@ -12,6 +12,7 @@ import sys
 import traceback
 from enum import Enum
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -42,6 +43,20 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """navctl: export, convert, check, profile and select model formats, from one recipe."""
+
+
+# Options several commands share, declared once.
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+PackageArg = Annotated[Path, typer.Argument(help="A .nav package.", metavar="PACKAGE")]
+StrategyOpt = Annotated[str, typer.Option("--strategy", help="Which selection to use.")]
+FormatOpt = Annotated[
+    str | None, typer.Option("--format", help="Use this FORMAT@RUNNER instead of a selection.", metavar="FORMAT@RUNNER")
+]
+NameOpt = Annotated[str | None, typer.Option("--name", help="Model name (default: the recipe's name).")]
+MaxBatchOpt = Annotated[
+    int | None, typer.Option("--max-batch-size", min=1, help="Default: the largest batch size profiled.")
+]
+QueueDelayOpt = Annotated[int, typer.Option("--max-queue-delay-us", min=0, help="Dynamic batching queue delay.")]
 
 
 class PackageFormats(str, Enum):
@@ -131,7 +146,7 @@ def optimize(
     package_formats: PackageFormats | None = typer.Option(
         None, "--package-formats", help="all (default) or selected: only the chosen formats, for deployment."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document on stdout at the end."),
+    json_out: JsonOpt = False,
 ) -> None:
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
     from navctl.engine.api import run_recipe
@@ -229,7 +244,7 @@ def status(
     target: Path | None = typer.Argument(
         None, help="A workspace folder or a .nav package (default: ./navigator_workspace).", metavar="WORKSPACE|PACKAGE"
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print status as one JSON document."),
+    json_out: JsonOpt = False,
 ) -> None:
     """Show formats x runners with their states and figures, from a workspace or a package."""
     from navctl.report.console import results_table, selection_lines, steps_table
@@ -252,50 +267,19 @@ def status(
 
 @app.command()
 def inspect(
-    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    package: PackageArg,
+    json_out: JsonOpt = False,
 ) -> None:
     """Describe a package: its model's inputs and outputs, environment, formats and files."""
-    from rich.table import Table
-
     from navctl.package import list_package, read_package_status
+    from navctl.report.tables import inspect_document, inspect_view
 
     st = read_package_status(package)
     files = list_package(package)
     if json_out:
-        print_json(
-            {
-                "recipe": st.recipe.model_dump(),
-                "tool": st.tool.model_dump(),
-                "environment": st.environment.model_dump(),
-                "inputs": [t.model_dump() for t in st.inputs],
-                "outputs": [t.model_dump() for t in st.outputs],
-                "selection": st.selection,
-                "files": [{"path": p, "bytes": n} for p, n in files],
-            }
-        )
-        return
-    stdout.print(
-        f"package {package}: recipe {st.recipe.name}, made by navctl {st.tool.version} "
-        f"on {st.environment.platform} ({st.environment.cpu}, {st.environment.threads} "
-        f"thread{'s' if st.environment.threads != 1 else ''})"
-    )
-    table = Table(title="model signature", title_justify="left")
-    for col in ("", "name", "dtype", "shape"):
-        table.add_column(col)
-    for kind, tensors in (("input", st.inputs), ("output", st.outputs)):
-        for t in tensors:
-            table.add_row(kind, t.name, t.dtype, str(t.shape))
-    stdout.print(table)
-    formats = Table(title="files (models and their artifacts)", title_justify="left")
-    formats.add_column("path")
-    formats.add_column("bytes", justify="right")
-    for path, size in files:
-        if not path.startswith(("steps/", "model_input/", "model_output/")):
-            formats.add_row(path, f"{size:,}")
-    stdout.print(formats)
-    for strategy, choice in st.selection.items():
-        stdout.print(f"selected for {strategy}: {choice or 'none'}")
+        print_json(inspect_document(st, files))
+    else:
+        stdout.print(inspect_view(str(package), st, files))
 
 
 @app.command()
@@ -321,13 +305,11 @@ def diff(
     fail_on_regression: str | None = typer.Option(
         None, "--fail-on-regression", help="Exit 1 when throughput drops or latency grows by more than this (e.g. 5%)."
     ),
-    json_out: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    json_out: JsonOpt = False,
 ) -> None:
     """Compare correctness and best throughput/latency per format@runner between two runs (a CI gate)."""
-    from rich.table import Table
-
     from navctl.report.diff import comparability_warnings, diff_status, parse_percent
-    from navctl.report.summary import fmt_number
+    from navctl.report.tables import diff_document, diff_view
 
     try:
         threshold = parse_percent(fail_on_regression) if fail_on_regression is not None else 5.0
@@ -336,82 +318,47 @@ def diff(
     base_status, new_status = _load_status(base), _load_status(new)
     rows = diff_status(base_status, new_status, threshold)
     warnings = comparability_warnings(base_status, new_status)
-    regressed = [r for r in rows if r.regressions]
     if json_out:
-        print_json(
-            {
-                "threshold_pct": threshold,
-                "rows": [r.as_dict() for r in rows],
-                "regressions": len(regressed),
-                "warnings": warnings,
-            }
-        )
+        print_json(diff_document(threshold, rows, warnings))
     else:
         for warning in warnings:
             stderr.print(f"warning: {warning}")
-        table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
-        for col in (
-            "format@runner",
-            "correct",
-            "best thr. base",
-            "new",
-            "change",
-            "p50 ms base",
-            "new",
-            "change",
-            "regression",
-        ):
-            table.add_column(col)
-        for r in rows:
-            correct = f"{_yes(r.base_correct)} -> {_yes(r.new_correct)}"
-            table.add_row(
-                r.key,
-                correct,
-                fmt_number(r.base_throughput),
-                fmt_number(r.new_throughput),
-                _pct(r.throughput_change_pct),
-                fmt_number(r.base_latency_ms),
-                fmt_number(r.new_latency_ms),
-                _pct(r.latency_change_pct),
-                "; ".join(r.regressions),
-            )
-        stdout.print(table)
-        stdout.print(f"{len(regressed)} regression(s) beyond {threshold:g}%")
-    if fail_on_regression is not None and regressed:
+        stdout.print(diff_view(threshold, rows))
+    if fail_on_regression is not None and any(r.regressions for r in rows):
         raise typer.Exit(1)
 
 
-def _yes(value: bool | None) -> str:
-    return "-" if value is None else ("yes" if value else "no")
+class TritonKind(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    gpu = "gpu"
 
 
-def _pct(value: float | None) -> str:
-    return "-" if value is None else f"{value:+.1f}%"
+class Accelerator(str, Enum):
+    none = "none"
+    tensorrt = "tensorrt"
+    openvino = "openvino"
 
 
 @app.command()
 def triton(
-    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
+    package: PackageArg,
     repo: Path = typer.Option(..., "--repo", help="The Triton model repository folder to write into.", metavar="DIR"),
-    name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),
-    strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to deploy."),
-    format_key: str | None = typer.Option(None, "--format", help="Deploy this FORMAT@RUNNER instead."),
-    max_batch_size: int | None = typer.Option(None, "--max-batch-size", min=0, help="Default: largest profiled."),
+    name: NameOpt = None,
+    strategy: StrategyOpt = "max-throughput",
+    format_key: FormatOpt = None,
+    max_batch_size: MaxBatchOpt = None,
     dynamic_batching: bool = typer.Option(True, "--dynamic-batching/--no-dynamic-batching"),
     preferred: list[int] = typer.Option([], "--preferred-batch-size", help="Repeatable; default: the top two."),
-    queue_delay_us: int = typer.Option(100, "--max-queue-delay-us", min=0),
+    queue_delay_us: QueueDelayOpt = 100,
     instances: int = typer.Option(1, "--instances", min=1, help="Model instances per device."),
-    kind: str = typer.Option("auto", "--kind", help="auto, cpu or gpu (auto follows the runner's device)."),
-    accelerator: str = typer.Option("none", "--accelerator", help="ONNX only: none, tensorrt or openvino."),
+    kind: TritonKind = typer.Option(TritonKind.auto, "--kind", help="auto follows the runner's device."),
+    accelerator: Accelerator = typer.Option(Accelerator.none, "--accelerator", help="ONNX formats only."),
 ) -> None:
     """Write a Triton model repository entry (config.pbtxt + model files) for one format of a package."""
     from navctl.nav import load
     from navctl.triton.repository import TritonOptions, write_repository
 
-    if kind not in ("auto", "cpu", "gpu"):
-        raise UsageError(f"--kind must be auto, cpu or gpu, not '{kind}'")
-    if accelerator not in ("none", "tensorrt", "openvino"):
-        raise UsageError(f"--accelerator must be none, tensorrt or openvino, not '{accelerator}'")
     options = TritonOptions(
         name=name,
         key=format_key,
@@ -421,8 +368,8 @@ def triton(
         preferred_batch_sizes=list(preferred),
         max_queue_delay_us=queue_delay_us,
         instances=instances,
-        kind=kind,
-        accelerator=accelerator,  # type: ignore[arg-type]
+        kind=kind.value,  # type: ignore[arg-type]
+        accelerator=accelerator.value,  # type: ignore[arg-type]
     )
     with load(package) as pkg:
         model_dir = write_repository(pkg, repo, options)
@@ -433,16 +380,16 @@ def triton(
 
 @app.command()
 def serve(
-    package: Path = typer.Argument(..., help="A .nav package.", metavar="PACKAGE"),
-    strategy: str = typer.Option("max-throughput", "--strategy", help="Which selection to serve."),
-    format_key: str | None = typer.Option(None, "--format", help="Serve this FORMAT@RUNNER instead."),
-    name: str | None = typer.Option(None, "--name", help="Model name (default: the recipe's name)."),
+    package: PackageArg,
+    strategy: StrategyOpt = "max-throughput",
+    format_key: FormatOpt = None,
+    name: NameOpt = None,
     address: str = typer.Option("127.0.0.1", "--address", help="Listen address (0.0.0.0 for every interface)."),
     http_port: int = typer.Option(8000, "--http-port"),
     grpc_port: int = typer.Option(8001, "--grpc-port"),
     metrics_port: int = typer.Option(8002, "--metrics-port"),
-    max_batch_size: int | None = typer.Option(None, "--max-batch-size", min=1, help="Default: largest profiled."),
-    queue_delay_us: int = typer.Option(100, "--max-queue-delay-us", min=0, help="Dynamic batching queue delay."),
+    max_batch_size: MaxBatchOpt = None,
+    queue_delay_us: QueueDelayOpt = 100,
     log_file: Path | None = typer.Option(
         None, "--log-file", help="Triton's own log (default: a file in the system temp folder, printed at start)."
     ),

@@ -1,0 +1,89 @@
+"""Tables and JSON documents of the read-only commands (`inspect`, `diff`), built here so commands stay
+thin: parse, one call, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from navctl.report.diff import DiffRow
+from navctl.report.summary import fmt_number
+from navctl.status import Status
+
+_NOT_MODEL_FILES = ("steps/", "model_input/", "model_output/")
+
+
+def inspect_document(status: Status, files: list[tuple[str, int]]) -> dict[str, Any]:
+    return {
+        "recipe": status.recipe.model_dump(),
+        "tool": status.tool.model_dump(),
+        "environment": status.environment.model_dump(),
+        "inputs": [t.model_dump() for t in status.inputs],
+        "outputs": [t.model_dump() for t in status.outputs],
+        "selection": status.selection,
+        "files": [{"path": p, "bytes": n} for p, n in files],
+    }
+
+
+def inspect_view(package: str, status: Status, files: list[tuple[str, int]]) -> Group:
+    env = status.environment
+    threads = f"{env.threads} thread{'s' if env.threads != 1 else ''}"
+    head = Text(
+        f"package {package}: recipe {status.recipe.name}, made by navctl {status.tool.version} "
+        f"on {env.platform} ({env.cpu}, {threads})"
+    )
+    signature = Table(title="model signature", title_justify="left")
+    for col in ("", "name", "dtype", "shape"):
+        signature.add_column(col)
+    for kind, tensors in (("input", status.inputs), ("output", status.outputs)):
+        for t in tensors:
+            signature.add_row(kind, t.name, t.dtype, str(t.shape))
+    models = Table(title="files (models and their artifacts)", title_justify="left")
+    models.add_column("path")
+    models.add_column("bytes", justify="right")
+    for path, size in files:
+        if not path.startswith(_NOT_MODEL_FILES):
+            models.add_row(path, f"{size:,}")
+    chosen = [Text(f"selected for {k}: {v or 'none'}") for k, v in status.selection.items()]
+    return Group(head, signature, models, *chosen)
+
+
+def diff_document(threshold: float, rows: list[DiffRow], warnings: list[str]) -> dict[str, Any]:
+    return {
+        "threshold_pct": threshold,
+        "rows": [r.as_dict() for r in rows],
+        "regressions": sum(1 for r in rows if r.regressions),
+        "warnings": warnings,
+    }
+
+
+def diff_view(threshold: float, rows: list[DiffRow]) -> Group:
+    table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
+    for col in ("format@runner", "correct", "best thr. base", "new", "change", "p50 ms base", "new", "change"):
+        table.add_column(col)
+    table.add_column("regression")
+    for r in rows:
+        table.add_row(
+            r.key,
+            f"{_yes(r.base_correct)} -> {_yes(r.new_correct)}",
+            fmt_number(r.base_throughput),
+            fmt_number(r.new_throughput),
+            _pct(r.throughput_change_pct),
+            fmt_number(r.base_latency_ms),
+            fmt_number(r.new_latency_ms),
+            _pct(r.latency_change_pct),
+            "; ".join(r.regressions),
+        )
+    regressed = sum(1 for r in rows if r.regressions)
+    return Group(table, Text(f"{regressed} regression(s) beyond {threshold:g}%"))
+
+
+def _yes(value: bool | None) -> str:
+    return "-" if value is None else ("yes" if value else "no")
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
