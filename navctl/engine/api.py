@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from navctl.engine.executor import Events, Executor, RunOptions, excused_export_failures, exit_code_for
+from navctl.engine.executor import Events, Executor, RunOptions
+from navctl.engine.record import excused_export_failures, exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
 from navctl.package import write_package

@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import os
 import platform
-import shlex
 import signal
 import time
 from collections.abc import Callable
@@ -19,14 +18,13 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from navctl import __version__
-from navctl.engine.launch import STEP_ENV, Launcher, StepHandle, make_launcher, step_command
+from navctl.engine.cache import StepCache, read_result
+from navctl.engine.launch import Launcher, StepHandle, make_launcher, write_reproduce
+from navctl.engine.record import apply_result
 from navctl.engine.specs import build_spec, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
-from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, RecipeProblem, UsageError
-from navctl.hashing import sha256_path
+from navctl.errors import RecipeProblem, UsageError
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names, package_versions
 from navctl.plan.expand import SELECT
@@ -36,29 +34,23 @@ from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe, unknown_tensor_names
 from navctl.status import (
     SUCCESS_STATES,
-    CorrectnessResult,
     EnvironmentInfo,
-    ProfileRecord,
     ProfilingInfo,
     RecipeInfo,
     RunInfo,
-    RunnerResult,
     Status,
     StepRecord,
-    TensorMeta,
     ToolInfo,
-    VerifyResult,
     read_status,
     write_atomic,
     write_status,
 )
-from navctl.steps.contract import RESULT_FILE, SPEC_FILE, StepResult
+from navctl.steps.contract import RESULT_FILE, SPEC_FILE
 
 # Escalation after a timeout or an interrupt: SIGINT, then SIGTERM, then SIGKILL, this far apart.
 ESCALATION_S = 2.0
 INTERRUPT_GRACE_S = 5.0
 POLL_S = 0.005
-FAILED_STATES = ("failed", "timeout", "crashed")
 SESSION_ID = "profile/side-by-side"  # the folder of a profiling session under steps/
 
 
@@ -121,6 +113,7 @@ class Executor:
         self.versions = package_versions()
         self.user_hashes = user_file_hashes(user_files(loaded))
         self.previous = self._previous_status()
+        self.cache = StepCache(self.previous, workspace, options.force, self.events.note)
         self.status = self._fresh_status()
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
@@ -330,14 +323,14 @@ class Executor:
         spec_data = spec.model_dump(mode="json")
         dep_hashes = [a.sha256 for d in step.deps for a in self.status.steps[d].artifacts]
         fp = fingerprint(spec_data, dep_hashes, self.user_hashes, self.versions)
-        cached = self._cached(step, fp)
+        cached = self.cache.lookup(step, fp)
         if cached is not None:
-            self._apply_result(step, cached[1])
+            apply_result(self.status, step, cached[1])
             self._finish(step, cached[0])
             return None
         write_atomic(step_dir / SPEC_FILE, json.dumps(spec_data, indent=2))
         (step_dir / RESULT_FILE).unlink(missing_ok=True)
-        self._write_reproduce(step, step_dir)
+        write_reproduce(step.id, step_dir)
         return fp
 
     def _start(self, step: PlannedStep, running: dict[str, _Running], launcher) -> None:
@@ -392,39 +385,6 @@ class Executor:
         for step, fp in members:
             self._mark_running(step, log, fp, handle.pid)
 
-    def _cached(self, step: PlannedStep, fp: str) -> tuple[StepRecord, StepResult] | None:
-        if self.options.force or self.previous is None:
-            return None
-        old = self.previous.steps.get(step.id)
-        if old is None or old.state not in SUCCESS_STATES or old.fingerprint != fp:
-            return None
-        for artifact in old.artifacts:
-            path = self.ws.root / artifact.path
-            if not path.exists() or sha256_path(path) != artifact.sha256:
-                self.events.note(f"{step.id}: artifact {artifact.path} is missing or changed; rerunning")
-                return None
-        result = self._read_result(self.ws.step_dir(step.id))
-        if result is None or result.state != "ok":
-            return None
-        record = old.model_copy(update={"state": "cached", "reason": "fingerprint unchanged"})
-        return record, result
-
-    def _write_reproduce(self, step: PlannedStep, step_dir: Path) -> None:
-        up = "/".join([".."] * (len(Path(step.id).parts) + 1))
-        env = " ".join(f"{k}={shlex.quote(v)}" for k, v in STEP_ENV.items())
-        command = shlex.join(step_command(f"steps/{step.id}/{SPEC_FILE}"))
-        script = (
-            "#!/bin/sh\n"
-            f"# Reruns step {step.id} alone, with the environment and working folder navctl gave it;\n"
-            "# output goes to this terminal instead of the step's log. It overwrites result.json.\n"
-            f'cd "$(dirname "$0")/{up}" || exit 1\n'
-            f"export {env}\n"
-            f"exec {command}\n"
-        )
-        path = step_dir / "reproduce.sh"
-        path.write_text(script)
-        path.chmod(0o755)
-
     def _poll(self, running: dict[str, _Running]) -> None:
         now = time.monotonic()
         for step_id, run in list(running.items()):
@@ -467,19 +427,13 @@ class Executor:
                 self._escalate(run, now)
         pending.clear()
 
-    def _read_result(self, step_dir: Path) -> StepResult | None:
-        try:
-            return StepResult.model_validate_json((step_dir / RESULT_FILE).read_text())
-        except (OSError, ValidationError, ValueError):
-            return None
-
     def _collect(self, run: _Running, code: int, duration: float) -> None:
         if not run.members:
             log = self.ws.step_dir(run.step.id) / f"{run.step.kind}.log"
             self._collect_one(run.step, run.fingerprint, run, code, duration, log)
             return
         session_dir = self.ws.root / STEPS_DIR / SESSION_ID
-        session = self._read_result(session_dir)
+        session = read_result(session_dir)
         if session is not None and "session" in session.metrics:
             self.status.profiling = ProfilingInfo(**session.metrics["session"])
         for step, fp in run.members:
@@ -488,7 +442,7 @@ class Executor:
     def _collect_one(self, step: PlannedStep, fp: str, run: _Running, code: int, duration: float, log: Path) -> None:
         step_dir = self.ws.step_dir(step.id)
         rel_log = self.ws.relative(log)
-        result = self._read_result(step_dir)
+        result = read_result(step_dir)
         record = StepRecord(kind=step.kind, state="failed", duration_s=round(duration, 3), log=rel_log, fingerprint=fp)
         if result is not None and result.state == "ok":
             record.state = "ok"
@@ -515,7 +469,7 @@ class Executor:
         if result is not None:
             record.peak_rss_mb, record.cuda_peak_mb = result.peak_rss_mb, result.cuda_peak_mb
         if result is not None and record.state in ("ok", "failed"):
-            self._apply_result(step, result)
+            apply_result(self.status, step, result)
         self._finish(step, record)
 
     def _finish(self, step: PlannedStep, record: StepRecord) -> None:
@@ -529,30 +483,6 @@ class Executor:
         self.events.finished(step, record)
 
     # ----- results ------------------------------------------------------------------------------
-    def _result_entry(self, step: PlannedStep) -> RunnerResult:
-        key = registry.result_key(step.format or "", step.runner or "")
-        if key not in self.status.results:
-            self.status.results[key] = RunnerResult(format=step.format or "", runner=step.runner or "")
-        return self.status.results[key]
-
-    def _apply_result(self, step: PlannedStep, result: StepResult) -> None:
-        metrics = result.metrics
-        if step.kind == "samples":
-            self.status.inputs = [TensorMeta(**t) for t in metrics.get("inputs", [])]
-            self.status.outputs = [TensorMeta(**t) for t in metrics.get("outputs", [])]
-        elif step.kind == "correctness" and "correctness" in metrics:
-            self._result_entry(step).correctness = CorrectnessResult(**metrics["correctness"])
-        elif step.kind == "verify" and "verify" in metrics:
-            self._result_entry(step).verify = VerifyResult(**metrics["verify"])
-        elif step.kind == "profile" and "profile" in metrics:
-            entry = self._result_entry(step)
-            entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
-            entry.profile_stopped = metrics.get("profile_stopped", "")
-            entry.tuning = metrics.get("tuning", [])
-            entry.peak_rss_mb = result.peak_rss_mb
-            if step.format == registry.SOURCE:
-                entry.correctness = CorrectnessResult(passed=True, problem="the reference")
-
     def _run_select(self, step: PlannedStep) -> None:
         started = time.monotonic()
         verify = self.recipe.verify is not None
@@ -571,38 +501,3 @@ def _last_line_hint(log: Path) -> str:
         if line.startswith("Fatal Python error"):
             return f" ({line})"
     return ""
-
-
-def exit_code_for(status: Status, targets: list[str] | None = None) -> int:
-    """0 when every step that ran succeeded; 1 when any failed, timed out or crashed, except a format
-    that could not be made when another member of the target group it came from was (see
-    `excused_export_failures`)."""
-    excused = excused_export_failures(status, targets or [])
-    failed = [k for k, s in status.steps.items() if s.state in FAILED_STATES and k not in excused]
-    return EXIT_FORMATS_FAILED if failed else EXIT_OK
-
-
-def excused_export_failures(status: Status, targets: list[str]) -> dict[str, str]:
-    """Export steps that failed (not crashed, not timed out) for a format the recipe asked for only
-    through a group (e.g. `torchscript`), while another member of that group was made: a limitation of
-    one exporter for this model (torch.jit.script cannot script Hugging Face models), not a wrong result.
-    Returns step id -> the group member that was made."""
-    excused: dict[str, str] = {}
-    for group in targets:
-        members = registry.GROUPS.get(group, ())
-        made = [m for m in members if _made(status, m)]
-        for member in members:
-            others = [m for m in made if m != member]
-            if member in targets or not others:
-                continue  # listed on its own (required), or nothing else of the group was made
-            for step_id, record in status.steps.items():
-                if record.kind in ("export", "convert") and step_id.endswith(f"/{member}") and record.state == "failed":
-                    excused[step_id] = others[0]
-    return excused
-
-
-def _made(status: Status, fmt: str) -> bool:
-    return any(
-        r.kind in ("export", "convert") and k.endswith(f"/{fmt}") and r.state in SUCCESS_STATES
-        for k, r in status.steps.items()
-    )

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -71,6 +72,24 @@ def enter_step_process(log: str, cwd: str) -> None:
 
 def step_command(spec: Path | str) -> list[str]:
     return [sys.executable, "-m", "navctl.steps", str(spec)]
+
+
+def write_reproduce(step_id: str, step_dir: Path) -> None:
+    """`reproduce.sh`: the step alone, with the same environment, folder and command as every launch path."""
+    up = "/".join([".."] * (len(Path(step_id).parts) + 1))
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in STEP_ENV.items())
+    command = shlex.join(step_command(f"steps/{step_id}/spec.json"))
+    script = (
+        "#!/bin/sh\n"
+        f"# Reruns step {step_id} alone, with the environment and working folder navctl gave it;\n"
+        "# output goes to this terminal instead of the step's log. It overwrites result.json.\n"
+        f'cd "$(dirname "$0")/{up}" || exit 1\n'
+        f"export {env}\n"
+        f"exec {command}\n"
+    )
+    path = step_dir / "reproduce.sh"
+    path.write_text(script)
+    path.chmod(0o755)
 
 
 class FreshLauncher:

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from navctl.engine.executor import Executor, RunOptions, exit_code_for
+from navctl.engine.executor import Executor, RunOptions
+from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
