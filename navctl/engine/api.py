@@ -34,8 +34,7 @@ def workspace_path(loaded: LoadedRecipe, override: str | Path | None) -> Path:
     """--workspace resolves against the current folder; the recipe's value against the recipe's."""
     if override is not None:
         return Path(override).resolve()
-    path = Path(loaded.recipe.workspace)
-    return path if path.is_absolute() else (loaded.base_dir / path).resolve()
+    return loaded.resolve(loaded.recipe.workspace)
 
 
 def package_path(
@@ -47,8 +46,7 @@ def package_path(
     if override is not None:
         return Path(override).resolve()
     if loaded.recipe.package:
-        path = Path(loaded.recipe.package)
-        return path if path.is_absolute() else (loaded.base_dir / path).resolve()
+        return loaded.resolve(loaded.recipe.package)
     default = f"{loaded.recipe.name}.nav"
     if workspace_override is not None:
         return Path(workspace_override).resolve().parent / default

@@ -34,8 +34,7 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
     base = loaded.base_dir
     model_path = None
     if recipe.model.path:
-        p = Path(recipe.model.path)
-        model_path = str(p if p.is_absolute() else (base / p).resolve())
+        model_path = str(loaded.resolve(recipe.model.path))
     options: dict[str, Any] = {"runner": _runner_options(recipe, step.runner)}
     if step.kind == "samples":
         options.update(
@@ -100,6 +99,5 @@ def user_files(loaded: LoadedRecipe) -> list[Path]:
             if file is not None:
                 files.append(file.resolve())
     if recipe.model.path:
-        p = Path(recipe.model.path)
-        files.append((p if p.is_absolute() else loaded.base_dir / p).resolve())
+        files.append(loaded.resolve(recipe.model.path))
     return sorted(set(files))

@@ -37,6 +37,16 @@ class LoadedRecipe:
     def base_dir(self) -> Path:
         return self.path.parent
 
+    def resolve(self, path: str | Path) -> Path:
+        """A path written in the recipe: absolute as given, else relative to the recipe's folder."""
+        return against_recipe(self.base_dir, path).resolve()
+
+
+def against_recipe(base_dir: Path, path: str | Path) -> Path:
+    """The one rule for paths in recipes: absolute as given, else relative to the recipe's folder."""
+    p = Path(path)
+    return p if p.is_absolute() else base_dir / p
+
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> LoadedRecipe:
     """Load and validate a recipe. Raises RecipeError (exit 2) listing every problem found."""
@@ -238,8 +248,7 @@ def resolve_entrypoint_file(entrypoint: str, base_dir: Path) -> Path | None:
     module = entrypoint.rsplit(":", 1)[0]
     if not module.endswith(".py"):
         return None
-    path = Path(module)
-    return path if path.is_absolute() else (base_dir / path)
+    return against_recipe(base_dir, module)
 
 
 def _entrypoint_problem(entrypoint: str, base_dir: Path) -> str | None:
@@ -337,7 +346,7 @@ def _cross_checks(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list
                     )
                 )
             else:
-                target = Path(path) if Path(path).is_absolute() else base_dir / path
+                target = against_recipe(base_dir, path)
                 if not target.exists():
                     found.append(
                         (
