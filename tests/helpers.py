@@ -23,3 +23,23 @@ def group_alive(pgid: int) -> bool:
         return True
     except ProcessLookupError:
         return False
+
+
+def stop_server(server) -> str:
+    """SIGINT a `navctl serve` process, wait for it, and check nothing of its process group outlives it."""
+    import signal
+    import subprocess
+    import time
+
+    server.send_signal(signal.SIGINT)
+    try:
+        output, _ = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        raise
+    deadline = time.monotonic() + 15
+    while group_alive(server.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not group_alive(server.pid), "a server process outlived navctl serve"
+    assert server.returncode == 0, output
+    return output

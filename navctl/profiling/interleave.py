@@ -22,9 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-import numpy as np
-
-from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
+from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
 from navctl.profiling.rules import windows_stable
 from navctl.profiling.sweep import is_out_of_memory
 from navctl.status import ProfileRecord
@@ -82,22 +80,8 @@ class SessionResult:
 
 def _record(batch_size: int, windows: list[_Window], settings: MeasureSettings, stable: bool) -> ProfileRecord:
     kept = windows[-min(settings.windows, len(windows)) :]
-    latencies = np.array([lat for w in kept for lat in w.latencies]) * 1000.0
-    elapsed = sum(sum(w.latencies) for w in kept)
-    p50, p90, p95, p99 = np.percentile(latencies, [50, 90, 95, 99])
-    mean = float(latencies.mean())
-    return ProfileRecord(
-        batch_size=batch_size,
-        mean_ms=mean,
-        p50_ms=float(p50),
-        p90_ms=float(p90),
-        p95_ms=float(p95),
-        p99_ms=float(p99),
-        throughput=len(latencies) * batch_size / elapsed if elapsed > 0 else 0.0,
-        cv=float(latencies.std() / mean) if mean > 0 else 0.0,
-        stable=stable,
-        requests=int(len(latencies)),
-    )
+    latencies = [lat for w in kept for lat in w.latencies]
+    return profile_record(batch_size, latencies, sum(latencies), stable)
 
 
 def _window(member: Member, batch_size: int, seconds: float) -> _Window:

@@ -59,8 +59,12 @@ def measure(
             stable = True
             break
     n = min(settings.windows, len(window_latencies))
-    kept = np.array([lat for window in window_latencies[-n:] for lat in window]) * 1000.0
-    elapsed = sum(window_times[-n:])
+    return profile_record(batch_size, [lat for w in window_latencies[-n:] for lat in w], sum(window_times[-n:]), stable)
+
+
+def profile_record(batch_size: int, latencies_s: list[float], elapsed_s: float, stable: bool) -> ProfileRecord:
+    """The figures of one batch size from the request latencies of its kept windows (seconds)."""
+    kept = np.array(latencies_s) * 1000.0
     p50, p90, p95, p99 = np.percentile(kept, [50, 90, 95, 99])
     mean = float(kept.mean())
     return ProfileRecord(
@@ -70,7 +74,7 @@ def measure(
         p90_ms=float(p90),
         p95_ms=float(p95),
         p99_ms=float(p99),
-        throughput=len(kept) * batch_size / elapsed,
+        throughput=len(kept) * batch_size / elapsed_s if elapsed_s > 0 else 0.0,
         cv=float(kept.std() / mean) if mean > 0 else 0.0,
         stable=stable,
         requests=int(len(kept)),

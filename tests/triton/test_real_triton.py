@@ -7,11 +7,8 @@ same through PyTriton). Both are loaded in the Triton server that PyTriton ships
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +16,7 @@ import pytest
 
 import navctl
 from tests.conftest import REPO, run_cli
-from tests.helpers import free_ports, group_alive
+from tests.helpers import free_ports, stop_server
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -115,15 +112,5 @@ def test_serve_a_per_sample_scalar(two_inputs_package: Path) -> None:
         assert np.allclose(score[:, 0], expected["score"], atol=tolerance["score"].atol, rtol=tolerance["score"].rtol)
         client.close()
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            output, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise
-    assert server.returncode == 0, output
+        output = stop_server(server)
     assert "CUDA" not in output and "NVML" not in output, output  # Triton's noise goes to its log file
-    deadline = time.monotonic() + 15
-    while group_alive(server.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not group_alive(server.pid), "a server process outlived navctl serve"

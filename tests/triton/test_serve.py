@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,7 +11,7 @@ import numpy as np
 import pytest
 
 import navctl
-from tests.helpers import free_ports, group_alive
+from tests.helpers import free_ports, stop_server
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -67,15 +65,5 @@ def test_serve_answers_recorded_samples(tiny_package: Path) -> None:
             assert answer.shape == expected["output_0"].shape
             assert np.allclose(answer, expected["output_0"], atol=tolerance.atol, rtol=tolerance.rtol)
     finally:
-        server.send_signal(signal.SIGINT)
-        try:
-            output, _ = server.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            raise
-    assert server.returncode == 0, output
+        output = stop_server(server)
     assert "serving tiny (" in output and "stopped" in output
-    deadline = time.monotonic() + 15
-    while group_alive(server.pid) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert not group_alive(server.pid), "a server process outlived navctl serve"
