@@ -27,8 +27,13 @@ def _latency(record: ProfileRecord, percentile: str) -> float:
     return getattr(record, f"{percentile}_ms")
 
 
+def trusted(profile: list[ProfileRecord]) -> list[ProfileRecord]:
+    """The stable records, when there are any: a peak seen only in noisy windows is not a peak to pick."""
+    return [r for r in profile if r.stable] or profile
+
+
 def max_throughput(pool: dict[str, RunnerResult]) -> str | None:
-    best = max(pool.items(), key=lambda kv: max(r.throughput for r in kv[1].profile), default=None)
+    best = max(pool.items(), key=lambda kv: max(r.throughput for r in trusted(kv[1].profile)), default=None)
     return best[0] if best else None
 
 
@@ -46,7 +51,7 @@ def min_latency(pool: dict[str, RunnerResult], percentile: str = "p50") -> str |
 def max_throughput_within_budget(pool: dict[str, RunnerResult], budget_ms: float, percentile: str) -> str | None:
     best_key, best_tp = None, -1.0
     for key, result in pool.items():
-        for record in result.profile:
+        for record in trusted(result.profile):
             if _latency(record, percentile) <= budget_ms and record.throughput > best_tp:
                 best_key, best_tp = key, record.throughput
     return best_key

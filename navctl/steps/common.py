@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from navctl.runners import Runner, RunnerConfig, create_runner
@@ -32,3 +34,20 @@ def recorded_samples(ctx: StepContext) -> tuple[ModelIO, list[dict[str, np.ndarr
     io = ctx.io()
     inputs, outputs = load_samples(ctx.workspace, io)
     return io, inputs, outputs
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def root_cause(exc: BaseException) -> str:
+    """`Type: message` of the innermost cause, colour codes stripped: exporters wrap the real error
+    (e.g. `Cannot view a tensor with shape ...`) in several layers of their own."""
+    seen = []
+    while exc is not None and exc not in seen:
+        seen.append(exc)
+        exc = exc.__cause__ or exc.__context__
+    parts = []
+    for error in (seen[0], seen[-1]) if len(seen) > 1 else (seen[0],):
+        lines = [ln.strip() for ln in _ANSI.sub("", str(error)).splitlines() if ln.strip()]
+        parts.append(f"{type(error).__name__}: {lines[0][:240] if lines else ''}".rstrip(": "))
+    return " (cause: ".join(parts) + (")" if len(parts) > 1 else "")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import traceback
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import torch
 
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.common import runner_for
+from navctl.steps.common import root_cause, runner_for
 from navctl.steps.onnx_names import restore_names
 from navctl.steps.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
 
@@ -155,23 +154,6 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")
     return {"exporter": name, "opset": opset, "fallback_reasons": errors, "renamed_outputs": renamed}
-
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-
-
-def root_cause(exc: BaseException) -> str:
-    """`Type: message` of the innermost cause, colour codes stripped: exporters wrap the real error
-    (e.g. `Cannot view a tensor with shape ...`) in several layers of their own."""
-    seen = []
-    while exc is not None and exc not in seen:
-        seen.append(exc)
-        exc = exc.__cause__ or exc.__context__
-    parts = []
-    for error in (seen[0], seen[-1]) if len(seen) > 1 else (seen[0],):
-        lines = [ln.strip() for ln in _ANSI.sub("", str(error)).splitlines() if ln.strip()]
-        parts.append(f"{type(error).__name__}: {lines[0][:240] if lines else ''}".rstrip(": "))
-    return " (cause: ".join(parts) + (")" if len(parts) > 1 else "")
 
 
 def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int) -> None:

@@ -89,3 +89,23 @@ def test_best_by_batch_size_follows_the_measured_winner() -> None:
 def test_source_is_never_selected() -> None:
     only_source = {"source@torch-cpu": RESULTS["source@torch-cpu"]}
     assert select(only_source, Selection(strategies=["max-throughput"]), False) == {"max-throughput": None}
+
+
+def test_a_peak_seen_only_in_noisy_windows_is_not_picked_over_stable_figures() -> None:
+    noisy_peak = _record(64, 120000, 0.5).model_copy(update={"stable": False})
+    results = {
+        **RESULTS,
+        "onnx@onnxruntime-cpu": _result("onnx", "onnxruntime-cpu", [_record(1, 5000, 0.2), noisy_peak]),
+    }
+    chosen = select(results, Selection(strategies=["max-throughput"]), verify_required=False)
+    assert chosen == {"max-throughput": "openvino@openvino-cpu"}  # 80,000 stable beats 120,000 unstable
+    all_noisy = {
+        "onnx@onnxruntime-cpu": _result("onnx", "onnxruntime-cpu", [noisy_peak]),
+        "openvino@openvino-cpu": _result(
+            "openvino", "openvino-cpu", [_record(64, 80000, 0.8).model_copy(update={"stable": False})]
+        ),
+    }
+    # with nothing stable anywhere, the figures are all there is (and the run says so under the table)
+    assert select(all_noisy, Selection(strategies=["max-throughput"]), False) == {
+        "max-throughput": "onnx@onnxruntime-cpu"
+    }

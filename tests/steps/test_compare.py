@@ -42,3 +42,18 @@ def test_reduced_precision_outputs_are_compared_not_refused() -> None:
     ref = [{"y": np.array([1.0, 2.0], np.float32)}]
     out = [{"y": np.array([1.0, 2.0], np.float16)}]
     assert compare(out, ref, {"y": (1e-3, 1e-3)}).passed
+
+
+def test_root_cause_keeps_the_real_error_without_colour_codes() -> None:
+    from navctl.steps.common import root_cause
+
+    try:
+        try:
+            raise RuntimeError("Cannot view a tensor with shape [2, 8] and strides [8, 1] as a tensor with shape (16,)")
+        except RuntimeError as inner:
+            raise ValueError("\x1b[31mFailed to export the model with torch.export.\x1b[0m See above.") from inner
+    except ValueError as exc:
+        text = root_cause(exc)
+    assert "\x1b" not in text
+    assert text.startswith("ValueError: Failed to export the model with torch.export.")
+    assert "(cause: RuntimeError: Cannot view a tensor with shape [2, 8]" in text
