@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from navctl.engine.launch import die_with_parent
 from navctl.plan import registry
 from navctl.profiling.interleave import MemberFailed, run_session
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
@@ -118,8 +119,13 @@ class _RunnerProcess:
 
         self.key = registry.result_key(ctx.spec.format or "", ctx.spec.runner or "")
         self.conn, child = multiprocessing.Pipe()
+        session = os.getpid()
         self.pid = os.fork()
         if self.pid == 0:  # the child: load, then answer commands until told to stop
+            # dies with the session even while stopped between turns (SIGKILL reaches stopped processes)
+            die_with_parent()
+            if os.getppid() != session:
+                os._exit(1)
             self.conn.close()
             code = 0
             try:

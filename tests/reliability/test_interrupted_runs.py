@@ -87,3 +87,29 @@ def test_interrupt_then_resume(run: int, reference: dict[str, str], tmp_path: Pa
     jsonschema.validate(status, SCHEMA)
     assert _final_states(status) == reference
     assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["passed"]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_interrupt_during_the_side_by_side_session_leaves_no_runner_process(sig: int, tmp_path: Path) -> None:
+    recipe = _recipe(tmp_path)
+    data = yaml.safe_load(recipe.read_text())
+    data["targets"] = ["onnx", "onnx-optimized"]
+    data["profiling"] = {**FAST_PROFILING, "batch_sizes": [1, 2, 4, 8, 16, 32], "window_ms": 200, "stability_pct": 1}
+    recipe.write_text(yaml.safe_dump(data))
+    ws = recipe.parent / "ws"
+    process = subprocess.Popen([sys.executable, "-m", "navctl", "optimize", str(recipe)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            steps = yaml.safe_load((ws / "status.yaml").read_text())["steps"]
+        except (OSError, yaml.YAMLError, TypeError, KeyError):
+            steps = {}
+        if sum(1 for k, v in steps.items() if k.startswith("profile/") and v["state"] == "running") >= 2:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the profiling session never started")
+    time.sleep(0.5)  # runners loaded, stopped between their turns
+    process.send_signal(sig)
+    process.communicate(timeout=60)
+    assert wait_no_leftovers(ws) == []
