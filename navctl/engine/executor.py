@@ -118,6 +118,7 @@ class Executor:
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
         self.recipe_problems: list[RecipeProblem] = []  # found once the samples step knows the names
+        self._chain = _chain_lengths(plan)
         self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
@@ -301,9 +302,11 @@ class Executor:
         for step in ready:
             if any(self.status.steps[d].state not in SUCCESS_STATES for d in step.deps):
                 return step
-        for step in ready:
-            if not step.exclusive:
-                return step
+        ordinary = [s for s in ready if not s.exclusive]
+        if ordinary:
+            # the longest chain first: the ONNX export (with conversions and checks behind it) must not
+            # wait behind short steps that nothing waits for
+            return max(ordinary, key=lambda s: self._chain[s.id])
         if running:
             return None
         return ready[0] if ready else None
@@ -501,3 +504,22 @@ def _last_line_hint(log: Path) -> str:
         if line.startswith("Fatal Python error"):
             return f" ({line})"
     return ""
+
+
+def _chain_lengths(plan: Plan) -> dict[str, int]:
+    """For each step, how many non-profile steps wait on it, directly or not (the work behind it)."""
+    children: dict[str, list[str]] = {s.id: [] for s in plan.steps}
+    for step in plan.steps:
+        if step.available and not step.exclusive and not step.inline:
+            for dep in step.deps:
+                children[dep].append(step.id)
+    lengths: dict[str, int] = {}
+
+    def behind(step_id: str) -> int:
+        if step_id not in lengths:
+            lengths[step_id] = sum(1 + behind(child) for child in children[step_id])
+        return lengths[step_id]
+
+    for step in plan.steps:
+        behind(step.id)
+    return lengths

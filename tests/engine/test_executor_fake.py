@@ -158,3 +158,19 @@ def test_rerun_is_cached_and_only_keeps_the_rest(setup) -> None:
     assert fake.started == ["samples", "export/onnx"]
     assert status.steps["correctness/onnx@onnxruntime-cpu"].state == "cached"  # carried over from before
     assert status.selection["max-throughput"]  # still made from every result in the workspace
+
+
+def test_the_longest_chain_starts_first(tmp_path: Path) -> None:
+    recipe = write_project(tmp_path, targets=["torchscript-trace", "onnx", "openvino"])
+    loaded = load_recipe(recipe)
+    modules = {"torch": True, "onnx": True, "onnxruntime": True, "openvino": True}
+    plan = expand(loaded.recipe, Machine(cuda=False, modules=modules))
+    ws = Workspace(tmp_path / "ws")
+    ws.acquire()
+    try:
+        fake = FakeLauncher({}, ws.root)
+        Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1), launcher_factory=fake).run()
+    finally:
+        ws.release()
+    # export/onnx has a conversion and three checks behind it; torchscript-trace one check
+    assert fake.started.index("export/onnx") < fake.started.index("export/torchscript-trace")
