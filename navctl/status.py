@@ -20,6 +20,8 @@ STATUS_FILE = "status.yaml"
 
 StepState = Literal["pending", "running", "ok", "failed", "timeout", "crashed", "skipped", "cached", "unavailable"]
 SUCCESS_STATES = ("ok", "cached")
+# In a failed export step's reason when the failure does not count towards the exit code.
+EXCUSED_MARK = "not counted as a failure"
 
 
 class _Model(BaseModel):

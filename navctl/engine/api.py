@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from navctl.engine.executor import Events, Executor, RunOptions
-from navctl.engine.record import excused_export_failures, exit_code_for
+from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
 from navctl.package import write_package
@@ -108,14 +108,6 @@ def run_recipe(
         status = executor.run()
         interrupted = status.run.state == "interrupted"
         targets = list(loaded.recipe.targets)
-        for step_id, made in excused_export_failures(status, targets).items():
-            record = status.steps[step_id]
-            fmt = step_id.split("/", 1)[1]
-            if "not counted as a failure" not in record.reason:
-                record.reason += (
-                    f" (not counted as a failure: {made} was made for the same target group; list {fmt} "
-                    "in targets on its own to require it)"
-                )
         code = EXIT_INTERRUPTED if interrupted else exit_code_for(status, targets)
         if executor.recipe_problems:
             code = EXIT_USAGE

@@ -6,10 +6,7 @@ killing this process at any moment leaves a valid status that a rerun resumes fr
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import os
-import platform
 import signal
 import time
 from collections.abc import Callable
@@ -18,15 +15,14 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
-from navctl import __version__
 from navctl.engine.cache import StepCache, read_result
 from navctl.engine.launch import Launcher, StepHandle, make_launcher, write_reproduce
-from navctl.engine.record import apply_result
-from navctl.engine.specs import build_spec, user_files
+from navctl.engine.record import StepEnd, apply_result, new_status, now_utc, step_record
+from navctl.engine.specs import build_spec, session_spec, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
 from navctl.errors import RecipeProblem, UsageError
 from navctl.plan import registry
-from navctl.plan.environment import cpu_name, gpu_names, package_versions
+from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint, user_file_hashes
 from navctl.plan.models import Plan, PlannedStep
@@ -34,13 +30,9 @@ from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe, unknown_tensor_names
 from navctl.status import (
     SUCCESS_STATES,
-    EnvironmentInfo,
     ProfilingInfo,
-    RecipeInfo,
-    RunInfo,
     Status,
     StepRecord,
-    ToolInfo,
     read_status,
     write_atomic,
     write_status,
@@ -88,10 +80,6 @@ class _Running:
     members: list[tuple[PlannedStep, str]] = field(default_factory=list)  # a profiling session's steps
 
 
-def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-
-
 class Executor:
     def __init__(
         self,
@@ -114,11 +102,11 @@ class Executor:
         self.user_hashes = user_file_hashes(user_files(loaded))
         self.previous = self._previous_status()
         self.cache = StepCache(self.previous, workspace, options.force, self.events.note)
-        self.status = self._fresh_status()
+        self.status = new_status(loaded, plan, workspace.root, options.threads, self.versions, self.previous)
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
         self.recipe_problems: list[RecipeProblem] = []  # found once the samples step knows the names
-        self._chain = _chain_lengths(plan)
+        self._chain = plan.work_behind()
         self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
@@ -132,37 +120,11 @@ class Executor:
             self.events.note(f"{exc.message}; every step reruns")
             return None
 
-    def _fresh_status(self) -> Status:
-        status = Status(
-            tool=ToolInfo(version=__version__),
-            recipe=RecipeInfo(
-                path=os.path.relpath(self.loaded.path, self.ws.root), sha256=self.loaded.sha256, name=self.recipe.name
-            ),
-            environment=EnvironmentInfo(
-                python=platform.python_version(),
-                platform=platform.platform(),
-                cpu=cpu_name(),
-                gpu=gpu_names(),
-                threads=self.options.threads,
-                packages=self.versions,
-            ),
-            run=RunInfo(started_at=_now(), device=self.plan.device),
-        )
-        for step in self.plan.steps:
-            if step.available:
-                status.steps[step.id] = StepRecord(kind=step.kind, state="pending")
-            else:
-                status.steps[step.id] = StepRecord(kind=step.kind, state="unavailable", reason=step.reason)
-        if self.previous is not None:
-            status.inputs, status.outputs = self.previous.inputs, self.previous.outputs
-            status.profiling = self.previous.profiling  # replaced when profiling runs again
-        return status
-
     def _write(self) -> None:
         write_status(self.ws.root, self.status)
 
     def log(self, message: str) -> None:
-        self._log.write(f"{_now()} {message}\n")
+        self._log.write(f"{now_utc()} {message}\n")
         self._log.flush()
 
     # ----- main loop ----------------------------------------------------------------------------
@@ -190,7 +152,7 @@ class Executor:
             signal.signal(signal.SIGTERM, old_term)
             if launcher is not None:
                 launcher.close()
-                self.status.run.finished_at = _now()
+                self.status.run.finished_at = now_utc()
                 self.status.run.state = "interrupted" if self.interrupts else "finished"
                 self._write()
                 self.log(f"run {self.status.run.state}")
@@ -370,12 +332,9 @@ class Executor:
             return
         session_dir = self.ws.root / STEPS_DIR / SESSION_ID
         session_dir.mkdir(parents=True, exist_ok=True)
-        keys = [registry.result_key(s.format or "", s.runner or "") for s, _ in members]
-        reference = next((k for k in keys if k.startswith(f"{registry.SOURCE}@")), None)
-        spec = build_spec(members[0][0], self.loaded, self.options.threads, self._output_names())
-        spec.step_id, spec.function = SESSION_ID, "navctl.steps.profile:measure_together"
-        spec.forks_runners = True
-        spec.options = {"members": [f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s, _ in members], "reference": reference}
+        spec = session_spec(
+            [step for step, _ in members], self.loaded, self.options.threads, self._output_names(), SESSION_ID
+        )
         write_atomic(session_dir / SPEC_FILE, spec.model_dump_json(indent=2))
         (session_dir / RESULT_FILE).unlink(missing_ok=True)
         log = session_dir / "profile.log"
@@ -443,34 +402,15 @@ class Executor:
             self._collect_one(step, fp, run, code, duration, session_dir / "profile.log")
 
     def _collect_one(self, step: PlannedStep, fp: str, run: _Running, code: int, duration: float, log: Path) -> None:
-        step_dir = self.ws.step_dir(step.id)
-        rel_log = self.ws.relative(log)
-        result = read_result(step_dir)
-        record = StepRecord(kind=step.kind, state="failed", duration_s=round(duration, 3), log=rel_log, fingerprint=fp)
-        if result is not None and result.state == "ok":
-            record.state = "ok"
-            record.artifacts = result.artifacts
-            record.reason = result.message
-        elif run.timed_out:
-            record.state = "timeout"
-            record.reason = f"no result after {run.deadline - run.started:g}s (step_timeout); log: {rel_log}"
-        elif self.interrupts and result is None:
-            record.state = "pending"
-            record.reason = "interrupted; rerun to resume"
-        elif code < 0 and result is None:
-            name = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else f"signal {-code}"
-            record.state = "crashed"
-            record.reason = f"{name}{_last_line_hint(log)}; log: {rel_log}"
-        elif result is None:
-            record.reason = f"exited with code {code} without a result{_last_line_hint(log)}; log: {rel_log}"
-        elif result.state == "unavailable":
-            record.state = "unavailable"
-            record.reason = result.message
-        else:
-            where = f" ({result.error.where})" if result.error and result.error.where else ""
-            record.reason = f"{result.message}{where}; log: {rel_log}"
-        if result is not None:
-            record.peak_rss_mb, record.cuda_peak_mb = result.peak_rss_mb, result.cuda_peak_mb
+        result = read_result(self.ws.step_dir(step.id))
+        record = step_record(
+            step,
+            result,
+            StepEnd(code, round(duration, 3), run.timed_out, run.deadline - run.started, bool(self.interrupts)),
+            log=log,
+            rel_log=self.ws.relative(log),
+            fingerprint=fp,
+        )
         if result is not None and record.state in ("ok", "failed"):
             apply_result(self.status, step, result)
         self._finish(step, record)
@@ -492,34 +432,3 @@ class Executor:
         self.status.selection = select(self.status.results, self.recipe.selection, verify)
         self.status.best_by_batch_size = best_by_batch_size(self.status.results, verify)
         self._finish(step, StepRecord(kind="select", state="ok", duration_s=round(time.monotonic() - started, 3)))
-
-
-def _last_line_hint(log: Path) -> str:
-    """The last meaningful line a crashed step printed (e.g. 'Fatal Python error: Segmentation fault')."""
-    try:
-        lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
-    except OSError:
-        return ""
-    for line in lines:
-        if line.startswith("Fatal Python error"):
-            return f" ({line})"
-    return ""
-
-
-def _chain_lengths(plan: Plan) -> dict[str, int]:
-    """For each step, how many non-profile steps wait on it, directly or not (the work behind it)."""
-    children: dict[str, list[str]] = {s.id: [] for s in plan.steps}
-    for step in plan.steps:
-        if step.available and not step.exclusive and not step.inline:
-            for dep in step.deps:
-                children[dep].append(step.id)
-    lengths: dict[str, int] = {}
-
-    def behind(step_id: str) -> int:
-        if step_id not in lengths:
-            lengths[step_id] = sum(1 + behind(child) for child in children[step_id])
-        return lengths[step_id]
-
-    for step in plan.steps:
-        behind(step.id)
-    return lengths

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from navctl.engine.workspace import STEPS_DIR
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
 from navctl.recipe.load import LoadedRecipe, resolve_entrypoint_file
-from navctl.steps.contract import CORRECTNESS_OUTPUTS, CallableRef, ModelRef, StepSpec
+from navctl.steps.contract import CORRECTNESS_OUTPUTS, SPEC_FILE, CallableRef, ModelRef, StepSpec
 
 
 def _artifact(fmt: str | None) -> str | None:
@@ -83,6 +84,26 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
         threads=threads,
         seed=recipe.seed,
         memory_limit=recipe.step_memory_limit,
+    )
+
+
+def session_spec(
+    members: list[PlannedStep], loaded: LoadedRecipe, threads: int, output_names: list[str], session_id: str
+) -> StepSpec:
+    """The spec of one process that measures several profile steps side by side: their own specs
+    (already written under steps/) are its members, the source runner (when among them) its reference."""
+    keys = [registry.result_key(s.format or "", s.runner or "") for s in members]
+    reference = next((k for k in keys if k.startswith(f"{registry.SOURCE}@")), None)
+    spec = build_spec(members[0], loaded, threads, output_names)
+    return spec.model_copy(
+        update={
+            "step_id": session_id,
+            "function": "navctl.steps.profile:measure_together",
+            "format": None,
+            "runner": None,
+            "forks_runners": True,
+            "options": {"members": [f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s in members], "reference": reference},
+        }
     )
 
 

@@ -37,3 +37,22 @@ class Plan(BaseModel):
             if s.id == step_id:
                 return s
         raise KeyError(step_id)
+
+    def work_behind(self) -> dict[str, int]:
+        """For each step, how many non-profile steps wait on it, directly or not: the scheduler starts
+        the step with the most work behind it first."""
+        children: dict[str, list[str]] = {s.id: [] for s in self.steps}
+        for step in self.steps:
+            if step.available and not step.exclusive and not step.inline:
+                for dep in step.deps:
+                    children[dep].append(step.id)
+        lengths: dict[str, int] = {}
+
+        def behind(step_id: str) -> int:
+            if step_id not in lengths:
+                lengths[step_id] = sum(1 + behind(child) for child in children[step_id])
+            return lengths[step_id]
+
+        for step in self.steps:
+            behind(step.id)
+        return lengths

@@ -12,7 +12,7 @@ from rich.text import Text
 from navctl.engine.executor import Events
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.registry import result_key
-from navctl.report.summary import fmt_number, latency_header, result_rows
+from navctl.report.summary import result_columns, result_rows, row_cells
 from navctl.status import Status, StepRecord
 
 STATE_STYLE = {
@@ -109,36 +109,8 @@ _MINOR_COLUMNS = ("peak MB", "p95 ms", "max abs err", "@batch", "p50 ms")
 def results_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
-    lat = latency_header(rows)
-    columns = [
-        ("format", "left"),
-        ("runner", "left"),
-        ("correct", "left"),
-        ("max abs err", "right"),
-        ("best thr. (/s)", "right"),
-        ("@batch", "right"),
-        (f"p50 ms{lat}", "right"),
-        (f"p95 ms{lat}", "right"),
-        ("speedup", "right"),
-        ("peak MB", "right"),
-        ("selected", "left"),
-    ]
-    cells = [
-        [
-            row.format,
-            row.runner,
-            row.correctness,
-            fmt_number(row.max_abs, 2),
-            fmt_number(row.best_throughput),
-            str(row.best_batch or "-"),
-            fmt_number(row.p50_ms),
-            fmt_number(row.p95_ms),
-            f"{row.speedup:.2f}x" if row.speedup else "-",
-            f"{row.peak_rss_mb:,.0f}" if row.peak_rss_mb else "-",
-            ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
-        ]
-        for row in rows
-    ]
+    columns = result_columns(rows)
+    cells = [row_cells(row) for row in rows]
     keep = list(range(len(columns)))
     last = len(columns) - 1  # the selection column wraps between words
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from navctl.report.summary import fmt_number, latency_header, result_rows, run_notes
+from navctl.report.summary import result_columns, result_rows, row_cells, run_notes
 from navctl.status import Status
 
 
@@ -28,20 +28,10 @@ def markdown_summary(status: Status) -> str:
     lines.append("")
     rows = result_rows(status)
     if rows:
-        lat = latency_header(rows)
-        lines.append(
-            f"| format | runner | correct | max abs err | best throughput (/s) | @batch | p50 ms{lat} | p95 ms{lat} "
-            "| speedup | peak MB | selected |"
-        )
-        lines.append("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
-        for row in rows:
-            lines.append(
-                f"| {row.format} | {row.runner} | {row.correctness} | {fmt_number(row.max_abs, 2)} | "
-                f"{fmt_number(row.best_throughput)} | {row.best_batch or '-'} | {fmt_number(row.p50_ms)} | "
-                f"{fmt_number(row.p95_ms)} | {f'{row.speedup:.2f}x' if row.speedup else '-'} | "
-                f"{f'{row.peak_rss_mb:,.0f}' if row.peak_rss_mb else '-'} | "
-                f"{', '.join(row.selected_by)}{' (unstable)' if row.stable is False else ''} |"
-            )
+        columns = result_columns(rows)
+        lines.append("| " + " | ".join(name for name, _ in columns) + " |")
+        lines.append("|" + "|".join("---:" if justify == "right" else "---" for _, justify in columns) + "|")
+        lines += ["| " + " | ".join(row_cells(row)) + " |" for row in rows]
     else:
         lines.append("No format produced results in this run.")
     lines.append("")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from navctl.plan.registry import SOURCE, result_key
-from navctl.status import Status
+from navctl.status import EXCUSED_MARK, Status
 
 
 @dataclass
@@ -88,6 +88,41 @@ def latency_header(rows: list[ResultRow]) -> str:
     return f" @{batches.pop()}" if len(batches) == 1 else ""
 
 
+def result_columns(rows: list[ResultRow]) -> list[tuple[str, str]]:
+    """(header, justify) of the results table, in the order of `row_cells`."""
+    lat = latency_header(rows)
+    return [
+        ("format", "left"),
+        ("runner", "left"),
+        ("correct", "left"),
+        ("max abs err", "right"),
+        ("best thr. (/s)", "right"),
+        ("@batch", "right"),
+        (f"p50 ms{lat}", "right"),
+        (f"p95 ms{lat}", "right"),
+        ("speedup", "right"),
+        ("peak MB", "right"),
+        ("selected", "left"),
+    ]
+
+
+def row_cells(row: ResultRow) -> list[str]:
+    """One row's figures as text, the same in every rendering."""
+    return [
+        row.format,
+        row.runner,
+        row.correctness,
+        fmt_number(row.max_abs, 2),
+        fmt_number(row.best_throughput),
+        str(row.best_batch or "-"),
+        fmt_number(row.p50_ms),
+        fmt_number(row.p95_ms),
+        f"{row.speedup:.2f}x" if row.speedup else "-",
+        f"{row.peak_rss_mb:,.0f}" if row.peak_rss_mb else "-",
+        ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
+    ]
+
+
 def run_notes(status: Status) -> list[str]:
     """Warnings a reader of any report must see next to the numbers."""
     notes = []
@@ -100,7 +135,7 @@ def run_notes(status: Status) -> list[str]:
             "stability_pct; their figures carry that noise"
         )
     for step_id, record in status.steps.items():
-        excused = record.reason.find("(not counted as a failure")
+        excused = record.reason.find(f"({EXCUSED_MARK}")
         if record.state == "failed" and excused >= 0:
             notes.append(f"{step_id} failed {record.reason[excused:]}")
         if record.state in ("ok", "cached") and record.kind in ("export", "convert") and record.reason:

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from navctl import __version__
-from tests.conftest import REPO, run_cli, write_project
+from tests.helpers import REPO, run_cli, write_project
 
 
 def test_version_and_help() -> None:

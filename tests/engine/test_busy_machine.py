@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from tests.conftest import load_status, run_cli
+from tests.helpers import load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

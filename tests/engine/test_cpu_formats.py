@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import FAST_PROFILING, load_status, run_cli
+from tests.helpers import FAST_PROFILING, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

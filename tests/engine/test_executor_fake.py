@@ -19,7 +19,7 @@ from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
 from navctl.status import read_status
 from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
-from tests.conftest import write_project
+from tests.helpers import write_project
 
 PROFILE = {
     "batch_size": 1,

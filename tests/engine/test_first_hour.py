@@ -18,7 +18,7 @@ from navctl.cli.output import PipeSafeStream
 from navctl.engine.api import package_path
 from navctl.recipe.load import load_recipe
 from navctl.status import write_atomic
-from tests.conftest import load_status, run_cli, write_project
+from tests.helpers import load_status, run_cli, write_project
 
 BLOCKER = """
 import os

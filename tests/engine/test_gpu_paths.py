@@ -15,7 +15,7 @@ from navctl.runners.base import RunnerConfig
 from navctl.status import TensorMeta
 from navctl.steps.contract import ModelRef
 from navctl.steps.tensors import ModelIO
-from tests.conftest import REPO, load_status, run_cli
+from tests.helpers import REPO, load_status, run_cli
 
 RECIPES = REPO / "recipes"
 MLP_IO = ModelIO(

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import load_status, run_cli
+from tests.helpers import load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import REPO, TINY_MODEL, load_status, run_cli
+from tests.helpers import REPO, TINY_MODEL, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import zipfile
 import pytest
 
 import navctl
-from tests.conftest import FAST_PROFILING, load_status, run_cli
+from tests.helpers import FAST_PROFILING, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, load_status, run_cli
+from tests.helpers import REPO, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

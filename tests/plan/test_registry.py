@@ -11,7 +11,7 @@ from navctl.plan import registry
 from navctl.plan.environment import module_available
 from navctl.recipe.models import Recipe
 from navctl.triton.repository import KNOWN_BACKENDS
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 EXTRAS = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"]
 

@@ -171,7 +171,7 @@ def test_github_actions_annotations(tmp_path: Path, capsys, monkeypatch) -> None
 
 
 def test_cli_subprocess_has_no_traceback(tmp_path: Path) -> None:
-    from tests.conftest import run_cli
+    from tests.helpers import run_cli
 
     recipe = _write(tmp_path, GOOD + "device: gpu\n")
     for command in ("validate", "plan", "optimize"):

@@ -10,7 +10,7 @@ import time
 import pytest
 import yaml
 
-from tests.conftest import TINY_MODEL, load_status, run_cli
+from tests.helpers import TINY_MODEL, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import TINY_MODEL, load_status, run_cli, wait_no_leftovers
+from tests.helpers import TINY_MODEL, load_status, run_cli, wait_no_leftovers
 
 pytestmark = pytest.mark.slow
 

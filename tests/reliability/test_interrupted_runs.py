@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 import yaml
 
-from tests.conftest import FAST_PROFILING, REPO, load_status, run_cli, wait_no_leftovers
+from tests.helpers import FAST_PROFILING, REPO, load_status, run_cli, wait_no_leftovers
 
 pytestmark = pytest.mark.slow
 

@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 import navctl
-from tests.conftest import REPO, run_cli
-from tests.helpers import free_ports, stop_server
+from tests.helpers import REPO, free_ports, run_cli, stop_server
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
