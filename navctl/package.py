@@ -130,6 +130,29 @@ def read_package_status(package: Path) -> Status:
         raise PackageError(str(getattr(exc, "message", exc))) from None
 
 
+def replace_package_status(package: Path, status: Status) -> None:
+    """Rewrite the package with a new status.yaml (e.g. load-test results), every other member copied
+    as stored; written beside it and renamed, so a reader never sees half a package."""
+    from navctl.status import dump_status
+
+    with _open(package) as source:
+        check_members(source, str(package))
+        fd, tmp = temp_beside(package)
+        os.close(fd)
+        try:
+            with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+                target.writestr(STATUS_FILE, dump_status(status))
+                for info in source.infolist():
+                    if info.filename != STATUS_FILE:
+                        with source.open(info) as member, target.open(info, "w") as copy:
+                            while chunk := member.read(1 << 20):
+                                copy.write(chunk)
+            os.replace(tmp, package)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
 def extract_package(package: Path, target: Path) -> Path:
     """Unpack into `target` after the member checks; a member that inflates past its declared size or
     resolves outside `target` stops the extraction."""

@@ -4,13 +4,14 @@ conftest.py holds fixtures only."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import yaml
+
+from navctl.loadtest.server import free_ports  # noqa: F401 - the tests' own import point
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -112,17 +113,6 @@ def wait_no_leftovers(workspace: Path, seconds: float = 10.0) -> list[int]:
     while (left := leftover_processes(workspace)) and time.monotonic() < deadline:
         time.sleep(0.1)
     return left
-
-
-def free_ports(count: int) -> list[int]:
-    """Free TCP ports on 127.0.0.1 (bound together, so they differ)."""
-    sockets = [socket.socket() for _ in range(count)]
-    for s in sockets:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in sockets]
-    for s in sockets:
-        s.close()
-    return ports
 
 
 def group_alive(pgid: int) -> bool:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import signal
 import sys
 import traceback
 from enum import Enum
@@ -57,6 +58,11 @@ MaxBatchOpt = Annotated[
     int | None, typer.Option("--max-batch-size", min=1, help="Default: the largest batch size profiled.")
 ]
 QueueDelayOpt = Annotated[int, typer.Option("--max-queue-delay-us", min=0, help="Dynamic batching queue delay.")]
+DynamicBatchingOpt = Annotated[bool, typer.Option("--dynamic-batching/--no-dynamic-batching")]
+PreferredOpt = Annotated[
+    list[int], typer.Option("--preferred-batch-size", help="Repeatable; default: the top two profiled.")
+]
+InstancesOpt = Annotated[int, typer.Option("--instances", min=1, help="Model instances per device.")]
 
 
 class PackageFormats(str, Enum):
@@ -260,6 +266,11 @@ def status(
         stdout.print(note)
     for line in selection_lines(st):
         stdout.print(f"selected for {line}")
+    if st.loadtest is not None:
+        from navctl.report.tables import loadtest_table
+
+        stdout.print(f"load test: {st.loadtest.answer}")
+        stdout.print(loadtest_table(st.loadtest))
     unavailable = sum(1 for s in st.steps.values() if s.state == "unavailable")
     if unavailable:
         stdout.print(f"({unavailable} steps unavailable on the machine that ran it; --json lists them)")
@@ -348,12 +359,15 @@ def triton(
     strategy: StrategyOpt = "max-throughput",
     format_key: FormatOpt = None,
     max_batch_size: MaxBatchOpt = None,
-    dynamic_batching: bool = typer.Option(True, "--dynamic-batching/--no-dynamic-batching"),
-    preferred: list[int] = typer.Option([], "--preferred-batch-size", help="Repeatable; default: the top two."),
+    dynamic_batching: DynamicBatchingOpt = True,
+    preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     queue_delay_us: QueueDelayOpt = 100,
-    instances: int = typer.Option(1, "--instances", min=1, help="Model instances per device."),
+    instances: InstancesOpt = 1,
     kind: TritonKind = typer.Option(TritonKind.auto, "--kind", help="auto follows the runner's device."),
     accelerator: Accelerator = typer.Option(Accelerator.none, "--accelerator", help="ONNX formats only."),
+    from_loadtest: bool = typer.Option(
+        False, "--from-loadtest", help="Batching settings (and format) from the package's `navctl loadtest` results."
+    ),
 ) -> None:
     """Write a Triton model repository entry (config.pbtxt + model files) for one format of a package."""
     from navctl.nav import load
@@ -371,6 +385,8 @@ def triton(
         kind=kind.value,  # type: ignore[arg-type]
         accelerator=accelerator.value,  # type: ignore[arg-type]
     )
+    if from_loadtest:
+        _apply_loadtest(package, options)
     with load(package) as pkg:
         model_dir = write_repository(pkg, repo, options)
     stdout.print(f"wrote {model_dir / 'config.pbtxt'}")
@@ -389,7 +405,11 @@ def serve(
     grpc_port: int = typer.Option(8001, "--grpc-port"),
     metrics_port: int = typer.Option(8002, "--metrics-port"),
     max_batch_size: MaxBatchOpt = None,
+    dynamic_batching: DynamicBatchingOpt = True,
+    preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     queue_delay_us: QueueDelayOpt = 100,
+    instances: InstancesOpt = 1,
+    null_model: str | None = typer.Option(None, "--null-model", hidden=True),
     log_file: Path | None = typer.Option(
         None, "--log-file", help="Triton's own log (default: a file in the system temp folder, printed at start)."
     ),
@@ -412,11 +432,121 @@ def serve(
         grpc_port=grpc_port,
         metrics_port=metrics_port,
         max_batch_size=max_batch_size,
+        dynamic_batching=dynamic_batching,
         max_queue_delay_us=queue_delay_us,
+        preferred_batch_sizes=list(preferred),
+        instances=instances,
+        null_model=null_model,
         log_file=log_file.resolve(),
     )
     run_server(package, options, ready=lambda line: stdout.print(line))
     stdout.print("stopped")
+
+
+def _apply_loadtest(package: Path, options) -> None:
+    """The best configuration `navctl loadtest` found, in place of the batching options."""
+    from navctl.package import read_package_status
+
+    found = read_package_status(package).loadtest
+    if found is None or found.best is None:
+        raise UsageError(
+            f"{package} holds no load-test results", hint=f"navctl loadtest {package} --tune, then rerun this"
+        )
+    if options.key is not None and options.key != found.key:
+        raise UsageError(f"the load test served {found.key}, not {options.key}; drop --format or rerun the load test")
+    best = found.best
+    options.key = found.key
+    options.dynamic_batching = best.dynamic_batching
+    options.max_queue_delay_us = best.max_queue_delay_us
+    options.preferred_batch_sizes = list(best.preferred_batch_sizes)
+    options.instances = best.instances
+    options.max_batch_size = best.max_batch_size or options.max_batch_size
+    stderr.print(f"batching from the load test of {found.key}: {best.describe()}")
+
+
+class Protocol(str, Enum):
+    http = "http"
+    grpc = "grpc"
+
+
+class LoadDriver(str, Enum):
+    auto = "auto"
+    navctl = "navctl"
+    perf_analyzer = "perf_analyzer"
+
+
+@app.command()
+def loadtest(
+    package: PackageArg,
+    strategy: StrategyOpt = "max-throughput",
+    format_key: FormatOpt = None,
+    concurrency: str = typer.Option("1,2,4,8", "--concurrency", help="Closed loop: requests in flight, e.g. 1,2,4,8."),
+    request_rate: str | None = typer.Option(
+        None, "--request-rate", help="Open loop (Poisson arrivals) instead: rates per second, e.g. 100:2000:100."
+    ),
+    latency_budget: str | None = typer.Option(
+        None, "--latency-budget", help="Find the highest load whose p99 stays within this, e.g. 20ms."
+    ),
+    duration: str = typer.Option("5s", "--duration", help="The most one load point may take."),
+    protocol: Protocol = typer.Option(Protocol.http, "--protocol"),
+    batch: int = typer.Option(1, "--batch", min=1, help="Samples per request."),
+    tune: bool = typer.Option(False, "--tune", help="Try dynamic batching settings and instance counts."),
+    tune_budget: str = typer.Option("120s", "--tune-budget"),
+    tune_delays: str = typer.Option("0,100,500,2000", "--tune-delays", help="Queue delays (us) --tune tries."),
+    tune_instances: str = typer.Option("1,2", "--tune-instances", help="Instance counts --tune tries."),
+    driver: LoadDriver = typer.Option(LoadDriver.auto, "--driver", help="auto: perf_analyzer when on PATH."),
+    max_batch_size: MaxBatchOpt = None,
+    dynamic_batching: DynamicBatchingOpt = True,
+    preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
+    queue_delay_us: QueueDelayOpt = 100,
+    instances: InstancesOpt = 1,
+    keep: bool = typer.Option(True, "--record/--no-record", help="Write the results into the package."),
+    json_out: JsonOpt = False,
+) -> None:
+    """Serve a package's format through Triton (PyTriton) on 127.0.0.1 and measure it under load."""
+    from navctl.loadtest.run import LoadtestOptions, parse_levels, record, run_loadtest
+    from navctl.recipe.units import parse_duration
+    from navctl.report.tables import loadtest_table
+    from navctl.status import ServingConfig
+
+    def seconds(value: str, option: str) -> float:
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise UsageError(f"{option} {value}: {exc}") from None
+
+    options = LoadtestOptions(
+        key=format_key,
+        strategy=strategy,
+        concurrency=[int(v) for v in parse_levels(concurrency, "--concurrency")],
+        request_rates=parse_levels(request_rate, "--request-rate") if request_rate else [],
+        latency_budget_ms=seconds(latency_budget, "--latency-budget") * 1000 if latency_budget else None,
+        duration_s=seconds(duration, "--duration"),
+        protocol=protocol.value,
+        batch=batch,
+        tune=tune,
+        tune_budget_s=seconds(tune_budget, "--tune-budget"),
+        tune_delays_us=[int(v) for v in tune_delays.split(",") if v.strip()],
+        tune_instances=[int(v) for v in parse_levels(tune_instances, "--tune-instances")],
+        driver=driver.value,
+        config=ServingConfig(
+            dynamic_batching=dynamic_batching,
+            max_queue_delay_us=queue_delay_us,
+            preferred_batch_sizes=list(preferred),
+            instances=instances,
+            max_batch_size=max_batch_size,
+        ),
+    )
+    say = (lambda line: stderr.print(line)) if json_out else (lambda line: stdout.print(line))
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the server and the load as on Ctrl-C
+    info = run_loadtest(package, options, say)
+    if keep:
+        record(package, info)
+    if json_out:
+        print_json(info.model_dump(mode="json"))
+        return
+    stdout.print(info.answer)
+    stdout.print(loadtest_table(info))
 
 
 @app.command()

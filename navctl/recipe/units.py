@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART_RE = re.compile(r"(\d+(?:\.\d+)?)(ms|us|µs|s|m|h)")
+_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
 
 def parse_duration(value: Any) -> float:

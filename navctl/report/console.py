@@ -158,7 +158,7 @@ def steps_table(status: Status, include_unavailable: bool = True) -> Table:
             step_id,
             Text(record.state, style=STATE_STYLE.get(record.state, "")),
             f"{record.duration_s:.1f}s" if record.duration_s is not None else "-",
-            record.reason,
+            record.reason or (f"made by {record.made_by}" if record.made_by else ""),
         )
     return table
 

@@ -75,7 +75,47 @@ def diff_status(base: Status, new: Status, threshold_pct: float) -> list[DiffRow
         if row.latency_change_pct is not None and row.latency_change_pct > threshold_pct:
             row.regressions.append(f"p50 latency {row.latency_change_pct:+.1f}%")
         rows.append(row)
+    served = _loadtest_row(base, new, threshold_pct)
+    if served is not None:
+        rows.append(served)
     return rows
+
+
+def _served(status: Status) -> tuple[float, float | None] | None:
+    """A load test's headline: (infer/s, p99 ms) within the budget when it had one, else at its peak."""
+    info = status.loadtest
+    if info is None or not info.runs:
+        return None
+    best = next((r for r in info.runs if r.config == info.best), info.runs[0])
+    point = best.within_budget or max(best.points, key=lambda p: p.throughput, default=None)
+    return (point.throughput, point.p99_ms) if point else None
+
+
+def _loadtest_row(base: Status, new: Status, threshold_pct: float) -> DiffRow | None:
+    """Serving under load, compared when both runs were load-tested on the same format with the same budget."""
+    if base.loadtest is None or new.loadtest is None:
+        return None
+    if (base.loadtest.key, base.loadtest.latency_budget_ms) != (new.loadtest.key, new.loadtest.latency_budget_ms):
+        return None
+    b, n = _served(base), _served(new)
+    if b is None or n is None:
+        return None
+    row = DiffRow(
+        key=f"served {base.loadtest.key}",
+        base_correct=None,
+        new_correct=None,
+        base_throughput=b[0],
+        new_throughput=n[0],
+        throughput_change_pct=_change(b[0], n[0]),
+        base_latency_ms=b[1],
+        new_latency_ms=n[1],
+        latency_change_pct=_change(b[1], n[1]),
+    )
+    if row.throughput_change_pct is not None and row.throughput_change_pct < -threshold_pct:
+        row.regressions.append(f"served throughput {row.throughput_change_pct:+.1f}%")
+    if row.latency_change_pct is not None and row.latency_change_pct > threshold_pct:
+        row.regressions.append(f"served p99 latency {row.latency_change_pct:+.1f}%")
+    return row
 
 
 _TRACKED_PACKAGES = (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from navctl.report.markdown import markdown_summary
+from navctl.report.summary import LOADTEST_COLUMNS, loadtest_cells
 from navctl.status import Status
 
 PLOT_FILE = "latency_throughput.png"
@@ -48,6 +49,47 @@ def write_plot(status: Status, path: Path) -> Path:
     return path
 
 
+LOADTEST_PLOT_FILE = "loadtest.png"
+
+
+def write_loadtest_plot(status: Status, path: Path) -> Path | None:
+    """Throughput against p99 per serving configuration of `navctl loadtest`; None without a load test."""
+    info = status.loadtest
+    if info is None or not info.runs:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
+    for run in info.runs:
+        points = sorted((p for p in run.points if p.p99_ms is not None), key=lambda p: p.throughput)
+        axes.plot([p.throughput for p in points], [p.p99_ms for p in points], marker="o", label=run.config.describe())
+    if info.latency_budget_ms is not None:
+        axes.axhline(info.latency_budget_ms, linestyle=":", color="grey", label=f"budget {info.latency_budget_ms:g} ms")
+    axes.set_xlabel("throughput (infer/s)")
+    axes.set_ylabel("p99 latency at the client (ms)")
+    axes.set_title(f"{info.key} under load ({info.driver})")
+    axes.grid(True, alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path)
+    plt.close(figure)
+    return path
+
+
+def loadtest_markdown(status: Status) -> str:
+    info = status.loadtest
+    if info is None:
+        return ""
+    lines = ["## Load test", "", info.answer, "", f"Driver: {info.driver}, {info.protocol}, batch {info.batch}.", ""]
+    lines.append("| " + " | ".join(LOADTEST_COLUMNS) + " |")
+    lines.append("|---|---|" + "---:|" * (len(LOADTEST_COLUMNS) - 2))
+    lines += ["| " + " | ".join(cells) + " |" for cells in loadtest_cells(info)]
+    return "\n".join(lines) + "\n\n"
+
+
 def profile_tables(status: Status) -> str:
     lines = ["## Profiles", ""]
     for key, result in sorted(status.results.items()):
@@ -80,6 +122,9 @@ def write_report(status: Status, out: Path) -> list[Path]:
         + f"\nMeasured with navctl {status.tool.version} on {env.cpu} ({env.threads} threads per runner), "
         f"Python {env.python}.\n\n![latency against throughput]({PLOT_FILE})\n\n" + profile_tables(status)
     )
+    loadtest_plot = write_loadtest_plot(status, out / LOADTEST_PLOT_FILE)
+    if loadtest_plot is not None:
+        text += "\n" + loadtest_markdown(status) + f"![throughput against p99]({LOADTEST_PLOT_FILE})\n"
     report = out / REPORT_FILE
     report.write_text(text)
-    return [report, plot]
+    return [report, plot] + ([loadtest_plot] if loadtest_plot else [])

@@ -10,8 +10,8 @@ from rich.table import Table
 from rich.text import Text
 
 from navctl.report.diff import DiffRow
-from navctl.report.summary import fmt_number
-from navctl.status import Status
+from navctl.report.summary import LOADTEST_COLUMNS, fmt_number, loadtest_cells
+from navctl.status import LoadtestInfo, Status
 
 _NOT_MODEL_FILES = ("steps/", "model_input/", "model_output/")
 
@@ -87,3 +87,14 @@ def _yes(value: bool | None) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1f}%"
+
+
+def loadtest_table(info: LoadtestInfo) -> Table:
+    """One row per load point of every serving configuration tried; the floor first."""
+    title = f"load test: {info.key} ({info.driver}, {info.protocol}, batch {info.batch})"
+    table = Table(title=title, title_justify="left")
+    for name in LOADTEST_COLUMNS:
+        table.add_column(name, justify="left" if name in ("configuration", "load") else "right")
+    for cells in loadtest_cells(info):
+        table.add_row(*cells)
+    return table

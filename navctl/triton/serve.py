@@ -12,7 +12,8 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,9 +36,14 @@ class ServeOptions:
     grpc_port: int = 8001
     metrics_port: int = 8002
     max_batch_size: int | None = None
+    dynamic_batching: bool = True
     max_queue_delay_us: int = 100
+    preferred_batch_sizes: list[int] = field(default_factory=list)
+    instances: int = 1
     log_file: Path | None = None
     ready_timeout_s: float = 300.0
+    # A second model beside the real one that answers at once: a load test's floor (its own overhead).
+    null_model: str | None = None
 
 
 def _python_library_path() -> None:
@@ -71,6 +77,37 @@ def _wait_until_ready(options: ServeOptions, name: str) -> None:
         client.close()
 
 
+def _statistics_open() -> dict:
+    """PyTriton guards Triton's statistics endpoint with a random token by default; a load test and
+    monitoring read it, and its counters reveal nothing the server's other answers do not. The rest
+    (model control, shared memory, tracing, logging) stays guarded."""
+    try:
+        from pytriton.triton import DEFAULT_PROTECTED_ENDPOINTS, TritonSecurityConfig
+    except ImportError:  # an older PyTriton without access tokens: nothing is guarded
+        return {}
+    guarded = [e for e in DEFAULT_PROTECTED_ENDPOINTS if e != "statistics"]
+    return {"security_config": TritonSecurityConfig(restricted_endpoints=guarded)}
+
+
+def _bind_null_model(triton, name: str, inputs: list, batching: bool, max_batch: int) -> None:
+    """A model with the real one's inputs that computes nothing: what the server and client cost alone."""
+    from pytriton.decorators import batch
+    from pytriton.model_config import ModelConfig, Tensor
+
+    def nothing(**feed: np.ndarray) -> dict[str, np.ndarray]:
+        first = next(iter(feed.values()))
+        return {"nothing": np.zeros((first.shape[0], 1) if batching else (1,), dtype=np.float32)}
+
+    triton.bind(
+        model_name=name,
+        infer_func=batch(nothing) if batching else nothing,
+        inputs=inputs,
+        outputs=[Tensor(name="nothing", dtype=np.float32, shape=(1,))],
+        config=ModelConfig(batching=batching, max_batch_size=max_batch),
+        strict=True,
+    )
+
+
 def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None] = print) -> None:
     """Serve until SIGINT or SIGTERM, then stop the server and return."""
     if not (module_available("pytriton") and module_available("tritonclient")):
@@ -97,19 +134,30 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
             # Triton refuses tensors without dims: one value per sample travels as [1] and is
             # reshaped back before the runner sees it (the same rule as `navctl triton`'s reshape).
             scalar = {name for name, shape in sample_shapes.items() if not shape}
-            with package.runner(key) as runner:
+            with ExitStack() as stack:
+                # one runner per instance: Triton calls instances concurrently, and runners are not shared
+                runners = [stack.enter_context(package.runner(key)) for _ in range(max(1, options.instances))]
 
-                def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-                    feed = {n: (x.reshape(x.shape[:-1]) if n in scalar else x) for n, x in inputs.items()}
-                    outputs = runner.infer(feed)
-                    result = {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
-                    return {n: (x.reshape(*x.shape, 1) if n in scalar else x) for n, x in result.items()}
+                def infer_with(runner):
+                    def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
+                        feed = {n: (x.reshape(x.shape[:-1]) if n in scalar else x) for n, x in inputs.items()}
+                        outputs = runner.infer(feed)
+                        result = {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
+                        return {n: (x.reshape(*x.shape, 1) if n in scalar else x) for n, x in result.items()}
+
+                    return batch(infer) if batching else infer
 
                 def tensors(metas) -> list:
                     return [
                         Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=sample_shapes[t.name] or (1,)) for t in metas
                     ]
 
+                batcher = None
+                if options.dynamic_batching:
+                    batcher = DynamicBatcher(
+                        max_queue_delay_microseconds=options.max_queue_delay_us,
+                        preferred_batch_size=[b for b in options.preferred_batch_sizes if b <= max_batch] or None,
+                    )
                 config = TritonConfig(
                     http_address=options.address,
                     http_port=options.http_port,
@@ -122,21 +170,22 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
                     log_file=options.log_file,
                     allow_gpu_metrics=key.endswith("-cuda"),
                 )
-                with Triton(config=config) as triton:
+                with Triton(config=config, **_statistics_open()) as triton:
+                    infer_funcs = [infer_with(r) for r in runners]
                     triton.bind(
                         model_name=name,
-                        infer_func=batch(infer) if batching else infer,
+                        infer_func=infer_funcs if len(infer_funcs) > 1 else infer_funcs[0],
                         inputs=tensors(io.inputs),
                         outputs=tensors(io.outputs),
-                        config=ModelConfig(
-                            batching=batching,
-                            max_batch_size=max_batch,
-                            batcher=DynamicBatcher(max_queue_delay_microseconds=options.max_queue_delay_us),
-                        ),
+                        config=ModelConfig(batching=batching, max_batch_size=max_batch, batcher=batcher),
                         strict=True,
                     )
+                    if options.null_model:
+                        _bind_null_model(triton, options.null_model, tensors(io.inputs), batching, max_batch)
                     triton.run()
                     _wait_until_ready(options, name)
+                    if options.null_model:
+                        _wait_until_ready(options, options.null_model)
                     ready(
                         f"serving {name} ({key}) on http://{options.address}:{options.http_port} and "
                         f"grpc {options.address}:{options.grpc_port}; Ctrl-C stops"

@@ -1,0 +1,143 @@
+"""`navctl loadtest` against a real Triton server (PyTriton's) with tritonclient's asyncio driver, on
+127.0.0.1, each point bounded to about a second."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import REPO, free_ports, run_cli
+
+pytestmark = pytest.mark.slow
+pytest.importorskip("pytriton")
+pytest.importorskip("tritonclient.http")
+
+KEY = "torch-export@torch-export-cpu"  # deployable on the Python backend, the one PyTriton's server has
+SHORT = ["--duration", "1.5s", "--driver", "navctl"]
+
+
+def _tritonservers() -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if b"tritonserver" in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
+@pytest.fixture
+def package(tiny_package: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "tiny.nav"
+    shutil.copy(tiny_package, copy)
+    return copy
+
+
+def _loadtest(package: Path, *args: str) -> dict:
+    before = _tritonservers()
+    result = run_cli("loadtest", str(package), "--format", KEY, "--json", *SHORT, *args, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _tritonservers() <= before, "a Triton server outlived navctl loadtest"
+    return json.loads(result.stdout)
+
+
+def test_concurrency_sweep_and_a_budget_the_model_meets(package: Path) -> None:
+    info = _loadtest(package, "--concurrency", "1,2,4", "--latency-budget", "10s")
+    assert info["key"] == KEY and info["driver"].startswith("navctl")
+    (run,) = info["runs"]
+    sweep = [p for p in run["points"] if p["mode"] == "concurrency"]
+    assert [p["level"] for p in sweep] == [1, 2, 4]
+    for point in run["points"] + [info["floor"]]:
+        assert point["throughput"] > 0 and point["requests"] > 0
+        assert point["p99_ms"] >= point["p50_ms"] > 0
+        assert point["server"]["compute_ms"] > 0 and point["server"]["executions"] > 0
+    # the budget search probed open-loop rates above what the closed loop reached
+    assert any(p["mode"] == "request-rate" for p in run["points"])
+    best = run["within_budget"]
+    assert best is not None and best["p99_ms"] <= 10_000
+    assert best["throughput"] == max(p["throughput"] for p in run["points"] if p["p99_ms"] <= 10_000)
+    assert "within p99 10000 ms" in info["answer"]
+    # recorded in the package, where `navctl status` shows it
+    shown = run_cli("status", str(package))
+    assert shown.returncode == 0 and "load test:" in shown.stdout, shown.stdout
+
+
+def test_a_budget_nobody_meets_says_so_with_the_best_p99(package: Path) -> None:
+    info = _loadtest(package, "--concurrency", "1", "--latency-budget", "1us", "--duration", "0.8s")
+    lowest = min(p["p99_ms"] for p in info["runs"][0]["points"])
+    assert info["runs"][0]["within_budget"] is None
+    assert f"no measured load kept p99 within {0.001:g} ms" in info["answer"]
+    assert f"{lowest:.3g} ms" in info["answer"]
+
+
+def test_tuning_writes_the_best_config_and_the_repository_loads(package: Path, tmp_path: Path) -> None:
+    info = _loadtest(
+        package, "--concurrency", "2,4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--batch", "1"
+    )
+    configs = [(r["config"]["dynamic_batching"], r["config"]["max_queue_delay_us"]) for r in info["runs"]]
+    assert configs == [(False, 100), (True, 700)]
+    best = info["best"]
+    repo = tmp_path / "repo"
+    written = run_cli("triton", str(package), "--repo", str(repo), "--name", "tiny", "--from-loadtest")
+    assert written.returncode == 0, written.stderr
+    config = (repo / "tiny" / "config.pbtxt").read_text()
+    if best["dynamic_batching"]:
+        assert "max_queue_delay_microseconds: 700" in config, config
+    else:
+        assert "dynamic_batching" not in config, config
+    # the written repository loads in the real server and answers
+    import numpy as np
+
+    import navctl
+
+    with navctl.load(package) as pkg:
+        inputs, _ = pkg.samples()
+    np.savez(tmp_path / "in.npz", **inputs[0])
+    ports = [str(p) for p in free_ports(3)]
+    loader = REPO / "tests" / "triton" / "infer_in_triton.py"
+    run = subprocess.run(
+        [sys.executable, str(loader), str(repo), "tiny", str(tmp_path / "in.npz"), str(tmp_path / "out.npz"), *ports],
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+    (answered,) = dict(np.load(tmp_path / "out.npz")).values()
+    assert answered.shape[0] == next(iter(inputs[0].values())).shape[0]
+
+
+def test_ctrl_c_stops_the_server_and_the_load(package: Path) -> None:
+    before = _tritonservers()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "loadtest", str(package), "--format", KEY, "--concurrency", "1,2,4,8",
+         "--duration", "20s", "--driver", "navctl"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None
+        for line in process.stdout:
+            if line.startswith("driver floor"):
+                break
+        time.sleep(1.0)  # under load now
+        process.send_signal(signal.SIGINT)
+        output = process.communicate(timeout=60)[0]
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 130, output
+    deadline = time.monotonic() + 15
+    while _tritonservers() - before and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _tritonservers() - before, "Triton kept running after Ctrl-C"
