@@ -89,6 +89,7 @@ def step_record(
         record.state = "ok"
         record.artifacts = result.artifacts
         record.reason = result.message
+        record.made_by = result.metrics.get("exporter")
     elif end.timed_out:
         record.state = "timeout"
         record.reason = f"no result after {end.timeout_s:g}s (step_timeout); log: {rel_log}"

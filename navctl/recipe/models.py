@@ -176,7 +176,9 @@ class Verify(StrictModel):
 class OnnxOptions(StrictModel):
     opset: Annotated[int, Field(ge=7, le=25)] = 18
     exporter: Literal["auto", "dynamo", "torchscript"] = Field(
-        "auto", description="auto tries the dynamo exporter first, then the TorchScript-based one"
+        "auto",
+        description="auto tries the TorchScript-based exporter first (much faster) unless its tracer warns that "
+        "the trace would not hold for other inputs, then the dynamo exporter",
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import traceback
+import warnings
 from typing import Any
 
 import numpy as np
@@ -127,13 +128,16 @@ def aoti_package(ctx: StepContext) -> dict[str, Any]:
 
 
 def onnx(ctx: StepContext) -> dict[str, Any]:
-    """ONNX with a dynamic batch axis; the dynamo exporter first, then the TorchScript-based one."""
+    """ONNX with a dynamic batch axis. `auto`: the TorchScript-based exporter first (a trace: tens of
+    milliseconds where dynamo takes seconds; benchmarks/onnx_exporters.py), refused as soon as the tracer
+    warns that the trace may not hold for other inputs (Python control flow on values or shapes); then
+    the dynamo exporter."""
     model, io, args = _flat_model_and_example(ctx)
     options = ctx.spec.options
     exporter = options.get("exporter", "auto")
     opset = options.get("opset", 18)
     path = _prepare_dir(ctx)
-    order = ["dynamo", "torchscript"] if exporter == "auto" else [exporter]
+    order = ["torchscript", "dynamo"] if exporter == "auto" else [exporter]
     errors: list[str] = []
     for name in order:
         try:
@@ -165,7 +169,10 @@ def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, export
     else:
         axes = {n: {a: f"{n}_dim{a}" for a in ax} for n, ax in _dynamic_axes(io).items() if ax}
         axes.update({t.name: {a: f"{t.name}_dim{a}" for a, d in enumerate(t.shape) if d == -1} for t in io.outputs})
-        torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
+        with warnings.catch_warnings():
+            # a trace that warns was specialised to these example inputs: not a model for other batches
+            warnings.simplefilter("error", torch.jit.TracerWarning)
+            torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
 
 
 def _remove_partial(path: str) -> None:
