@@ -86,7 +86,7 @@ def validate(recipes: list[Path] = typer.Argument(..., help="Recipe files to che
     for recipe in recipes:
         try:
             load_recipe(recipe)
-            stdout.print(f"{recipe}: ok")
+            stdout.line(f"{recipe}: ok")
         except RecipeError as exc:
             errors.append(exc)
     for error in errors[:-1]:

@@ -8,8 +8,6 @@ import os
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from navctl.errors import NavctlError, RecipeError
 
 
@@ -65,15 +63,36 @@ def protect_streams() -> None:
         sys.stderr = PipeSafeStream(sys.stderr)
 
 
-def _console(stderr: bool) -> Console:
-    console = Console(stderr=stderr, highlight=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console.width = 160  # logs and pipes: do not crop step ids and reasons at 80 columns
-    return console
+class LazyConsole:
+    """A Rich console made on first use: importing Rich costs about 50 ms, more than `navctl validate`
+    needs for everything else it does, and validate, plan and status print plain lines."""
+
+    def __init__(self, stderr: bool) -> None:
+        self._stderr = stderr
+        self._console: Any = None
+
+    def _get(self) -> Any:
+        if self._console is None:
+            from rich.console import Console
+
+            console = Console(stderr=self._stderr, highlight=False)
+            if not console.is_terminal and "COLUMNS" not in os.environ:
+                console.width = 160  # logs and pipes: do not crop step ids and reasons at 80 columns
+            self._console = console
+        return self._console
+
+    def line(self, text: str) -> None:
+        """Plain text, no markup: without Rich."""
+        stream = sys.stderr if self._stderr else sys.stdout
+        stream.write(text + "\n")
+        stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._get(), name)
 
 
-stdout = _console(stderr=False)
-stderr = _console(stderr=True)
+stdout = LazyConsole(stderr=False)
+stderr = LazyConsole(stderr=True)
 
 
 def print_json(data: Any) -> None:

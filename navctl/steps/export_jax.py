@@ -25,7 +25,34 @@ def _positional(io: ModelIO, function):
     return function
 
 
+def _import_needed_plugins(user_libraries: set[str]) -> None:
+    """jax2onnx imports every plugin on its first conversion, its own examples included, some of which
+    build and compile demo models at import: about 50 s on a 2-core machine for a 4-layer MLP. Import the
+    plugins of JAX itself, and those of Flax or Equinox only when the user's code imported them, then
+    tell jax2onnx they are in. Another jax2onnx version without this switch keeps its own behaviour."""
+    import importlib
+    import pkgutil
+    from pathlib import Path
+
+    from jax2onnx import plugin_system
+
+    if not hasattr(plugin_system, "_already_imported_plugins") or plugin_system._already_imported_plugins:
+        return
+    folder = Path(plugin_system.__file__).with_name("plugins")
+    for _, name, _ in pkgutil.walk_packages([str(folder)], prefix="jax2onnx.plugins."):
+        family = name.split(".")[2]
+        if family == "examples" or (family in ("flax", "equinox") and family not in user_libraries):
+            continue
+        importlib.import_module(name)
+    plugin_system._already_imported_plugins = True
+
+
 def jax2onnx(ctx: StepContext) -> dict[str, Any]:
+    import sys
+
+    io, runner = _jax_runner(ctx)  # the user's code first: which of Flax and Equinox it imports
+    user_libraries = {name for name in ("flax", "equinox") if name in sys.modules}
+
     import jax
     import numpy as np
     import onnx
@@ -33,7 +60,7 @@ def jax2onnx(ctx: StepContext) -> dict[str, Any]:
 
     from navctl.steps.onnx_names import restore_names
 
-    io, runner = _jax_runner(ctx)
+    _import_needed_plugins(user_libraries)
     specs = []
     for t in io.inputs:
         if np.dtype(t.dtype) != np.float32:
