@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 EXTRAS ?= torch,tensorflow,jax,onnx,openvino,triton,report,dev
 STAMP := $(VENV)/.navctl-installed
 PYTEST_ARGS ?=
+# Two pytest workers: most tests wait on navctl subprocesses, so two keep both cores of a CI runner busy.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test test-fast lint schemas bench clean
 
@@ -22,10 +24,10 @@ demo: $(STAMP)
 	$(BIN)/navctl status recipes/navigator_workspace
 
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal $(PYTEST_ARGS)
 
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check navctl tests benchmarks scripts

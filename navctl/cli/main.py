@@ -116,9 +116,13 @@ def plan(
 
 @app.command()
 def optimize(
-    recipe: Path = typer.Argument(..., help="The recipe file.", metavar="RECIPE"),
+    recipes: list[Path] = typer.Argument(..., help="Recipe files; several run one after another.", metavar="RECIPE..."),
     workspace: Path | None = typer.Option(
-        None, "--workspace", "-w", help="Replaces the recipe's workspace.", metavar="DIR"
+        None,
+        "--workspace",
+        "-w",
+        help="Replaces the recipe's workspace; with several recipes, DIR/<recipe name>/.",
+        metavar="DIR",
     ),
     package: Path | None = typer.Option(
         None,
@@ -155,13 +159,48 @@ def optimize(
     json_out: JsonOpt = False,
 ) -> None:
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
-    from navctl.engine.api import run_recipe
     from navctl.engine.executor import RunOptions
+
+    options = RunOptions(force=force, only=only, jobs=jobs, threads=threads)
+    formats = package_formats.value if package_formats else None
+    if len(recipes) > 1:
+        if package is not None:
+            raise UsageError("--package names one file; with several recipes each writes its own package")
+        code = _optimize_fleet(recipes, workspace, options, not no_package, formats, json_out)
+    else:
+        code = _optimize_one(recipes[0], workspace, package, options, not no_package, formats, json_out)
+    if code:
+        raise typer.Exit(code)
+
+
+def _run_document(outcome) -> dict:
+    from navctl.report.summary import result_rows
+
+    status = outcome.status
+    return {
+        "exit_code": outcome.exit_code,
+        "workspace": str(outcome.workspace),
+        "package": str(outcome.package) if outcome.package else None,
+        "selection": status.selection,
+        "results": [r.as_dict() for r in result_rows(status)],
+        "status": status.model_dump(mode="json"),
+    }
+
+
+def _github_summary(text: str) -> None:
+    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary_file:
+        with open(summary_file, "a", encoding="utf-8") as handle:
+            handle.write(text)
+
+
+def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json_out: bool) -> int:
+    from navctl.engine.api import run_recipe
     from navctl.plan.expand import expand
     from navctl.recipe.load import load_recipe
     from navctl.report.console import progress_for, results_table, selection_lines
     from navctl.report.markdown import markdown_summary
-    from navctl.report.summary import result_rows, run_notes
+    from navctl.report.summary import run_notes
 
     loaded = load_recipe(recipe)
     the_plan = expand(loaded.recipe)
@@ -171,11 +210,11 @@ def optimize(
             loaded,
             workspace=workspace,
             package=package,
-            pack=not no_package,
-            options=RunOptions(force=force, only=only, jobs=jobs, threads=threads),
+            pack=pack,
+            options=options,
             events=progress,
             plan=the_plan,
-            package_formats=package_formats.value if package_formats else None,
+            package_formats=formats,
         )
     finally:
         progress.stop()
@@ -193,23 +232,27 @@ def optimize(
     stderr.print(where)
     if outcome.exit_code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(markdown_summary(status))
+    _github_summary(markdown_summary(status))
     if json_out:
-        print_json(
-            {
-                "exit_code": outcome.exit_code,
-                "workspace": str(outcome.workspace),
-                "package": str(outcome.package) if outcome.package else None,
-                "selection": status.selection,
-                "results": [r.as_dict() for r in result_rows(status)],
-                "status": status.model_dump(mode="json"),
-            }
-        )
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
+        print_json(_run_document(outcome))
+    return outcome.exit_code
+
+
+def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool) -> int:
+    from navctl.engine.fleet import load_all, run_fleet
+    from navctl.report.console import FleetConsole
+    from navctl.report.fleet import fleet_document, fleet_markdown, fleet_table
+
+    entries = load_all(recipes, workspace.resolve() if workspace else None)
+    view = FleetConsole(stderr, entries)
+    code = run_fleet(entries, options, view, pack=pack, package_formats=formats)
+    stderr.print(fleet_table(entries))
+    if code == EXIT_INTERRUPTED:
+        stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
+    _github_summary(fleet_markdown(entries))
+    if json_out:
+        print_json(fleet_document(entries, code, _run_document))
+    return code
 
 
 def resume_command(argv: list[str]) -> str:

@@ -106,6 +106,13 @@ def in_github_actions() -> bool:
 
 def report_error(error: NavctlError) -> None:
     """One line per problem (recipe errors carry file:line:col), plus a hint; never a traceback."""
+    nested = getattr(error, "errors", None)  # several recipes' errors, reported together
+    if nested:
+        for each in nested:
+            report_error(each)
+        sys.stderr.write(f"navctl: error: {error.message}\n")
+        sys.stderr.flush()
+        return
     if isinstance(error, RecipeError):
         for problem in error.problems:
             sys.stderr.write(problem.render(error.path) + "\n")

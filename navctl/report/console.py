@@ -165,3 +165,33 @@ def steps_table(status: Status, include_unavailable: bool = True) -> Table:
 
 def selection_lines(status: Status) -> list[str]:
     return [f"{strategy}: {choice or 'no correct candidate'}" for strategy, choice in status.selection.items()]
+
+
+class FleetConsole:
+    """`navctl optimize A.yaml B.yaml`: a line per recipe as it starts and ends, its steps in between
+    through the single-run view."""
+
+    def __init__(self, console: Console, entries: list) -> None:
+        self.console = console
+        self.total = len(entries)
+        self.index = {id(e): i + 1 for i, e in enumerate(entries)}
+        self.progress: PlainProgress | None = None
+        console.print(f"{self.total} recipes queued: {', '.join(e.name for e in entries)}")
+
+    def recipe_started(self, entry):
+        self.console.print(f"[{self.index[id(entry)]}/{self.total}] {entry.name}: running ({entry.loaded.path})")
+        self.progress = progress_for(self.console, entry.plan)
+        return self.progress
+
+    def recipe_finished(self, entry) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+        where = f"[{self.index[id(entry)]}/{self.total}] {entry.name}"
+        if entry.outcome is None:
+            self.console.print(f"{where}: {entry.state}" + (f" ({entry.error})" if entry.error else ""))
+            return
+        best = entry.outcome.status.selection.get("max-throughput") or "no correct candidate"
+        self.console.print(
+            f"{where}: {entry.state}, exit {entry.exit_code}, max-throughput {best}, {entry.wall_s:.1f}s"
+        )

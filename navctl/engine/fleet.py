@@ -1,0 +1,152 @@
+"""Many recipes in one command (`navctl optimize A.yaml B.yaml ...`): every recipe validated before any
+runs, then each through the same engine, workspace, status.yaml and package as a single run, one after
+another on this machine so that no recipe's profiling shares the machine with another's work.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from navctl.engine.api import RunOutcome, run_recipe
+from navctl.engine.executor import Events, RunOptions
+from navctl.errors import (
+    EXIT_ENVIRONMENT,
+    EXIT_FORMATS_FAILED,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    NavctlError,
+    RecipeError,
+    UsageError,
+)
+from navctl.plan.expand import expand
+from navctl.plan.models import Plan
+from navctl.recipe.load import LoadedRecipe, load_recipe
+
+# The fleet's exit code is its worst recipe's, in this order of severity.
+SEVERITY = (EXIT_OK, EXIT_FORMATS_FAILED, EXIT_ENVIRONMENT, EXIT_USAGE, EXIT_INTERNAL)
+
+
+def worst_exit(codes: list[int]) -> int:
+    if EXIT_INTERRUPTED in codes:
+        return EXIT_INTERRUPTED
+    ranked = [c for c in codes if c in SEVERITY]
+    return max(ranked, key=SEVERITY.index) if ranked else EXIT_OK
+
+
+@dataclass
+class FleetEntry:
+    loaded: LoadedRecipe
+    plan: Plan
+    workspace: Path | None  # None: the recipe's own
+    state: str = "queued"  # queued | running | done | not run
+    exit_code: int | None = None
+    outcome: RunOutcome | None = None
+    error: str = ""
+    wall_s: float = 0.0
+
+    @property
+    def name(self) -> str:
+        return self.loaded.recipe.name
+
+
+class FleetRecipeErrors(NavctlError):
+    """Every invalid recipe of the command line, reported together; nothing ran."""
+
+    exit_code = EXIT_USAGE
+
+    def __init__(self, errors: list[RecipeError]) -> None:
+        super().__init__(f"{len(errors)} of the recipes are invalid; nothing ran")
+        self.errors = errors
+
+
+def load_all(paths: list[Path], workspace: Path | None) -> list[FleetEntry]:
+    """Validate every recipe first; with --workspace DIR each recipe works in DIR/<name>/, so two recipes
+    with one name would share it: refused before anything runs."""
+    errors: list[RecipeError] = []
+    loaded: list[LoadedRecipe] = []
+    for path in paths:
+        try:
+            loaded.append(load_recipe(path))
+        except RecipeError as exc:
+            errors.append(exc)
+    if errors:
+        raise FleetRecipeErrors(errors)
+    seen: dict[str, Path] = {}
+    for item in loaded:
+        name = item.recipe.name
+        if name in seen:
+            raise UsageError(
+                f"{seen[name]} and {item.path} are both named '{name}': their workspaces and packages would collide",
+                hint="give each recipe its own `name`",
+            )
+        seen[name] = item.path
+    return [
+        FleetEntry(item, expand(item.recipe), workspace / item.recipe.name if workspace else None) for item in loaded
+    ]
+
+
+class FleetEvents:
+    """What a fleet view needs to hear; the CLI's console view overrides these."""
+
+    def recipe_started(self, entry: FleetEntry) -> Events:
+        """A recipe begins; the returned Events hear its steps."""
+        return Events()
+
+    def recipe_finished(self, entry: FleetEntry) -> None:
+        """A recipe ended (done, or not run after an interrupt)."""
+
+
+def run_fleet(
+    entries: list[FleetEntry],
+    options: RunOptions,
+    events: FleetEvents | None = None,
+    pack: bool = True,
+    package_formats: str | None = None,
+    runner: Callable[..., RunOutcome] = run_recipe,
+) -> int:
+    """Run every recipe, one after another; a recipe that fails, or raises, leaves the others to run.
+    Returns the worst exit code (130 when interrupted: the recipes not started are `not run`)."""
+    events = events or FleetEvents()
+    interrupted = False
+    for entry in entries:
+        if interrupted:
+            entry.state = "not run"
+            events.recipe_finished(entry)
+            continue
+        entry.state = "running"
+        step_events = events.recipe_started(entry)
+        started = time.monotonic()
+        try:
+            entry.outcome = runner(
+                entry.loaded,
+                workspace=entry.workspace,
+                options=RunOptions(
+                    force=options.force, only=list(options.only), jobs=options.jobs, threads=options.threads
+                ),
+                events=step_events,
+                pack=pack,
+                plan=entry.plan,
+                package_formats=package_formats,
+            )
+            entry.exit_code = entry.outcome.exit_code
+        except NavctlError as exc:
+            entry.exit_code = exc.exit_code
+            entry.error = exc.message
+        except KeyboardInterrupt:
+            entry.exit_code = EXIT_INTERRUPTED
+            entry.error = "interrupted"
+        except Exception as exc:  # noqa: BLE001 - one recipe's internal error must not stop the fleet
+            entry.exit_code = EXIT_INTERNAL
+            entry.error = f"internal error: {type(exc).__name__}: {exc}"
+            traceback.print_exc()
+        entry.wall_s = round(time.monotonic() - started, 2)
+        entry.state = "done"
+        interrupted = entry.exit_code == EXIT_INTERRUPTED
+        events.recipe_finished(entry)
+    return worst_exit([e.exit_code for e in entries if e.exit_code is not None])

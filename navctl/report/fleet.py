@@ -1,0 +1,104 @@
+"""The fleet summary of `navctl optimize A.yaml B.yaml ...`: one row per recipe, as Rich, Markdown or JSON."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from navctl.engine.fleet import FleetEntry
+from navctl.report.summary import result_rows
+from navctl.status import SUCCESS_STATES
+
+COLUMNS = ("recipe", "state", "steps ok/failed/unavailable", "max-throughput", "min-latency", "wall s", "package")
+
+
+@dataclass
+class FleetRow:
+    recipe: str
+    path: str
+    state: str
+    exit_code: int | None
+    steps_ok: int
+    steps_failed: int
+    steps_unavailable: int
+    max_throughput: str | None  # format@runner (speedup)
+    min_latency: str | None
+    wall_s: float
+    package: str | None
+    error: str
+
+    def cells(self) -> list[str]:
+        state = self.state if self.exit_code is None else f"{self.state} (exit {self.exit_code})"
+        return [
+            self.recipe,
+            state,
+            f"{self.steps_ok}/{self.steps_failed}/{self.steps_unavailable}",
+            self.max_throughput or "-",
+            self.min_latency or "-",
+            f"{self.wall_s:.1f}",
+            self.package or (self.error[:80] if self.error else "-"),
+        ]
+
+
+def _choice(entry: FleetEntry, strategy: str) -> str | None:
+    if entry.outcome is None:
+        return None
+    status = entry.outcome.status
+    key = status.selection.get(strategy)
+    if not key:
+        return None
+    speedup = next((r.speedup for r in result_rows(status) if f"{r.format}@{r.runner}" == key), None)
+    return f"{key} ({speedup:.2f}x)" if speedup else key
+
+
+def fleet_rows(entries: list[FleetEntry]) -> list[FleetRow]:
+    rows = []
+    for entry in entries:
+        states: Counter[str] = Counter()
+        if entry.outcome is not None:
+            states = Counter(s.state for s in entry.outcome.status.steps.values())
+        rows.append(
+            FleetRow(
+                recipe=entry.name,
+                path=str(entry.loaded.path),
+                state=entry.state,
+                exit_code=entry.exit_code,
+                steps_ok=sum(states[s] for s in SUCCESS_STATES),
+                steps_failed=states["failed"] + states["timeout"] + states["crashed"],
+                steps_unavailable=states["unavailable"],
+                max_throughput=_choice(entry, "max-throughput"),
+                min_latency=_choice(entry, "min-latency"),
+                wall_s=entry.wall_s,
+                package=str(entry.outcome.package) if entry.outcome and entry.outcome.package else None,
+                error=entry.error,
+            )
+        )
+    return rows
+
+
+def fleet_table(entries: list[FleetEntry]):
+    from rich.table import Table
+
+    table = Table(title=f"navctl fleet: {len(entries)} recipes", title_justify="left")
+    for name in COLUMNS:
+        table.add_column(name, justify="right" if name == "wall s" else "left", overflow="fold")
+    for row in fleet_rows(entries):
+        table.add_row(*row.cells())
+    return table
+
+
+def fleet_markdown(entries: list[FleetEntry]) -> str:
+    lines = [f"## navctl fleet: {len(entries)} recipes", "", "| " + " | ".join(COLUMNS) + " |"]
+    lines.append("|" + "|".join("---:" if name == "wall s" else "---" for name in COLUMNS) + "|")
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row.cells()) + " |" for row in fleet_rows(entries)]
+    return "\n".join(lines) + "\n\n"
+
+
+def fleet_document(entries: list[FleetEntry], exit_code: int, run_document) -> dict[str, Any]:
+    """One document: the fleet's exit code and a run per recipe (a single run's --json fields, when it
+    produced an outcome) with the fleet row's fields."""
+    runs = []
+    for entry, row in zip(entries, fleet_rows(entries), strict=True):
+        runs.append({**asdict(row), **(run_document(entry.outcome) if entry.outcome else {})})
+    return {"exit_code": exit_code, "runs": runs}
