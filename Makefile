@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= torch,tensorflow,jax,onnx,openvino,triton,report,dev
+EXTRAS ?= torch,tensorflow,jax,onnx,openvino,triton,report,ray,dev
 STAMP := $(VENV)/.navctl-installed
 PYTEST_ARGS ?=
 # Two pytest workers: most tests wait on navctl subprocesses, so two keep both cores of a CI runner busy.

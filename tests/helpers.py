@@ -4,6 +4,7 @@ conftest.py holds fixtures only."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -37,6 +38,56 @@ def samples(count=3, batch=2):
     g = torch.Generator().manual_seed(0)
     return [torch.randn(batch, 8, generator=g) for _ in range(count)]
 """
+
+SEGFAULT = (
+    TINY_MODEL
+    + """
+
+def build_segv():
+    import ctypes
+    # Crash whichever process traces this model, as a buggy converter would.
+    torch.jit.trace = lambda *a, **k: ctypes.string_at(0)
+    return build()
+"""
+)
+
+
+def three_recipes(folder: Path) -> list[Path]:
+    """A fleet: a good tiny model, one whose model segfaults whoever traces it, one with two inputs."""
+    good = write_project(folder / "good", name="good")
+    crash = write_project(
+        folder / "crash",
+        SEGFAULT,
+        name="crash",
+        model={"entrypoint": "model.py:build_segv"},
+        targets=["torchscript-trace"],
+    )
+    shutil.copytree(REPO / "recipes" / "models", folder / "pair" / "models", ignore=shutil.ignore_patterns("*.onnx"))
+    recipe = yaml.safe_load((REPO / "recipes" / "two_inputs.yaml").read_text())
+    recipe.update(name="pair", targets=["onnx"], profiling=dict(FAST_PROFILING), threads=1, workspace="ws")
+    pair = folder / "pair" / "recipe.yaml"
+    pair.write_text(yaml.safe_dump(recipe))
+    return [good, crash, pair]
+
+
+def check_three_recipes(result: subprocess.CompletedProcess, fleet: Path) -> dict:
+    """What a fleet of `three_recipes` must leave, whichever executor ran it; returns the runs by name."""
+    import json
+
+    assert result.returncode == 1, result.stderr[-4000:]
+    document = json.loads(result.stdout)
+    runs = {run["recipe"]: run for run in document["runs"]}
+    assert document["exit_code"] == 1 and set(runs) == {"good", "crash", "pair"}
+    trace = load_status(fleet / "crash")["steps"]["export/torchscript-trace"]
+    assert trace["state"] == "crashed" and trace["reason"].startswith("SIGSEGV")
+    assert runs["crash"]["exit_code"] == 1 and runs["crash"]["steps_failed"] == 1
+    for name, inputs in (("good", 1), ("pair", 2)):
+        status = load_status(fleet / name)
+        assert status["run"]["exit_code"] == 0 and len(status["inputs"]) == inputs
+        assert status["selection"]["max-throughput"] == "onnx@onnxruntime-cpu"
+        assert Path(runs[name]["package"]) == fleet / f"{name}.nav" and (fleet / f"{name}.nav").is_file()
+    return runs
+
 
 # Enough to exercise profiling for real while keeping each profile step well under a second.
 FAST_PROFILING = {

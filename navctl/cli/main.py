@@ -6,6 +6,7 @@ here: `validate`, `plan`, `status` and `inspect` start in a fraction of a second
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -63,6 +64,11 @@ PreferredOpt = Annotated[
     list[int], typer.Option("--preferred-batch-size", help="Repeatable; default: the top two profiled.")
 ]
 InstancesOpt = Annotated[int, typer.Option("--instances", min=1, help="Model instances per device.")]
+
+
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
 
 
 class PackageFormats(str, Enum):
@@ -156,6 +162,13 @@ def optimize(
     package_formats: PackageFormats | None = typer.Option(
         None, "--package-formats", help="all (default) or selected: only the chosen formats, for deployment."
     ),
+    executor: Executor = typer.Option(
+        Executor.local, "--executor", help="local: one recipe after another here; ray: a Ray task per recipe."
+    ),
+    ray_address: str = typer.Option("auto", "--ray-address", help="auto, host:port or ray://host:10001."),
+    ray_resources: str | None = typer.Option(
+        None, "--ray-resources", help="Custom Ray resources per recipe, e.g. '{\"accelerator_type:H100\": 0.001}'."
+    ),
     json_out: JsonOpt = False,
 ) -> None:
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
@@ -163,10 +176,15 @@ def optimize(
 
     options = RunOptions(force=force, only=only, jobs=jobs, threads=threads)
     formats = package_formats.value if package_formats else None
-    if len(recipes) > 1:
-        if package is not None:
+    if len(recipes) > 1 or executor is Executor.ray:
+        if package is not None and len(recipes) > 1:
             raise UsageError("--package names one file; with several recipes each writes its own package")
-        code = _optimize_fleet(recipes, workspace, options, not no_package, formats, json_out)
+        ray_options = None
+        if executor is Executor.ray:
+            from navctl.engine.ray_fleet import RayOptions
+
+            ray_options = RayOptions(address=ray_address, resources=_json_resources(ray_resources))
+        code = _optimize_fleet(recipes, workspace, options, not no_package, formats, json_out, ray_options)
     else:
         code = _optimize_one(recipes[0], workspace, package, options, not no_package, formats, json_out)
     if code:
@@ -238,14 +256,32 @@ def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json
     return outcome.exit_code
 
 
-def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool) -> int:
+def _json_resources(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--ray-resources: not JSON ({exc})") from None
+    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+        raise UsageError('--ray-resources: expected an object of numbers, e.g. {"accelerator_type:H100": 0.001}')
+    return value
+
+
+def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool, ray_options=None) -> int:
     from navctl.engine.fleet import load_all, run_fleet
     from navctl.report.console import FleetConsole
     from navctl.report.fleet import fleet_document, fleet_markdown, fleet_table
 
     entries = load_all(recipes, workspace.resolve() if workspace else None)
     view = FleetConsole(stderr, entries)
-    code = run_fleet(entries, options, view, pack=pack, package_formats=formats)
+    if ray_options is not None:
+        from navctl.engine.ray_fleet import run_fleet_on_ray
+
+        run = {"force": options.force, "only": list(options.only), "jobs": options.jobs, "threads": options.threads}
+        code = run_fleet_on_ray(entries, {"run": run, "package_formats": formats}, ray_options, view)
+    else:
+        code = run_fleet(entries, options, view, pack=pack, package_formats=formats)
     stderr.print(fleet_table(entries))
     if code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)

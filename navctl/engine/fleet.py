@@ -42,13 +42,15 @@ def worst_exit(codes: list[int]) -> int:
 @dataclass
 class FleetEntry:
     loaded: LoadedRecipe
-    plan: Plan
+    plan: Plan | None  # None: this machine cannot plan it (plan_error says why); a cluster still may
     workspace: Path | None  # None: the recipe's own
-    state: str = "queued"  # queued | running | done | not run
+    state: str = "queued"  # queued | running | done | not run | unschedulable
     exit_code: int | None = None
     outcome: RunOutcome | None = None
     error: str = ""
     wall_s: float = 0.0
+    attempts: int = 1  # more than 1: a cluster retried it after a node died
+    plan_error: NavctlError | None = None
 
     @property
     def name(self) -> str:
@@ -86,9 +88,15 @@ def load_all(paths: list[Path], workspace: Path | None) -> list[FleetEntry]:
                 hint="give each recipe its own `name`",
             )
         seen[name] = item.path
-    return [
-        FleetEntry(item, expand(item.recipe), workspace / item.recipe.name if workspace else None) for item in loaded
-    ]
+    entries = []
+    for item in loaded:
+        entry = FleetEntry(item, None, workspace / item.recipe.name if workspace else None)
+        try:
+            entry.plan = expand(item.recipe)
+        except NavctlError as exc:  # e.g. device: cuda on a machine without CUDA: that recipe's problem only
+            entry.plan_error = exc
+        entries.append(entry)
+    return entries
 
 
 class FleetEvents:
@@ -97,6 +105,9 @@ class FleetEvents:
     def recipe_started(self, entry: FleetEntry) -> Events:
         """A recipe begins; the returned Events hear its steps."""
         return Events()
+
+    def recipe_submitted(self, entry: FleetEntry) -> None:
+        """A recipe was handed to a cluster; its steps run there, out of sight."""
 
     def recipe_finished(self, entry: FleetEntry) -> None:
         """A recipe ended (done, or not run after an interrupt)."""
@@ -117,6 +128,10 @@ def run_fleet(
     for entry in entries:
         if interrupted:
             entry.state = "not run"
+            events.recipe_finished(entry)
+            continue
+        if entry.plan_error is not None:
+            entry.state, entry.exit_code, entry.error = "done", entry.plan_error.exit_code, entry.plan_error.message
             events.recipe_finished(entry)
             continue
         entry.state = "running"

@@ -71,6 +71,7 @@ PACKAGE_EXTRAS: dict[str, str] = {
     "jax": "jax",
     "jax2onnx": "jax",
     "openvino": "openvino",
+    "ray": "ray",
     "tensorrt": "gpu",
     "torch_tensorrt": "gpu",
     "onnxruntime-gpu": "gpu",

@@ -183,6 +183,9 @@ class FleetConsole:
         self.progress = progress_for(self.console, entry.plan)
         return self.progress
 
+    def recipe_submitted(self, entry) -> None:
+        self.console.print(f"[{self.index[id(entry)]}/{self.total}] {entry.name}: submitted to Ray")
+
     def recipe_finished(self, entry) -> None:
         if self.progress is not None:
             self.progress.stop()

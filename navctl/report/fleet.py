@@ -27,9 +27,12 @@ class FleetRow:
     wall_s: float
     package: str | None
     error: str
+    attempts: int = 1
 
     def cells(self) -> list[str]:
         state = self.state if self.exit_code is None else f"{self.state} (exit {self.exit_code})"
+        if self.attempts > 1:
+            state += f", retried {self.attempts - 1}x"
         return [
             self.recipe,
             state,
@@ -72,6 +75,7 @@ def fleet_rows(entries: list[FleetEntry]) -> list[FleetRow]:
                 wall_s=entry.wall_s,
                 package=str(entry.outcome.package) if entry.outcome and entry.outcome.package else None,
                 error=entry.error,
+                attempts=entry.attempts,
             )
         )
     return rows

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.helpers import REPO, TINY_MODEL, load_status, run_cli
+from tests.helpers import REPO, SEGFAULT, TINY_MODEL, load_status, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -193,19 +193,6 @@ def test_one_failing_export_leaves_the_others(project) -> None:
     assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["passed"]
     assert status["selection"]["max-throughput"] in ("onnx@onnxruntime-cpu", "torchscript-trace@torchscript-cpu")
     assert (recipe.parent / "tiny.nav").exists()
-
-
-SEGFAULT = (
-    TINY_MODEL
-    + """
-
-def build_segv():
-    import ctypes
-    # Crash whichever process traces this model, as a buggy converter would.
-    torch.jit.trace = lambda *a, **k: ctypes.string_at(0)
-    return build()
-"""
-)
 
 
 def test_segfault_in_export_is_contained(project) -> None:

@@ -1,0 +1,250 @@
+"""`navctl optimize --executor ray`: each recipe one Ray task, on a cluster the team already has.
+
+The recipe's folder reaches the worker through Ray's object store, zipped (workspaces and packages left
+out), so no shared filesystem is needed: Ray's `runtime_env` `working_dir` takes a local folder only for
+a whole job (`ray.init`), not per task, and each recipe here has its own folder. The worker runs the
+same engine (steps are subprocesses on that node) in a fresh Ray worker process per recipe
+(`max_calls=1`: memory a converter leaks goes with it), and sends back the package bytes; the driver
+writes the `.nav` where a local run would and unpacks it into the local workspace, so `navctl status`,
+`report`, `diff` and `triton` work unchanged. Workers need navctl and the recipe's frameworks installed.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from navctl.engine.api import RunOutcome, package_path, workspace_path
+from navctl.engine.fleet import FleetEntry, FleetEvents, worst_exit
+from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED, EnvironmentProblem, UsageError
+from navctl.plan.environment import module_available
+
+# A recipe folder holds code and small data; past this it is almost always a dataset or an old workspace.
+UPLOAD_LIMIT = 512 << 20
+
+
+@dataclass
+class RayOptions:
+    address: str = "auto"  # auto | host:port | ray://host:10001
+    resources: dict[str, float] | None = None
+    max_retries: int = 1  # a task whose node dies starts again elsewhere this many times
+
+
+def _shipped_files(entry: FleetEntry) -> list[Path]:
+    """The recipe folder's files, less its workspace, packages and bytecode."""
+    folder = entry.loaded.base_dir.resolve()
+    workspace = workspace_path(entry.loaded, entry.workspace).resolve()
+    found = []
+    for root, dirs, files in os.walk(folder):
+        here = Path(root)
+        dirs[:] = [d for d in dirs if here / d != workspace and d != "__pycache__" and not (here / d).is_symlink()]
+        found += [here / f for f in files if not f.endswith((".nav", ".pyc")) and (here / f).is_file()]
+    return sorted(found)
+
+
+def zip_folder(entry: FleetEntry) -> bytes:
+    import io
+    import zipfile
+
+    folder = entry.loaded.base_dir.resolve()
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        for path in _shipped_files(entry):
+            archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def check_upload(entry: FleetEntry, limit: int = UPLOAD_LIMIT) -> None:
+    folder = entry.loaded.base_dir.resolve()
+    size = sum(path.stat().st_size for path in _shipped_files(entry))
+    if size >= limit:
+        raise UsageError(
+            f"recipe {entry.loaded.path}: its folder {folder} holds {size / 2**20:,.0f} MiB; navctl ships at most "
+            f"{limit / 2**20:,.0f} MiB of a recipe's folder to a Ray worker",
+            hint="move large data out of the recipe's folder (load it from storage the workers can reach)",
+        )
+
+
+def _connect(address: str) -> bool:
+    """Join the cluster at `address`; with `auto` and none running, start one on this machine (127.0.0.1).
+    Returns whether navctl started it (and so must stop it)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address == "auto" and not os.environ.get("RAY_ADDRESS"):
+        try:
+            ray.init(address="auto", log_to_driver=False)
+            return False
+        except ConnectionError:
+            ray.init(
+                _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False
+            )
+            return True
+    ray.init(address=None if address == "auto" else address, log_to_driver=False)
+    return False
+
+
+class _Attempts:
+    """How many times each recipe's task started: more than once means Ray retried it (a node died)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+
+    def start(self, name: str) -> int:
+        self.counts[name] = self.counts.get(name, 0) + 1
+        return self.counts[name]
+
+    def all(self) -> dict[str, int]:
+        return dict(self.counts)
+
+
+def _requested(entry: FleetEntry, extra: dict[str, float] | None) -> dict[str, float]:
+    recipe = entry.loaded.recipe
+    wanted = {"CPU": float(recipe.threads or 1), **(extra or {})}
+    if recipe.device == "cuda":
+        wanted["GPU"] = 1.0
+    return wanted
+
+
+def unschedulable(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> str:
+    """Why no alive node can ever run a task wanting these resources ('' when one can). Ray would leave
+    such a task pending forever; navctl says so at once."""
+    alive = [n for n in nodes if n.get("Alive")]
+    if any(all(n.get("Resources", {}).get(k, 0.0) >= v for k, v in wanted.items()) for n in alive):
+        return ""
+    asked = ", ".join(f"{k} {v:g}" for k, v in sorted(wanted.items()))
+    largest = {k: max((n.get("Resources", {}).get(k, 0.0) for n in alive), default=0.0) for k in wanted}
+    has = ", ".join(f"{k} {v:g}" for k, v in sorted(largest.items()))
+    return f"unschedulable: it needs {asked} on one node; the largest of {len(alive)} node(s) offer {has}"
+
+
+def _run_on_worker(folder_zip: bytes, recipe: str, name: str, options: dict[str, Any], attempts: Any) -> dict[str, Any]:
+    """In the Ray worker: unpack the recipe's folder (navctl's safe extraction), run it, pack the result."""
+    import ray
+
+    ray.get(attempts.start.remote(name))
+    from navctl.engine.api import run_recipe
+    from navctl.engine.executor import RunOptions
+    from navctl.errors import NavctlError
+    from navctl.package import extract_package
+    from navctl.recipe.load import load_recipe
+
+    scratch = Path(tempfile.mkdtemp(prefix="navctl-ray-"))
+    try:
+        (scratch / "recipe-folder.zip").write_bytes(folder_zip)
+        extract_package(scratch / "recipe-folder.zip", scratch / "recipe")
+        loaded = load_recipe(scratch / "recipe" / recipe)
+        outcome = run_recipe(
+            loaded,
+            workspace=scratch / name,
+            package=scratch / "package.nav",
+            options=RunOptions(**options["run"]),
+            pack=True,
+            package_formats=options["package_formats"],
+        )
+        package = outcome.package.read_bytes() if outcome.package else None
+        return {"exit_code": outcome.exit_code, "package": package, "notes": outcome.notes, "error": ""}
+    except NavctlError as exc:
+        return {"exit_code": exc.exit_code, "package": None, "notes": [], "error": exc.message}
+    finally:
+        import shutil
+
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
+    """Write the package where a local run would, and unpack it into the local workspace."""
+    from navctl.package import extract_package
+    from navctl.plan.expand import expand
+    from navctl.status import read_status, write_status
+
+    entry.exit_code = answer["exit_code"]
+    entry.error = answer["error"]
+    if answer["package"] is None:
+        return
+    target = package_path(entry.loaded, None, entry.workspace)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    Path(tmp).write_bytes(answer["package"])
+    os.replace(tmp, target)
+    workspace = workspace_path(entry.loaded, entry.workspace)
+    extract_package(target, workspace)
+    status = read_status(workspace)
+    # the worker's scratch paths mean nothing here: point the record at the local recipe
+    status.recipe.path = os.path.relpath(entry.loaded.path, workspace)
+    write_status(workspace, status)
+    entry.outcome = RunOutcome(
+        status=status,
+        plan=expand(entry.loaded.recipe),
+        workspace=workspace,
+        package=target,
+        exit_code=answer["exit_code"],
+        notes=list(answer["notes"]),
+    )
+
+
+def run_fleet_on_ray(
+    entries: list[FleetEntry],
+    run_options: dict[str, Any],
+    ray_options: RayOptions,
+    events: FleetEvents | None = None,
+) -> int:
+    if not module_available("ray"):
+        raise EnvironmentProblem("--executor ray needs Ray", hint="pip install 'navctl[ray]'")
+    for entry in entries:
+        check_upload(entry)
+    import ray
+
+    events = events or FleetEvents()
+    started_here = _connect(ray_options.address)
+    remote = ray.remote(max_calls=1, max_retries=ray_options.max_retries)(_run_on_worker)
+    attempts = ray.remote(num_cpus=0)(_Attempts).remote()
+    pending: dict[Any, FleetEntry] = {}
+    began: dict[int, float] = {}
+    try:
+        nodes = ray.nodes()
+        for entry in entries:
+            recipe = entry.loaded.recipe
+            why = unschedulable(_requested(entry, ray_options.resources), nodes)
+            if why:
+                entry.exit_code, entry.state, entry.error = EXIT_ENVIRONMENT, "unschedulable", why
+                events.recipe_finished(entry)
+                continue
+            task = remote.options(
+                num_cpus=recipe.threads or 1,
+                num_gpus=1 if recipe.device == "cuda" else 0,
+                resources=ray_options.resources or None,
+            )
+            relative = entry.loaded.path.resolve().relative_to(entry.loaded.base_dir.resolve()).as_posix()
+            ref = task.remote(ray.put(zip_folder(entry)), relative, entry.name, run_options, attempts)
+            pending[ref] = entry
+            entry.state = "running"
+            began[id(entry)] = time.monotonic()
+            events.recipe_submitted(entry)
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            entry = pending.pop(done[0])
+            try:
+                _receive(entry, ray.get(done[0]))
+            except ray.exceptions.RayError as exc:
+                entry.exit_code = EXIT_INTERNAL
+                entry.error = f"the Ray task failed: {str(exc).splitlines()[0]}"
+            entry.wall_s = round(time.monotonic() - began[id(entry)], 2)
+            entry.state = "done"
+            entry.attempts = ray.get(attempts.all.remote()).get(entry.name, 1)
+            events.recipe_finished(entry)
+    except KeyboardInterrupt:
+        for ref, entry in pending.items():
+            ray.cancel(ref, force=True)
+            entry.exit_code, entry.state, entry.error = EXIT_INTERRUPTED, "done", "interrupted"
+            events.recipe_finished(entry)
+    finally:
+        if started_here:
+            ray.shutdown()
+    return worst_exit([e.exit_code for e in entries if e.exit_code is not None])
