@@ -6,19 +6,35 @@ here: `validate`, `plan`, `status` and `inspect` start in a fraction of a second
 
 from __future__ import annotations
 
-import json
 import os
 import shlex
 import signal
 import sys
 import traceback
-from enum import Enum
 from pathlib import Path
-from typing import Annotated
 
 import typer
 
 from navctl import __version__
+from navctl.cli.options import (
+    Accelerator,
+    DynamicBatchingOpt,
+    Executor,
+    FormatOpt,
+    InstancesOpt,
+    JsonOpt,
+    LoadDriver,
+    MaxBatchOpt,
+    NameOpt,
+    PackageArg,
+    PackageFormats,
+    PlanFormat,
+    PreferredOpt,
+    Protocol,
+    QueueDelayOpt,
+    StrategyOpt,
+    TritonKind,
+)
 from navctl.cli.output import print_json, protect_streams, report_error, stderr, stdout
 from navctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, NavctlError, UsageError
 
@@ -45,41 +61,6 @@ def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Print the version."),
 ) -> None:
     """navctl: export, convert, check, profile and select model formats, from one recipe."""
-
-
-# Options several commands share, declared once.
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-PackageArg = Annotated[Path, typer.Argument(help="A .nav package.", metavar="PACKAGE")]
-StrategyOpt = Annotated[str, typer.Option("--strategy", help="Which selection to use.")]
-FormatOpt = Annotated[
-    str | None, typer.Option("--format", help="Use this FORMAT@RUNNER instead of a selection.", metavar="FORMAT@RUNNER")
-]
-NameOpt = Annotated[str | None, typer.Option("--name", help="Model name (default: the recipe's name).")]
-MaxBatchOpt = Annotated[
-    int | None, typer.Option("--max-batch-size", min=1, help="Default: the largest batch size profiled.")
-]
-QueueDelayOpt = Annotated[int, typer.Option("--max-queue-delay-us", min=0, help="Dynamic batching queue delay.")]
-DynamicBatchingOpt = Annotated[bool, typer.Option("--dynamic-batching/--no-dynamic-batching")]
-PreferredOpt = Annotated[
-    list[int], typer.Option("--preferred-batch-size", help="Repeatable; default: the top two profiled.")
-]
-InstancesOpt = Annotated[int, typer.Option("--instances", min=1, help="Model instances per device.")]
-
-
-class Executor(str, Enum):
-    local = "local"
-    ray = "ray"
-
-
-class PackageFormats(str, Enum):
-    all = "all"
-    selected = "selected"
-
-
-class PlanFormat(str, Enum):
-    tree = "tree"
-    json = "json"
-    mermaid = "mermaid"
 
 
 @app.command()
@@ -181,28 +162,14 @@ def optimize(
             raise UsageError("--package names one file; with several recipes each writes its own package")
         ray_options = None
         if executor is Executor.ray:
-            from navctl.engine.ray_fleet import RayOptions
+            from navctl.engine.ray_fleet import RayOptions, parse_resources
 
-            ray_options = RayOptions(address=ray_address, resources=_json_resources(ray_resources))
+            ray_options = RayOptions(address=ray_address, resources=parse_resources(ray_resources))
         code = _optimize_fleet(recipes, workspace, options, not no_package, formats, json_out, ray_options)
     else:
         code = _optimize_one(recipes[0], workspace, package, options, not no_package, formats, json_out)
     if code:
         raise typer.Exit(code)
-
-
-def _run_document(outcome) -> dict:
-    from navctl.report.summary import result_rows
-
-    status = outcome.status
-    return {
-        "exit_code": outcome.exit_code,
-        "workspace": str(outcome.workspace),
-        "package": str(outcome.package) if outcome.package else None,
-        "selection": status.selection,
-        "results": [r.as_dict() for r in result_rows(status)],
-        "status": status.model_dump(mode="json"),
-    }
 
 
 def _github_summary(text: str) -> None:
@@ -252,20 +219,10 @@ def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
     _github_summary(markdown_summary(status))
     if json_out:
-        print_json(_run_document(outcome))
+        from navctl.report.summary import run_document
+
+        print_json(run_document(outcome))
     return outcome.exit_code
-
-
-def _json_resources(text: str | None) -> dict[str, float] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--ray-resources: not JSON ({exc})") from None
-    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
-        raise UsageError('--ray-resources: expected an object of numbers, e.g. {"accelerator_type:H100": 0.001}')
-    return value
 
 
 def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool, ray_options=None) -> int:
@@ -287,7 +244,9 @@ def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: 
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
     _github_summary(fleet_markdown(entries))
     if json_out:
-        print_json(fleet_document(entries, code, _run_document))
+        from navctl.report.summary import run_document
+
+        print_json(fleet_document(entries, code, run_document))
     return code
 
 
@@ -418,18 +377,6 @@ def diff(
         raise typer.Exit(1)
 
 
-class TritonKind(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    gpu = "gpu"
-
-
-class Accelerator(str, Enum):
-    none = "none"
-    tensorrt = "tensorrt"
-    openvino = "openvino"
-
-
 @app.command()
 def triton(
     package: PackageArg,
@@ -465,7 +412,9 @@ def triton(
         accelerator=accelerator.value,  # type: ignore[arg-type]
     )
     if from_loadtest:
-        _apply_loadtest(package, options)
+        from navctl.loadtest.run import apply_loadtest
+
+        apply_loadtest(package, options, lambda line: stderr.print(line))
     with load(package) as pkg:
         model_dir = write_repository(pkg, repo, options)
     stdout.print(f"wrote {model_dir / 'config.pbtxt'}")
@@ -520,38 +469,6 @@ def serve(
     )
     run_server(package, options, ready=lambda line: stdout.print(line))
     stdout.print("stopped")
-
-
-def _apply_loadtest(package: Path, options) -> None:
-    """The best configuration `navctl loadtest` found, in place of the batching options."""
-    from navctl.package import read_package_status
-
-    found = read_package_status(package).loadtest
-    if found is None or found.best is None:
-        raise UsageError(
-            f"{package} holds no load-test results", hint=f"navctl loadtest {package} --tune, then rerun this"
-        )
-    if options.key is not None and options.key != found.key:
-        raise UsageError(f"the load test served {found.key}, not {options.key}; drop --format or rerun the load test")
-    best = found.best
-    options.key = found.key
-    options.dynamic_batching = best.dynamic_batching
-    options.max_queue_delay_us = best.max_queue_delay_us
-    options.preferred_batch_sizes = list(best.preferred_batch_sizes)
-    options.instances = best.instances
-    options.max_batch_size = best.max_batch_size or options.max_batch_size
-    stderr.print(f"batching from the load test of {found.key}: {best.describe()}")
-
-
-class Protocol(str, Enum):
-    http = "http"
-    grpc = "grpc"
-
-
-class LoadDriver(str, Enum):
-    auto = "auto"
-    navctl = "navctl"
-    perf_analyzer = "perf_analyzer"
 
 
 @app.command()

@@ -11,6 +11,7 @@ writes the `.nav` where a local run would and unpacks it into the local workspac
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import time
@@ -32,6 +33,18 @@ class RayOptions:
     address: str = "auto"  # auto | host:port | ray://host:10001
     resources: dict[str, float] | None = None
     max_retries: int = 1  # a task whose node dies starts again elsewhere this many times
+
+
+def parse_resources(text: str | None) -> dict[str, float] | None:
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError as exc:
+        raise UsageError(f"--ray-resources: not JSON ({exc})") from None
+    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
+        raise UsageError('--ray-resources: expected an object of numbers, e.g. {"accelerator_type:H100": 0.001}')
+    return value
 
 
 def _shipped_files(entry: FleetEntry) -> list[Path]:

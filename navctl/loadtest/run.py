@@ -353,3 +353,24 @@ def record(package_path: Path, info: LoadtestInfo) -> None:
     status = read_package_status(package_path)
     status.loadtest = info
     replace_package_status(package_path, status)
+
+
+def apply_loadtest(package: Path, options, say: Callable[[str], None]) -> None:
+    """The format and best batching `navctl loadtest` found, in place of `navctl triton`'s options."""
+    from navctl.package import read_package_status
+
+    found = read_package_status(package).loadtest
+    if found is None or found.best is None:
+        raise UsageError(
+            f"{package} holds no load-test results", hint=f"navctl loadtest {package} --tune, then rerun this"
+        )
+    if options.key is not None and options.key != found.key:
+        raise UsageError(f"the load test served {found.key}, not {options.key}; drop --format or rerun the load test")
+    best = found.best
+    options.key = found.key
+    options.dynamic_batching = best.dynamic_batching
+    options.max_queue_delay_us = best.max_queue_delay_us
+    options.preferred_batch_sizes = list(best.preferred_batch_sizes)
+    options.instances = best.instances
+    options.max_batch_size = best.max_batch_size or options.max_batch_size
+    say(f"batching from the load test of {found.key}: {best.describe()}")

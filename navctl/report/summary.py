@@ -177,3 +177,16 @@ def loadtest_cells(info: LoadtestInfo) -> list[list[str]]:
                 ]
             )
     return rows
+
+
+def run_document(outcome) -> dict:
+    """A run's `--json` document (also one fleet row's run)."""
+    status = outcome.status
+    return {
+        "exit_code": outcome.exit_code,
+        "workspace": str(outcome.workspace),
+        "package": str(outcome.package) if outcome.package else None,
+        "selection": status.selection,
+        "results": [r.as_dict() for r in result_rows(status)],
+        "status": status.model_dump(mode="json"),
+    }

@@ -20,7 +20,7 @@ pytest.importorskip("pytriton")
 pytest.importorskip("tritonclient.http")
 
 KEY = "torch-export@torch-export-cpu"  # deployable on the Python backend, the one PyTriton's server has
-SHORT = ["--duration", "1.5s", "--driver", "navctl"]
+SHORT = ["--duration", "1s", "--driver", "navctl"]
 
 
 def _tritonservers() -> set[int]:
@@ -81,7 +81,7 @@ def test_a_budget_nobody_meets_says_so_with_the_best_p99(package: Path) -> None:
 
 def test_tuning_writes_the_best_config_and_the_repository_loads(package: Path, tmp_path: Path) -> None:
     info = _loadtest(
-        package, "--concurrency", "2,4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--batch", "1"
+        package, "--concurrency", "4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--duration", "0.6s"
     )
     configs = [(r["config"]["dynamic_batching"], r["config"]["max_queue_delay_us"]) for r in info["runs"]]
     assert configs == [(False, 100), (True, 700)]
