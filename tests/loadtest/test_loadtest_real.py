@@ -71,18 +71,15 @@ def test_concurrency_sweep_and_a_budget_the_model_meets(package: Path) -> None:
     assert shown.returncode == 0 and "load test:" in shown.stdout, shown.stdout
 
 
-def test_a_budget_nobody_meets_says_so_with_the_best_p99(package: Path) -> None:
-    info = _loadtest(package, "--concurrency", "1", "--latency-budget", "1us", "--duration", "0.8s")
-    lowest = min(p["p99_ms"] for p in info["runs"][0]["points"])
-    assert info["runs"][0]["within_budget"] is None
-    assert f"no measured load kept p99 within {0.001:g} ms" in info["answer"]
-    assert f"{lowest:.3g} ms" in info["answer"]
-
-
-def test_tuning_writes_the_best_config_and_the_repository_loads(package: Path, tmp_path: Path) -> None:
+def test_tuning_under_a_budget_nobody_meets_writes_a_config_that_loads(package: Path, tmp_path: Path) -> None:
     info = _loadtest(
-        package, "--concurrency", "4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--duration", "0.6s"
-    )
+        package, "--concurrency", "4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--duration", "0.6s",
+        "--latency-budget", "1us",
+    )  # fmt: skip
+    # no configuration met 1 us: the answer says so, with the lowest p99 any of them reached
+    lowest = min(p["p99_ms"] for run in info["runs"] for p in run["points"])
+    assert all(run["within_budget"] is None for run in info["runs"])
+    assert f"no measured load kept p99 within {0.001:g} ms; the lowest p99 seen was {lowest:.3g} ms" in info["answer"]
     configs = [(r["config"]["dynamic_batching"], r["config"]["max_queue_delay_us"]) for r in info["runs"]]
     assert configs == [(False, 100), (True, 700)]
     best = info["best"]
@@ -119,7 +116,7 @@ def test_ctrl_c_stops_the_server_and_the_load(package: Path) -> None:
     before = _tritonservers()
     process = subprocess.Popen(
         [sys.executable, "-m", "navctl", "loadtest", str(package), "--format", KEY, "--concurrency", "1,2,4,8",
-         "--duration", "20s", "--driver", "navctl"],
+         "--duration", "4s", "--driver", "navctl"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -130,7 +127,7 @@ def test_ctrl_c_stops_the_server_and_the_load(package: Path) -> None:
         for line in process.stdout:
             if line.startswith("driver floor"):
                 break
-        time.sleep(1.0)  # under load now
+        time.sleep(0.5)  # under load now
         process.send_signal(signal.SIGINT)
         output = process.communicate(timeout=60)[0]
     finally:
