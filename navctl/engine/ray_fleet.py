@@ -116,9 +116,17 @@ class _Attempts:
         return dict(self.counts)
 
 
-def _requested(entry: FleetEntry, extra: dict[str, float] | None) -> dict[str, float]:
+def _cpus(entry: FleetEntry, nodes: list[dict[str, Any]]) -> float:
+    """The recipe's `threads`; without it a local run uses every core, so the task takes a whole node
+    (the largest's CPUs): two recipes profiling side by side on one node would skew each other's numbers."""
+    if entry.loaded.recipe.threads:
+        return float(entry.loaded.recipe.threads)
+    return max((n.get("Resources", {}).get("CPU", 1.0) for n in nodes if n.get("Alive")), default=1.0)
+
+
+def _requested(entry: FleetEntry, extra: dict[str, float] | None, cpus: float) -> dict[str, float]:
     recipe = entry.loaded.recipe
-    wanted = {"CPU": float(recipe.threads or 1), **(extra or {})}
+    wanted = {"CPU": cpus, **(extra or {})}
     if recipe.device == "cuda":
         wanted["GPU"] = 1.0
     return wanted
@@ -224,13 +232,14 @@ def run_fleet_on_ray(
         nodes = ray.nodes()
         for entry in entries:
             recipe = entry.loaded.recipe
-            why = unschedulable(_requested(entry, ray_options.resources), nodes)
+            cpus = _cpus(entry, nodes)
+            why = unschedulable(_requested(entry, ray_options.resources, cpus), nodes)
             if why:
                 entry.exit_code, entry.state, entry.error = EXIT_ENVIRONMENT, "unschedulable", why
                 events.recipe_finished(entry)
                 continue
             task = remote.options(
-                num_cpus=recipe.threads or 1,
+                num_cpus=cpus,
                 num_gpus=1 if recipe.device == "cuda" else 0,
                 resources=ray_options.resources or None,
             )
