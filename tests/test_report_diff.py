@@ -167,3 +167,36 @@ def test_step_summary_names_machine_counts_and_unreliable_numbers() -> None:
     assert "Steps: 1 cached, 1 ok, 1 unavailable" in text
     assert "reused from an earlier run" in text
     assert "numbers unreliable: the machine was busy (8 of 10 measurements were unstable)" in text
+
+
+def _loadtested(status: Status, served: float, p99: float) -> Status:
+    from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+
+    point = LoadPoint(
+        mode="concurrency", level=4, requests=100, throughput=served, p50_ms=p99 / 2, p99_ms=p99, stable=True
+    )
+    config = ServingConfig()
+    status.loadtest = LoadtestInfo(
+        key="onnx@onnxruntime-cpu",
+        driver="navctl",
+        latency_budget_ms=20,
+        runs=[LoadtestRun(config=config, points=[point], within_budget=point)],
+        best=config,
+        answer=f"onnx@onnxruntime-cpu: {served} infer/s within p99 20 ms",
+    )
+    return status
+
+
+def test_load_test_results_are_diffed_reported_and_shown(tmp_path: Path, capsys) -> None:
+    base = _package(tmp_path / "base.nav", _loadtested(_status(1000, 1.0), served=400, p99=10))
+    worse = _package(tmp_path / "new.nav", _loadtested(_status(1000, 1.0), served=300, p99=10))
+    assert main(["diff", str(base), str(worse), "--fail-on-regression", "5%", "--json"]) == 1
+    rows = {row["key"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
+    assert rows["served onnx@onnxruntime-cpu"]["regressions"] == ["served throughput -25.0%"]
+    assert main(["status", str(worse)]) == 0
+    assert "load test: onnx@onnxruntime-cpu: 300 infer/s within p99 20 ms" in capsys.readouterr().out
+    pytest.importorskip("matplotlib")
+    assert main(["report", str(worse), "--out", str(tmp_path / "out")]) == 0
+    text = (tmp_path / "out" / "report.md").read_text()
+    assert "## Load test" in text and "| 4 in flight | 300 |" in text
+    assert (tmp_path / "out" / "loadtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -124,6 +124,19 @@ def _cpus(entry: FleetEntry, nodes: list[dict[str, Any]]) -> float:
     return max((n.get("Resources", {}).get("CPU", 1.0) for n in nodes if n.get("Alive")), default=1.0)
 
 
+def _attempts_actor(ray: Any) -> Any:
+    """The retry counter lives beside the driver (soft affinity: a `ray://` client has no node), so the
+    node whose death causes a retry does not take the count with it."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    strategy = None
+    try:
+        strategy = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
+    except Exception:  # noqa: BLE001 - no node of our own: let Ray place it
+        strategy = None
+    return ray.remote(num_cpus=0, scheduling_strategy=strategy)(_Attempts).remote()
+
+
 def _requested(entry: FleetEntry, extra: dict[str, float] | None, cpus: float) -> dict[str, float]:
     recipe = entry.loaded.recipe
     wanted = {"CPU": cpus, **(extra or {})}
@@ -225,7 +238,7 @@ def run_fleet_on_ray(
     events = events or FleetEvents()
     started_here = _connect(ray_options.address)
     remote = ray.remote(max_calls=1, max_retries=ray_options.max_retries)(_run_on_worker)
-    attempts = ray.remote(num_cpus=0)(_Attempts).remote()
+    attempts = _attempts_actor(ray)
     pending: dict[Any, FleetEntry] = {}
     began: dict[int, float] = {}
     try:

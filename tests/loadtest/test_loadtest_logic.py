@@ -95,11 +95,6 @@ def test_perf_analyzer_csv_in_microseconds() -> None:
     assert cmd[cmd.index("--request-rate-range") + 1] == "250:250" and "poisson" in cmd
 
 
-@pytest.mark.skipif(not perf_analyzer.available(), reason="perf_analyzer is not on PATH (Triton SDK containers)")
-def test_perf_analyzer_is_found_on_path() -> None:
-    assert perf_analyzer.available()
-
-
 def test_levels_take_lists_and_ranges() -> None:
     assert parse_levels("1,2,4", "--concurrency") == [1, 2, 4]
     assert parse_levels("100:300:100", "--request-rate") == [100, 200, 300]

@@ -138,3 +138,15 @@ def test_ctrl_c_stops_the_server_and_the_load(package: Path) -> None:
     while _tritonservers() - before and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _tritonservers() - before, "Triton kept running after Ctrl-C"
+
+
+@pytest.mark.skipif(
+    shutil.which("perf_analyzer") is None, reason="perf_analyzer is not on PATH (Triton SDK containers)"
+)
+def test_perf_analyzer_drives_the_same_sweep(package: Path) -> None:
+    info = _loadtest(package, "--concurrency", "1,2", "--driver", "perf_analyzer")
+    assert info["driver"] == "perf_analyzer"
+    points = info["runs"][0]["points"]
+    assert [p["level"] for p in points] == [1, 2]
+    for point in points:
+        assert point["throughput"] > 0 and point["p99_ms"] >= point["p50_ms"] > 0
