@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shlex
-import signal
 import sys
 import traceback
 from pathlib import Path
@@ -534,7 +533,6 @@ def loadtest(
         ),
     )
     say = (lambda line: stderr.print(line)) if json_out else (lambda line: stdout.print(line))
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop the server and the load as on Ctrl-C
     info = run_loadtest(package, options, say)
     if keep:
         record(package, info)

@@ -9,11 +9,15 @@ statistics. Results go into the package's status.yaml (`loadtest`), where status
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import signal
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -163,6 +167,31 @@ def _navctl_point(
     return driver.summarize(mode, level, windows, options.batch, split)
 
 
+_STOP = threading.Event()  # set by Ctrl-C or SIGTERM; checked before every point
+
+
+def _on_stop(signum: int, frame: Any) -> None:
+    _STOP.set()
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _stoppable():
+    """Ctrl-C and SIGTERM stop the load test wherever it is. navctl's own handler rather than asyncio's:
+    asyncio.run's handler only cancels its task, and a cancellation that lands in client or server-stat
+    code can be absorbed there, leaving the run to go on; the flag stops it at the next point regardless."""
+    _STOP.clear()
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    previous = {sig: signal.signal(sig, _on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 class _Session:
     """Measures points against one served configuration with the chosen driver."""
 
@@ -170,6 +199,8 @@ class _Session:
         self.served, self.target, self.options, self.use_pa = served, target, options, use_pa
 
     def point(self, mode: str, level: float) -> LoadPoint:
+        if _STOP.is_set():
+            raise KeyboardInterrupt
         if self.use_pa:
             before = read_stats(self.served.url("http"), self.target.name)
             window_ms = int(self.options.window * 1000)
@@ -183,6 +214,8 @@ class _Session:
 
     def floor(self) -> LoadPoint:
         """The null model at concurrency 1, always with navctl's driver: the client and server's own cost."""
+        if _STOP.is_set():
+            raise KeyboardInterrupt
         return _navctl_point(self.served, NULL_MODEL, "concurrency", 1, self.options, self.target.inputs)
 
     def sweep(self, say: Callable[[str], None]) -> list[LoadPoint]:
@@ -271,6 +304,11 @@ def tuning_grid(options: LoadtestOptions, target: _Target) -> list[ServingConfig
 
 
 def run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[str], None] = print) -> LoadtestInfo:
+    with _stoppable():
+        return _run_loadtest(package_path, options, say)
+
+
+def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[str], None]) -> LoadtestInfo:
     if not (module_available("pytriton") and module_available("tritonclient")):
         raise EnvironmentProblem(
             "navctl loadtest needs PyTriton and tritonclient", hint="pip install 'navctl[triton]' (numpy < 2)"
