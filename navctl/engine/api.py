@@ -23,7 +23,7 @@ from navctl.status import SUCCESS_STATES, Status, write_status
 @dataclass
 class RunOutcome:
     status: Status
-    plan: Plan
+    plan: Plan | None  # None for a recipe run elsewhere (a Ray worker) that this machine cannot plan
     workspace: Path
     package: Path | None
     exit_code: int

@@ -194,7 +194,6 @@ def _run_on_worker(folder_zip: bytes, recipe: str, name: str, options: dict[str,
 def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
     """Write the package where a local run would, and unpack it into the local workspace."""
     from navctl.package import extract_package
-    from navctl.plan.expand import expand
     from navctl.status import read_status, write_status
 
     entry.exit_code = answer["exit_code"]
@@ -215,7 +214,7 @@ def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
     write_status(workspace, status)
     entry.outcome = RunOutcome(
         status=status,
-        plan=expand(entry.loaded.recipe),
+        plan=entry.plan,  # None when this machine cannot plan it (a GPU recipe on a CPU driver)
         workspace=workspace,
         package=target,
         exit_code=answer["exit_code"],

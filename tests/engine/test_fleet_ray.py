@@ -111,3 +111,16 @@ def test_three_recipes_and_a_gpu_one_on_an_existing_cluster(tmp_path: Path, ray_
             if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(scratch):
                 left.append(int(entry.name))
     assert not left
+
+
+def test_a_package_from_a_gpu_worker_is_received_on_a_cpu_driver(tmp_path: Path, tiny_package: Path) -> None:
+    from navctl.engine.fleet import load_all
+    from navctl.engine.ray_fleet import _receive
+
+    recipe = write_project(tmp_path / "gpu", name="gpu", device="cuda")
+    (entry,) = load_all([recipe], tmp_path / "fleet")
+    assert entry.plan is None and "CUDA" in entry.plan_error.message  # this machine cannot plan it
+    _receive(entry, {"exit_code": 0, "package": tiny_package.read_bytes(), "notes": [], "error": ""})
+    assert entry.outcome is not None and entry.outcome.package == tmp_path / "fleet" / "gpu.nav"
+    status = load_status(tmp_path / "fleet" / "gpu")
+    assert status["recipe"]["path"].endswith("gpu/recipe.yaml")
