@@ -140,6 +140,19 @@ def load_status(workspace: Path) -> dict:
     return yaml.safe_load((workspace / "status.yaml").read_text())
 
 
+def processes_running(marker: str) -> set[int]:
+    """Processes whose command line contains `marker` (a program name, a temp folder)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.add(int(entry.name))
+            except OSError:
+                continue
+    return found
+
+
 def leftover_processes(workspace: Path) -> list[int]:
     """Processes whose working folder is inside the workspace (step processes run there)."""
     found = []

@@ -19,7 +19,15 @@ from navctl.engine.ray_fleet import check_upload, unschedulable
 from navctl.errors import UsageError
 from navctl.plan.expand import expand
 from navctl.recipe.load import load_recipe
-from tests.helpers import check_three_recipes, free_ports, load_status, run_cli, three_recipes, write_project
+from tests.helpers import (
+    check_three_recipes,
+    free_ports,
+    load_status,
+    processes_running,
+    run_cli,
+    three_recipes,
+    write_project,
+)
 
 pytest.importorskip("ray")
 
@@ -47,18 +55,6 @@ def test_a_recipe_no_node_can_run_is_unschedulable_at_once() -> None:
     assert "the largest of 1 node(s) offer CPU 2, GPU 0" in why
 
 
-def _ray_processes(marker: str) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if marker.encode() in (entry / "cmdline").read_bytes():
-                    found.append(int(entry.name))
-            except OSError:
-                continue
-    return found
-
-
 @pytest.fixture
 def ray_head(tmp_path_factory):
     """`ray start --head` on 127.0.0.1 with 2 CPUs in its own temp folder; stopped (its processes only) after."""
@@ -75,7 +71,7 @@ def ray_head(tmp_path_factory):
     try:
         yield f"127.0.0.1:{port}"
     finally:
-        for pid in _ray_processes(str(temp)):
+        for pid in processes_running(str(temp)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
 

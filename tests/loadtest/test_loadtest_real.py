@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, free_ports, run_cli
+from tests.helpers import REPO, free_ports, processes_running, run_cli
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -24,15 +24,7 @@ SHORT = ["--duration", "1s", "--driver", "navctl"]
 
 
 def _tritonservers() -> set[int]:
-    found = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if b"tritonserver" in (entry / "cmdline").read_bytes():
-                    found.add(int(entry.name))
-            except OSError:
-                continue
-    return found
+    return processes_running("tritonserver")
 
 
 @pytest.fixture
