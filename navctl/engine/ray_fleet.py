@@ -11,10 +11,13 @@ writes the `.nav` where a local run would and unpacks it into the local workspac
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,36 +87,52 @@ def check_upload(entry: FleetEntry, limit: int = UPLOAD_LIMIT) -> None:
 
 def _connect(address: str) -> bool:
     """Join the cluster at `address`; with `auto` and none running, start one on this machine (127.0.0.1).
-    Returns whether navctl started it (and so must stop it)."""
+    Returns whether navctl connected (and so must disconnect: `ray.shutdown` also stops a cluster it started)."""
     import ray
 
-    if ray.is_initialized():
+    if ray.is_initialized():  # a program calling navctl's API may hold its own connection
         return False
     if address == "auto" and not os.environ.get("RAY_ADDRESS"):
         try:
             ray.init(address="auto", log_to_driver=False)
-            return False
         except ConnectionError:
             ray.init(
                 _node_ip_address="127.0.0.1", include_dashboard=False, log_to_driver=False, configure_logging=False
             )
-            return True
+        return True
     ray.init(address=None if address == "auto" else address, log_to_driver=False)
-    return False
+    return True
 
 
-class _Attempts:
-    """How many times each recipe's task started: more than once means Ray retried it (a node died)."""
+# Each start of a recipe's task leaves a key in the GCS's key-value store (on the head, which outlives any
+# worker node): more than one key means Ray retried it after a node died. An actor counting starts would
+# die with whichever node Ray placed it on, taking the count (and the driver's call to it) along.
+_ATTEMPTS_NAMESPACE = "navctl"
 
-    def __init__(self) -> None:
-        self.counts: dict[str, int] = {}
 
-    def start(self, name: str) -> int:
-        self.counts[name] = self.counts.get(name, 0) + 1
-        return self.counts[name]
+def _note_attempt(prefix: str) -> None:
+    import uuid
 
-    def all(self) -> dict[str, int]:
-        return dict(self.counts)
+    from ray.experimental import internal_kv
+
+    with contextlib.suppress(Exception):  # a lost count must not cost the recipe its run
+        internal_kv._internal_kv_put(f"{prefix}{uuid.uuid4().hex}", b"", namespace=_ATTEMPTS_NAMESPACE)
+
+
+def _attempts(prefix: str) -> int:
+    from ray.experimental import internal_kv
+
+    try:
+        return max(1, len(internal_kv._internal_kv_list(prefix, namespace=_ATTEMPTS_NAMESPACE)))
+    except Exception:  # noqa: BLE001 - unknown: report the one run we saw
+        return 1
+
+
+def _forget_attempts(prefix: str) -> None:
+    from ray.experimental import internal_kv
+
+    with contextlib.suppress(Exception):  # a few stale keys in the GCS harm nothing
+        internal_kv._internal_kv_del(prefix, del_by_prefix=True, namespace=_ATTEMPTS_NAMESPACE)
 
 
 def _cpus(entry: FleetEntry, nodes: list[dict[str, Any]]) -> float:
@@ -122,19 +141,6 @@ def _cpus(entry: FleetEntry, nodes: list[dict[str, Any]]) -> float:
     if entry.loaded.recipe.threads:
         return float(entry.loaded.recipe.threads)
     return max((n.get("Resources", {}).get("CPU", 1.0) for n in nodes if n.get("Alive")), default=1.0)
-
-
-def _attempts_actor(ray: Any) -> Any:
-    """The retry counter lives beside the driver (soft affinity: a `ray://` client has no node), so the
-    node whose death causes a retry does not take the count with it."""
-    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
-
-    strategy = None
-    try:
-        strategy = NodeAffinitySchedulingStrategy(node_id=ray.get_runtime_context().get_node_id(), soft=True)
-    except Exception:  # noqa: BLE001 - no node of our own: let Ray place it
-        strategy = None
-    return ray.remote(num_cpus=0, scheduling_strategy=strategy)(_Attempts).remote()
 
 
 def _requested(entry: FleetEntry, extra: dict[str, float] | None, cpus: float) -> dict[str, float]:
@@ -157,11 +163,9 @@ def unschedulable(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> str:
     return f"unschedulable: it needs {asked} on one node; the largest of {len(alive)} node(s) offer {has}"
 
 
-def _run_on_worker(folder_zip: bytes, recipe: str, name: str, options: dict[str, Any], attempts: Any) -> dict[str, Any]:
+def _run_on_worker(folder_zip: bytes, recipe: str, name: str, options: dict[str, Any], attempts: str) -> dict[str, Any]:
     """In the Ray worker: unpack the recipe's folder (navctl's safe extraction), run it, pack the result."""
-    import ray
-
-    ray.get(attempts.start.remote(name))
+    _note_attempt(attempts)
     from navctl.engine.api import run_recipe
     from navctl.engine.executor import RunOptions
     from navctl.errors import NavctlError
@@ -235,9 +239,25 @@ def run_fleet_on_ray(
     import ray
 
     events = events or FleetEvents()
-    started_here = _connect(ray_options.address)
+    # Ray's driver prints cluster news ("(raylet) Task ... will be retried") on stdout from a thread of its
+    # own, for as long as it is connected: stdout holds `--json`'s document, so Ray's lines go to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        connected_here = _connect(ray_options.address)
+        try:
+            _run_all(entries, run_options, ray_options, events)
+        finally:
+            if connected_here:
+                ray.shutdown()
+    return worst_exit([e.exit_code for e in entries if e.exit_code is not None])
+
+
+def _run_all(
+    entries: list[FleetEntry], run_options: dict[str, Any], ray_options: RayOptions, events: FleetEvents
+) -> None:
+    import ray
+
     remote = ray.remote(max_calls=1, max_retries=ray_options.max_retries)(_run_on_worker)
-    attempts = _attempts_actor(ray)
+    fleet_id = uuid.uuid4().hex
     pending: dict[Any, FleetEntry] = {}
     began: dict[int, float] = {}
     try:
@@ -256,7 +276,9 @@ def run_fleet_on_ray(
                 resources=ray_options.resources or None,
             )
             relative = entry.loaded.path.resolve().relative_to(entry.loaded.base_dir.resolve()).as_posix()
-            ref = task.remote(ray.put(zip_folder(entry)), relative, entry.name, run_options, attempts)
+            ref = task.remote(
+                ray.put(zip_folder(entry)), relative, entry.name, run_options, f"{fleet_id}/{entry.name}/"
+            )
             pending[ref] = entry
             entry.state = "running"
             began[id(entry)] = time.monotonic()
@@ -271,7 +293,7 @@ def run_fleet_on_ray(
                 entry.error = f"the Ray task failed: {str(exc).splitlines()[0]}"
             entry.wall_s = round(time.monotonic() - began[id(entry)], 2)
             entry.state = "done"
-            entry.attempts = ray.get(attempts.all.remote()).get(entry.name, 1)
+            entry.attempts = _attempts(f"{fleet_id}/{entry.name}/")
             events.recipe_finished(entry)
     except KeyboardInterrupt:
         for ref, entry in pending.items():
@@ -279,6 +301,4 @@ def run_fleet_on_ray(
             entry.exit_code, entry.state, entry.error = EXIT_INTERRUPTED, "done", "interrupted"
             events.recipe_finished(entry)
     finally:
-        if started_here:
-            ray.shutdown()
-    return worst_exit([e.exit_code for e in entries if e.exit_code is not None])
+        _forget_attempts(f"{fleet_id}/")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +22,7 @@ from navctl.errors import UsageError
 from navctl.plan.expand import expand
 from navctl.recipe.load import load_recipe
 from tests.helpers import (
+    TINY_MODEL,
     check_three_recipes,
     free_ports,
     load_status,
@@ -55,25 +58,155 @@ def test_a_recipe_no_node_can_run_is_unschedulable_at_once() -> None:
     assert "the largest of 1 node(s) offer CPU 2, GPU 0" in why
 
 
-@pytest.fixture
-def ray_head(tmp_path_factory):
-    """`ray start --head` on 127.0.0.1 with 2 CPUs in its own temp folder; stopped (its processes only) after."""
-    temp = tmp_path_factory.mktemp("ray")
-    port = free_ports(1)[0]
+RAY_ENV = {"RAY_ADDRESS": "", "RAY_AUTH_MODE": "disabled"}
+# A node whose raylet stops answering is declared dead after 3 missed 1 s health checks (Ray's default
+# waits 5 x 3 s): the node-kill test then waits seconds, not tens of them, for Ray's retry.
+FAST_NODE_DEATH = {"RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3"}
+
+
+def _ray_start(temp: Path, *args: str) -> None:
     started = subprocess.run(
-        [str(Path(sys.executable).with_name("ray")), "start", "--head", "--port", str(port), "--num-cpus", "2",
-         "--num-gpus", "0",
-         "--include-dashboard=false", "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp),
-         "--disable-usage-stats"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, "RAY_ADDRESS": "", "RAY_AUTH_MODE": "disabled"},
+        [str(Path(sys.executable).with_name("ray")), "start", *args, "--num-gpus", "0",
+         "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp), "--disable-usage-stats"],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **RAY_ENV, **FAST_NODE_DEATH},
     )  # fmt: skip
     assert started.returncode == 0, started.stdout + started.stderr
+
+
+@contextlib.contextmanager
+def ray_cluster(head_cpus: int, workers: list[str] = ()):
+    """`ray start --head` on 127.0.0.1 in a temp folder of its own, plus one `ray start --address` per entry of
+    `workers` (its --resources JSON); every process of it killed after (found by the temp folder)."""
+    port = free_ports(1)[0]
+    # Ray's sockets live under the temp folder and AF_UNIX paths stop at 107 bytes: pytest's are too long
+    temp = Path(tempfile.mkdtemp(prefix="nvray-"))
     try:
+        _ray_start(temp, "--head", "--port", str(port), "--num-cpus", str(head_cpus), "--include-dashboard=false")
+        for resources in workers:
+            _ray_start(temp, "--address", f"127.0.0.1:{port}", "--num-cpus", "2", "--resources", resources)
         yield f"127.0.0.1:{port}"
     finally:
         for pid in processes_running(str(temp)):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+@pytest.fixture
+def ray_head():
+    """A one-node cluster with 2 CPUs."""
+    with ray_cluster(head_cpus=2) as address:
+        yield address
+
+
+SCRATCH = f"{tempfile.gettempdir()}/navctl-ray-"
+
+
+def step_processes() -> list[int]:
+    """Processes working in a Ray worker's scratch folder: navctl steps (and the warm worker) on a node."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        with contextlib.suppress(OSError):
+            if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(SCRATCH):
+                found.append(int(entry.name))
+    return found
+
+
+def _wait_for_steps(fleet: subprocess.Popen, seconds: float = 240) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while not (found := step_processes()):
+        assert fleet.poll() is None and time.monotonic() < deadline, "no navctl step started on a Ray node"
+        time.sleep(0.1)
+    return found
+
+
+def _parent(pid: int) -> int:
+    return int((Path("/proc") / str(pid) / "stat").read_text().split(")")[-1].split()[1])
+
+
+def _kill_node_running(pid: int) -> int:
+    """SIGKILL the raylet above `pid` and everything under that raylet, as a node's power loss would."""
+    raylet = pid
+    while raylet > 1 and not (Path("/proc") / str(raylet) / "cmdline").read_bytes().split(b"\0")[0].endswith(b"raylet"):
+        raylet = _parent(raylet)
+    assert raylet > 1, f"process {pid} does not run under a raylet"
+    tree, grew = {raylet}, True
+    while grew:
+        grew = False
+        for entry in Path("/proc").iterdir():
+            with contextlib.suppress(OSError, ValueError):
+                if entry.name.isdigit() and int(entry.name) not in tree and _parent(int(entry.name)) in tree:
+                    tree.add(int(entry.name))
+                    grew = True
+    for member in tree:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(member, signal.SIGKILL)
+    return raylet
+
+
+SLOW_MODEL = (
+    TINY_MODEL
+    + """
+
+def build_slow():
+    import time
+    time.sleep(3)  # long enough for the test to catch its steps running
+    return build()
+"""
+)
+
+
+def _fleet(*args: str) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "navctl", "optimize", *args, "--json"],
+        env={**os.environ, **RAY_ENV}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_recipe_whose_node_dies_is_retried_on_the_other_node(tmp_path: Path) -> None:
+    # the head takes no recipe (it lacks the `worker` resource): killing it would end the cluster
+    worker = '{"worker": 1}'
+    slow = write_project(tmp_path / "slow", SLOW_MODEL, name="slow", model={"entrypoint": "model.py:build_slow"})
+    good = write_project(tmp_path / "good", name="good")
+    with ray_cluster(head_cpus=1, workers=[worker, worker]) as address:
+        fleet = _fleet(
+            str(slow), str(good), "--executor", "ray", "--ray-address", address,
+            "--ray-resources", '{"worker": 0.001}', "--workspace", str(tmp_path / "fleet"),
+        )  # fmt: skip
+        try:
+            _kill_node_running(_wait_for_steps(fleet)[0])
+            output, errors = fleet.communicate(timeout=400)
+        finally:
+            fleet.kill()
+        assert fleet.returncode == 0, errors[-4000:]
+        runs = {run["recipe"]: run for run in json.loads(output)["runs"]}
+        # whichever recipe ran on the killed node started twice, finished once, and says so
+        assert sorted(run["attempts"] for run in runs.values()) == [1, 2]
+        assert all(run["exit_code"] == 0 and Path(run["package"]).is_file() for run in runs.values())
+        assert "retried 1x" in errors
+        for name in runs:
+            assert load_status(tmp_path / "fleet" / name)["selection"]["max-throughput"] == "onnx@onnxruntime-cpu"
+        assert not step_processes()
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_a_ray_fleet_and_leaves_no_step_on_the_node(tmp_path: Path, ray_head: str) -> None:
+    slow = write_project(tmp_path / "slow", SLOW_MODEL, name="slow", model={"entrypoint": "model.py:build_slow"})
+    fleet = _fleet(str(slow), "--executor", "ray", "--ray-address", ray_head, "--workspace", str(tmp_path / "fleet"))
+    try:
+        _wait_for_steps(fleet)
+        fleet.send_signal(signal.SIGINT)
+        output, errors = fleet.communicate(timeout=120)
+    finally:
+        fleet.kill()
+    assert fleet.returncode == 130, errors[-4000:]
+    (run,) = json.loads(output)["runs"]
+    assert run["exit_code"] == 130 and run["error"] == "interrupted"
+    deadline = time.monotonic() + 20
+    while step_processes() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not step_processes()
 
 
 @pytest.mark.slow
@@ -83,7 +216,7 @@ def test_three_recipes_and_a_gpu_one_on_an_existing_cluster(tmp_path: Path, ray_
     result = run_cli(
         "optimize", *recipes, str(gpu), "--executor", "ray", "--ray-address", ray_head,
         "--workspace", str(tmp_path / "fleet"), "--json",
-        env={"RAY_ADDRESS": "", "RAY_AUTH_MODE": "disabled"}, timeout=600,
+        env=RAY_ENV, timeout=600,
     )  # fmt: skip
     # the GPU recipe is unschedulable (exit 4), which outranks the crash (exit 1)
     assert result.returncode == 4 and result.stdout, result.stderr[-4000:]
@@ -99,14 +232,7 @@ def test_three_recipes_and_a_gpu_one_on_an_existing_cluster(tmp_path: Path, ray_
     assert status["recipe"]["path"].endswith("good/recipe.yaml")  # the local recipe, not the worker's copy
     assert run_cli("status", str(tmp_path / "fleet" / "good")).returncode == 0
     assert "submitted to Ray" in result.stderr
-    # no step process is left in a worker's scratch folder once the fleet returned
-    scratch = f"{tempfile.gettempdir()}/navctl-ray-"
-    left = []
-    for entry in Path("/proc").iterdir():
-        with contextlib.suppress(OSError):
-            if entry.name.isdigit() and os.readlink(entry / "cwd").startswith(scratch):
-                left.append(int(entry.name))
-    assert not left
+    assert not step_processes()  # no step is left on a node once the fleet returned
 
 
 def test_a_package_from_a_gpu_worker_is_received_on_a_cpu_driver(tmp_path: Path, tiny_package: Path) -> None:
