@@ -18,7 +18,10 @@ from navctl.errors import UsageError
 SCHEMA_VERSION = 1
 STATUS_FILE = "status.yaml"
 
-StepState = Literal["pending", "running", "ok", "failed", "timeout", "crashed", "skipped", "cached", "unavailable"]
+# rejected: a reduced-precision format that ran but missed its accuracy gate; an answer, not a fault
+StepState = Literal[
+    "pending", "running", "ok", "failed", "timeout", "crashed", "skipped", "cached", "unavailable", "rejected"
+]
 SUCCESS_STATES = ("ok", "cached")
 # In a failed export step's reason when the failure does not count towards the exit code.
 EXCUSED_MARK = "not counted as a failure"
@@ -79,10 +82,15 @@ class StepRecord(_Model):
 class OutputError(_Model):
     max_abs: float | None
     max_rel: float | None
-    atol: float
-    rtol: float
+    atol: float | None = Field(description="None: no elementwise check (a reduced-precision gate without one)")
+    rtol: float | None
     passed: bool
     problem: str = ""
+    mean_abs: float | None = Field(None, description="mean absolute error over every element checked")
+    cosine: float | None = Field(None, description="cosine similarity with the source's output")
+    top1: float | None = Field(
+        None, description="top-1 agreement with the source (outputs that look like class scores)"
+    )
     ref_max_abs: float | None = Field(None, description="the largest |reference| over every sample")
     ref_std: float | None = Field(None, description="the reference's standard deviation over every sample")
     error_to_spread: float | None = Field(None, description="max_abs / ref_std: the error against what varies")
@@ -94,6 +102,16 @@ class CorrectnessResult(_Model):
     outputs: dict[str, OutputError] = Field(default_factory=dict)
     problem: str = ""
     warnings: list[str] = Field(default_factory=list, description="outputs whose check means little")
+    precision: str = Field("fp32", description="the candidate's precision; below fp32/tf32 a gate applies")
+    gate: str = Field("", description="the gate a reduced-precision candidate had to pass")
+    samples: list[int] | None = Field(
+        None, description="the recorded samples checked, when not all (those calibration never saw)"
+    )
+    calibration: str = Field(
+        "",
+        description="split: the first recorded samples calibrated, the rest were checked; factory: a "
+        "calibration factory's samples calibrated, every recorded sample was checked",
+    )
 
 
 class VerifyResult(_Model):

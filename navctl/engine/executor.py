@@ -411,7 +411,7 @@ class Executor:
             rel_log=self.ws.relative(log),
             fingerprint=fp,
         )
-        if result is not None and record.state in ("ok", "failed"):
+        if result is not None and record.state in ("ok", "failed", "rejected"):
             apply_result(self.status, step, result)
         self._finish(step, record)
 

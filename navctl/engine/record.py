@@ -103,8 +103,8 @@ def step_record(
         record.reason = f"{name}{_last_line_hint(log)}; log: {rel_log}"
     elif result is None:
         record.reason = f"exited with code {end.code} without a result{_last_line_hint(log)}; log: {rel_log}"
-    elif result.state == "unavailable":
-        record.state = "unavailable"
+    elif result.state in ("unavailable", "rejected"):
+        record.state = result.state
         record.reason = result.message
     else:
         where = f" ({result.error.where})" if result.error and result.error.where else ""

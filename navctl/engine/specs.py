@@ -30,6 +30,27 @@ def _runner_options(recipe, runner: str | None) -> dict[str, Any]:
     return _section(recipe, registry.RUNTIMES[runtime].options)
 
 
+def _gate(recipe, step: PlannedStep, output_names: list[str]) -> dict[str, Any] | None:
+    """What a reduced-precision candidate must keep of the source's outputs (None at full precision)."""
+    sections = {rt.options: _section(recipe, rt.options) for rt in registry.RUNTIMES.values() if rt.precision_option}
+    precision = registry.candidate_precision(step.format or "", step.runner or "", sections)
+    if not registry.is_reduced(precision):
+        return None
+    fmt = step.format or ""
+    gate = recipe.correctness.gate(fmt)
+    tolerances = {name: recipe.correctness.gate_for_output(fmt, name) for name in output_names}
+    elementwise = "atol/rtol per output, " if any(t is not None for t in tolerances.values()) else ""
+    return {
+        "precision": precision,
+        "tolerances": {name: list(t) if t is not None else None for name, t in tolerances.items()},
+        "min_cosine": gate.min_cosine,
+        "min_top1": gate.min_top1,
+        # without a calibration factory, calibration took the first half of the samples: check the rest
+        "split": recipe.quantization.calibration is None,
+        "describe": f"{elementwise}cosine >= {gate.min_cosine:g}, top-1 agreement >= {gate.min_top1:.0%}",
+    }
+
+
 def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_names: list[str]) -> StepSpec:
     recipe = loaded.recipe
     base = loaded.base_dir
@@ -50,12 +71,21 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
         options.update(_section(recipe, fmt.options), precision=fmt.precision)
         if options.get("max_batch_size") is None:  # a section's own max_batch_size (tensorrt) wins
             options["max_batch_size"] = recipe.batching.max_batch_size
+        if fmt.calibrated:
+            calibration = recipe.quantization.calibration
+            options["calibration"] = {
+                "factory": calibration.factory if calibration else None,
+                "kwargs": calibration.kwargs if calibration else {},
+                "samples": recipe.quantization.samples,
+            }
     elif step.kind == "correctness":
         options["tolerances"] = {name: list(recipe.correctness.for_output(name)) for name in output_names}
         options["keep_outputs"] = recipe.verify is not None  # the verify step reads them
+        options["gate"] = _gate(recipe, step, output_names)
     elif step.kind == "verify":
         key = registry.result_key(step.format or "", step.runner or "")
         options["outputs_dir"] = f"steps/correctness/{key}/{CORRECTNESS_OUTPUTS}"
+        options["gate"] = _gate(recipe, step, output_names)
     elif step.kind == "profile":
         options.update(recipe.profiling.model_dump(exclude={"enabled"}), max_batch_size=recipe.batching.max_batch_size)
     parent_artifact = None

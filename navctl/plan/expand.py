@@ -58,7 +58,9 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
     machine = machine or Machine.detect()
     device = resolve_device(recipe.device, machine)
     fw = recipe.framework
-    wanted = registry.expand_targets(recipe.targets, recipe.tensorrt.precisions)
+    wanted = _runnable_group_members(
+        recipe.targets, registry.expand_targets(recipe.targets, recipe.tensorrt.precisions), fw, machine
+    )
     formats = _with_parents(wanted, fw)
     steps: list[PlannedStep] = []
     by_id: dict[str, PlannedStep] = {}
@@ -123,6 +125,31 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
         formats=formats,
         steps=steps,
     )
+
+
+def _runnable_group_members(targets: list[str], wanted: list[str], fw: str, machine: Machine) -> list[str]:
+    """Drop the members of a runnable-only group (`int8`) that this machine cannot make, unless the recipe
+    names them itself or none of the group's members can be made (then all show what they need)."""
+    dropped: set[str] = set()
+    for group in registry.RUNNABLE_ONLY_GROUPS:
+        if group not in targets:
+            continue
+        members = [m for m in registry.GROUPS[group] if fw in registry.FORMATS[m].makers]
+        cannot = {m for m in members if m not in targets and _chain_reason(m, fw, machine)}
+        if len(cannot) < len(members):
+            dropped |= cannot
+    return [f for f in wanted if f not in dropped]
+
+
+def _chain_reason(fmt: str, fw: str, machine: Machine) -> str:
+    """Why this format, or a format it is made from, cannot be made here ('' when it can)."""
+    while fmt != registry.SOURCE:
+        maker = registry.FORMATS[fmt].makers[fw]
+        reason = _format_reason(maker, machine)
+        if reason:
+            return reason
+        fmt = maker.parent
+    return ""
 
 
 def _with_parents(wanted: list[str], fw: str) -> list[str]:

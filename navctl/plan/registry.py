@@ -33,7 +33,8 @@ class FormatDef:
     makers: dict[str, Maker] = field(default_factory=dict)
     description: str = ""
     options: str | None = None  # the recipe section its make step reads (e.g. "onnx", "tensorrt")
-    precision: str = "fp32"
+    precision: str = "fp32"  # fp32, tf32 (full); fp16, bf16, int8 (reduced: gated, see correctness.formats)
+    calibrated: bool = False  # its make step reads calibration samples (kept apart from the checked ones)
     triton: str | None = None  # the Triton backend that serves it natively; None: the Python backend
     triton_positional_only: bool = False  # LibTorch binds by position: only models with positional io
 
@@ -51,12 +52,20 @@ class RuntimeDef:
     options: str | None = None  # the recipe section with its runner options (e.g. "onnxruntime")
     extra: str = ""  # the pip extra that installs it: pip install 'navctl[<extra>]'
     preload: tuple[str, ...] = ()  # modules the warm worker imports when the plan runs it
+    # the option of its section that lowers precision at run time, and the values meaning full precision
+    precision_option: str | None = None
+    full_precision: tuple[str, ...] = ("fp32", "f32", "none")
 
 
 _STEPS = "navctl.steps"
 # torch's export machinery (sympy, dynamo) costs about 1.5 s per step that loads or makes an
 # ExportedProgram or ONNX file: worth importing once in the warm worker.
-_TORCH: dict = {"options": "torch", "extra": "torch", "preload": ("torch", "torch._export.serde.serialize")}
+_TORCH: dict = {
+    "options": "torch",
+    "extra": "torch",
+    "preload": ("torch", "torch._export.serde.serialize"),
+    "precision_option": "autocast",
+}
 _ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
 _TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",)}
 
@@ -71,6 +80,8 @@ PACKAGE_EXTRAS: dict[str, str] = {
     "jax": "jax",
     "jax2onnx": "jax",
     "openvino": "openvino",
+    "nncf": "openvino",
+    "onnxconverter_common": "onnx",
     "ray": "ray",
     "tensorrt": "gpu",
     "torch_tensorrt": "gpu",
@@ -133,6 +144,7 @@ RUNTIMES: dict[str, RuntimeDef] = {
             ("openvino",),
             options="openvino",
             extra="openvino",
+            precision_option="precision",
         ),
         RuntimeDef("tf", DEVICES, "navctl.runners.tf:TfEagerRunner", ("tensorflow",), **_TF),
         RuntimeDef("tf-savedmodel", DEVICES, "navctl.runners.tf:SavedModelRunner", ("tensorflow",), **_TF),
@@ -175,6 +187,7 @@ def _trt(precision: str) -> FormatDef:
         f"TensorRT engine built from ONNX in {precision}",
         options="tensorrt",
         precision=precision,
+        calibrated=precision == "int8",
         triton="tensorrt",
     )
 
@@ -305,15 +318,61 @@ FORMATS: dict[str, FormatDef] = {
             "ONNX after ONNX Runtime's offline graph optimizations",
             triton="onnxruntime",
         ),
+        FormatDef(
+            "onnx-int8",
+            "onnx-int8/model.onnx",
+            ("onnxruntime",),
+            {
+                fw: Maker("onnx", "convert", f"{_STEPS}.quantize_onnx:int8", ("onnx", "onnxruntime"))
+                for fw in FRAMEWORKS
+            },
+            "ONNX quantized by ONNX Runtime (QDQ, static or dynamic)",
+            options="quantization",
+            precision="int8",
+            calibrated=True,
+            triton="onnxruntime",
+        ),
+        FormatDef(
+            "onnx-fp16",
+            "onnx-fp16/model.onnx",
+            ("onnxruntime",),
+            {
+                fw: Maker("onnx", "convert", f"{_STEPS}.quantize_onnx:fp16", ("onnx", "onnxconverter_common"))
+                for fw in FRAMEWORKS
+            },
+            "ONNX with float16 weights and compute, float32 inputs and outputs",
+            precision="fp16",
+            triton="onnxruntime",
+        ),
+        FormatDef(
+            "openvino-int8",
+            "openvino-int8/model.xml",
+            ("openvino",),
+            {
+                fw: Maker("openvino", "convert", f"{_STEPS}.quantize_openvino:int8", ("openvino", "nncf"))
+                for fw in FRAMEWORKS
+            },
+            "OpenVINO IR quantized by NNCF",
+            options="quantization",
+            precision="int8",
+            calibrated=True,
+            triton="openvino",
+        ),
         *(_trt(p) for p in TRT_PRECISIONS),
     ]
 }
+
+FULL_PRECISIONS = ("fp32", "tf32")
 
 # Targets that stand for several formats.
 GROUPS: dict[str, tuple[str, ...]] = {
     "torchscript": ("torchscript-trace", "torchscript-script"),
     "tensorrt": tuple(f"trt-{p}" for p in TRT_PRECISIONS),  # narrowed by tensorrt.precisions
+    "int8": ("onnx-int8", "openvino-int8", "trt-int8"),  # narrowed to those this machine can make
 }
+# Groups that stand for what this machine can make: a member it cannot make is left out of the plan
+# (unless none can be made, when all are shown unavailable with what they need).
+RUNNABLE_ONLY_GROUPS = ("int8",)
 
 
 def formats_for(framework: str) -> list[str]:
@@ -344,6 +403,24 @@ def expand_targets(targets: list[str], trt_precisions: list[str]) -> list[str]:
             if member not in out:
                 out.append(member)
     return out
+
+
+def candidate_precision(fmt: str, runner: str, sections: dict[str, dict]) -> str:
+    """The precision a format runs at on a runner: the format's own, else one its runner's options lower
+    (openvino.precision: bf16, torch.autocast: fp16). `sections`: recipe section name -> its values."""
+    own = FORMATS[fmt].precision if fmt in FORMATS else "fp32"
+    if own not in FULL_PRECISIONS:
+        return own
+    runtime = RUNTIMES[split_runner(runner)[0]]
+    if runtime.options and runtime.precision_option:
+        lowered = str(sections.get(runtime.options, {}).get(runtime.precision_option, "fp32"))
+        if lowered not in runtime.full_precision:
+            return {"f16": "fp16"}.get(lowered, lowered)
+    return own
+
+
+def is_reduced(precision: str) -> bool:
+    return precision not in FULL_PRECISIONS
 
 
 def result_key(fmt: str, runner: str) -> str:

@@ -100,12 +100,18 @@ def unknown_tensor_names(loaded: LoadedRecipe, input_names: list[str], output_na
     A per-output tolerance for a misspelt output would otherwise be ignored in silence.
     """
     recipe = loaded.recipe
-    named = [
-        (("correctness", "outputs", name), name, output_names, "output") for name in recipe.correctness.outputs
-    ] + [
-        (("tensorrt", "shape_profiles", name), name, input_names, "input")
-        for name in (recipe.tensorrt.shape_profiles or {})
-    ]
+    named = (
+        [(("correctness", "outputs", name), name, output_names, "output") for name in recipe.correctness.outputs]
+        + [
+            (("correctness", "formats", fmt, "outputs", name), name, output_names, "output")
+            for fmt, gate in recipe.correctness.formats.items()
+            for name in gate.outputs
+        ]
+        + [
+            (("tensorrt", "shape_profiles", name), name, input_names, "input")
+            for name in (recipe.tensorrt.shape_profiles or {})
+        ]
+    )
     bad = [(path, name, real, kind) for path, name, real, kind in named if name not in real]
     if not bad:
         return []
@@ -359,7 +365,12 @@ def _cross_checks(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list
             found.append((("model", "entrypoint"), "framework onnx takes model.path (an .onnx file)"))
     if fw and fw != "onnx" and data.get("dataloader") is None:
         found.append((("dataloader",), f"is required for framework {fw}"))
-    for where in (("model", "entrypoint"), ("dataloader", "factory"), ("verify", "function")):
+    for where in (
+        ("model", "entrypoint"),
+        ("dataloader", "factory"),
+        ("verify", "function"),
+        ("quantization", "calibration", "factory"),
+    ):
         entrypoint = _get(data, *where)
         if isinstance(entrypoint, str) and ":" in entrypoint:
             problem = _entrypoint_problem(entrypoint.strip(), base_dir)
@@ -378,6 +389,16 @@ def _cross_checks(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list
             else:
                 hint = _suggest(target, registry.all_target_names())
                 found.append((("targets", i), f"unknown target '{target}'{hint}"))
+    gates = _get(data, "correctness", "formats")
+    if isinstance(gates, dict):
+        for name in gates:
+            if name not in registry.FORMATS:
+                found.append(
+                    (
+                        ("correctness", "formats", name),
+                        f"unknown format '{name}'{_suggest(str(name), list(registry.FORMATS))}",
+                    )
+                )
     strategies = _get(data, "selection", "strategies")
     if (
         isinstance(strategies, list)

@@ -107,18 +107,54 @@ class ToleranceOverride(StrictModel):
     rtol: NonNegativeFloat | None = None
 
 
+class FormatGate(StrictModel):
+    """What a reduced-precision format (or runner) must keep of the source's outputs to be selected.
+
+    Elementwise tolerances apply only when given here; the similarity floors always apply. A format that
+    misses its gate is `rejected`, not failed: it is shown with its figures and never selected."""
+
+    atol: NonNegativeFloat | None = None
+    rtol: NonNegativeFloat | None = None
+    outputs: dict[str, ToleranceOverride] = Field(default_factory=dict, description="per-output overrides")
+    min_cosine: Annotated[float, Field(ge=-1.0, le=1.0)] = Field(
+        0.99, description="cosine similarity with the source's output, per output over every checked sample"
+    )
+    min_top1: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        0.99,
+        description="top-1 agreement with the source for outputs that look like class scores (2-D, last axis > 1)",
+    )
+
+
 class Correctness(StrictModel):
     """Elementwise `|out - ref| <= atol + rtol * |ref|`, per output, over every sample."""
 
     atol: NonNegativeFloat = 1.0e-4
     rtol: NonNegativeFloat = 1.0e-3
     outputs: dict[str, ToleranceOverride] = Field(default_factory=dict, description="per-output overrides")
+    formats: dict[str, FormatGate] = Field(
+        default_factory=dict,
+        description="gates of reduced-precision formats (onnx-int8, openvino-int8, trt-fp16, ...); a format "
+        "not listed gets the default gate (cosine >= 0.99, top-1 agreement >= 0.99)",
+    )
 
     def for_output(self, name: str) -> tuple[float, float]:
         override = self.outputs.get(name)
         atol = override.atol if override and override.atol is not None else self.atol
         rtol = override.rtol if override and override.rtol is not None else self.rtol
         return atol, rtol
+
+    def gate(self, fmt: str) -> FormatGate:
+        return self.formats.get(fmt) or FormatGate()
+
+    def gate_for_output(self, fmt: str, name: str) -> tuple[float, float] | None:
+        """The elementwise tolerance of a reduced-precision format's output; None: no elementwise check."""
+        gate = self.gate(fmt)
+        override = gate.outputs.get(name)
+        atol = override.atol if override and override.atol is not None else gate.atol
+        rtol = override.rtol if override and override.rtol is not None else gate.rtol
+        if atol is None and rtol is None:
+            return None
+        return atol or 0.0, rtol or 0.0
 
 
 class Profiling(StrictModel):
@@ -216,6 +252,47 @@ class OpenVinoOptions(StrictModel):
     device: str = "CPU"
 
 
+class Calibration(StrictModel):
+    """A dataloader-like factory of calibration samples (same sample types as the dataloader's)."""
+
+    factory: Entrypoint
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+
+class OnnxQuantization(StrictModel):
+    mode: Literal["static", "dynamic"] = Field(
+        "static",
+        description="static: weights and activations (QDQ, calibrated); dynamic: weights only, activations "
+        "quantized at run time (no calibration; the usual choice for transformer encoders on CPU)",
+    )
+    method: Literal["minmax", "entropy", "percentile"] = "minmax"
+    per_channel: bool = True
+
+
+class OpenVinoQuantization(StrictModel):
+    preset: Literal["performance", "mixed"] = "performance"
+    model_type: Literal["transformer"] | None = None
+    subset_size: PositiveInt = Field(300, description="calibration samples NNCF uses at most")
+    max_drop: PositiveFloat | None = Field(
+        None,
+        description="use nncf.quantize_with_accuracy_control: layers go back to full precision until the "
+        "agreement with the source on the calibration samples drops by at most this much",
+    )
+
+
+class Quantization(StrictModel):
+    """INT8 formats: where calibration samples come from, and each quantizer's settings."""
+
+    calibration: Calibration | None = Field(
+        None,
+        description="without it, the dataloader's samples are split: the first half calibrates, the rest "
+        "are checked (at least 2 samples)",
+    )
+    samples: PositiveInt = Field(100, description="calibration samples used at most")
+    onnx: OnnxQuantization = Field(default_factory=OnnxQuantization)
+    openvino: OpenVinoQuantization = Field(default_factory=OpenVinoQuantization)
+
+
 class TorchOptions(StrictModel):
     autocast: Literal["none", "fp16", "bf16"] = "none"
     compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
@@ -255,3 +332,4 @@ class Recipe(StrictModel):
     tensorrt: TensorRTOptions = Field(default_factory=TensorRTOptions)
     openvino: OpenVinoOptions = Field(default_factory=OpenVinoOptions)
     torch: TorchOptions = Field(default_factory=TorchOptions)
+    quantization: Quantization = Field(default_factory=Quantization)

@@ -12,7 +12,7 @@ from rich.text import Text
 from navctl.engine.executor import Events
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.registry import result_key
-from navctl.report.summary import result_columns, result_rows, row_cells
+from navctl.report.summary import result_columns, result_rows, row_cells, shows_accuracy
 from navctl.status import Status, StepRecord
 
 STATE_STYLE = {
@@ -23,6 +23,7 @@ STATE_STYLE = {
     "crashed": "red bold",
     "skipped": "yellow",
     "unavailable": "dim",
+    "rejected": "magenta",
     "running": "blue",
     "pending": "dim",
 }
@@ -110,8 +111,9 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
     columns = result_columns(rows)
-    cells = [row_cells(row) for row in rows]
+    cells = [row_cells(row, shows_accuracy(rows)) for row in rows]
     keep = list(range(len(columns)))
+    correct = [name for name, _ in columns].index("correct")
     last = len(columns) - 1  # the selection column wraps between words
 
     def natural() -> int:
@@ -130,8 +132,10 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
         name, justify = columns[i]
         table.add_column(name, justify=justify, no_wrap=i != last, overflow="fold")
     for row, cell in zip(rows, cells, strict=True):
-        style = {"passed": "green", "failed": "red", "reference": "cyan"}.get(row.correctness, "")
-        values = [Text(v, style=style) if i == 2 else v for i, v in enumerate(cell)]
+        style = {"passed": "green", "failed": "red", "rejected": "magenta", "reference": "cyan"}.get(
+            row.correctness, ""
+        )
+        values = [Text(v, style=style) if i == correct else v for i, v in enumerate(cell)]
         table.add_row(*[values[i] for i in keep])
     return table
 

@@ -19,6 +19,11 @@ class DiffRow:
     new_latency_ms: float | None
     latency_change_pct: float | None
     regressions: list[str] = field(default_factory=list)
+    # agreement with the source, lowest over the outputs (reduced precision gates on these)
+    base_cosine: float | None = None
+    new_cosine: float | None = None
+    base_top1: float | None = None
+    new_top1: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -28,6 +33,19 @@ def _correct(result: RunnerResult | None) -> bool | None:
     if result is None or result.correctness is None:
         return None
     return result.correctness.passed
+
+
+# Accuracy moves that count as regressions whatever the speed threshold: a point of top-1 agreement,
+# a thousandth of cosine similarity.
+TOP1_DROP = 0.01
+COSINE_DROP = 0.001
+
+
+def _lowest(result: RunnerResult | None, figure: str) -> float | None:
+    if result is None or result.correctness is None:
+        return None
+    values = [getattr(o, figure) for o in result.correctness.outputs.values() if getattr(o, figure) is not None]
+    return min(values) if values else None
 
 
 def _best(result: RunnerResult | None) -> float | None:
@@ -63,11 +81,23 @@ def diff_status(base: Status, new: Status, threshold_pct: float) -> list[DiffRow
             base_latency_ms=_latency_at(b, batch),
             new_latency_ms=_latency_at(n, batch),
             latency_change_pct=_change(_latency_at(b, batch), _latency_at(n, batch)),
+            base_cosine=_lowest(b, "cosine"),
+            new_cosine=_lowest(n, "cosine"),
+            base_top1=_lowest(b, "top1"),
+            new_top1=_lowest(n, "top1"),
         )
         if b is not None and n is None:
             row.regressions.append("missing from the new run")
         if row.base_correct and row.new_correct is False:
             row.regressions.append("no longer correct")
+        if row.base_top1 is not None and row.new_top1 is not None and row.new_top1 < row.base_top1 - TOP1_DROP:
+            row.regressions.append(f"top-1 agreement {row.base_top1:.1%} -> {row.new_top1:.1%}")
+        if (
+            row.base_cosine is not None
+            and row.new_cosine is not None
+            and row.new_cosine < row.base_cosine - COSINE_DROP
+        ):
+            row.regressions.append(f"cosine {row.base_cosine:.4f} -> {row.new_cosine:.4f}")
         if row.base_throughput is not None and row.new_throughput is None and n is not None:
             row.regressions.append("no longer profiled")
         if row.throughput_change_pct is not None and row.throughput_change_pct < -threshold_pct:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from navctl.report.summary import result_columns, result_rows, row_cells, run_notes
+from navctl.report.summary import result_columns, result_rows, row_cells, run_notes, shows_accuracy
 from navctl.status import Status
 
 
@@ -31,7 +31,7 @@ def markdown_summary(status: Status) -> str:
         columns = result_columns(rows)
         lines.append("| " + " | ".join(name for name, _ in columns) + " |")
         lines.append("|" + "|".join("---:" if justify == "right" else "---" for _, justify in columns) + "|")
-        lines += ["| " + " | ".join(row_cells(row)) + " |" for row in rows]
+        lines += ["| " + " | ".join(row_cells(row, shows_accuracy(rows))) + " |" for row in rows]
     else:
         lines.append("No format produced results in this run.")
     lines.append("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from navctl.plan.registry import SOURCE, result_key
+from navctl.plan.registry import SOURCE, is_reduced, result_key
 from navctl.status import EXCUSED_MARK, LoadtestInfo, Status
 
 
@@ -12,7 +12,7 @@ from navctl.status import EXCUSED_MARK, LoadtestInfo, Status
 class ResultRow:
     format: str
     runner: str
-    correctness: str  # passed | failed | reference | -
+    correctness: str  # passed | failed | rejected (missed a reduced-precision gate) | reference | -
     max_abs: float | None
     best_throughput: float | None
     best_batch: int | None
@@ -23,6 +23,9 @@ class ResultRow:
     selected_by: list[str]
     latency_batch: int | None = None
     peak_rss_mb: float | None = None  # the runner's process while profiled
+    precision: str = "fp32"
+    cosine: float | None = None  # the lowest over the outputs
+    top1: float | None = None  # the lowest over the outputs that look like class scores
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,8 +43,13 @@ def result_rows(status: Status) -> list[ResultRow]:
             correctness = "reference"
         elif result.correctness is None:
             correctness = "-"
+        elif result.correctness.passed:
+            correctness = "passed"
         else:
-            correctness = "passed" if result.correctness.passed else "failed"
+            correctness = "rejected" if is_reduced(result.correctness.precision) else "failed"
+        outputs = list(result.correctness.outputs.values()) if result.correctness else []
+        cosines = [o.cosine for o in outputs if o.cosine is not None]
+        top1s = [o.top1 for o in outputs if o.top1 is not None]
         errors = [
             o.max_abs
             for o in (result.correctness.outputs.values() if result.correctness else [])
@@ -69,9 +77,24 @@ def result_rows(status: Status) -> list[ResultRow]:
                 peak_rss_mb=result.peak_rss_mb,
                 stable=all(r.stable for r in result.profile) if result.profile else None,
                 selected_by=[s for s, v in status.selection.items() if v == key],
+                precision=result.correctness.precision if result.correctness else "fp32",
+                cosine=min(cosines) if cosines else None,
+                top1=min(top1s) if top1s else None,
             )
         )
     return rows
+
+
+def accuracy_cell(row: ResultRow) -> str:
+    """Cosine and top-1 agreement with the source, shown for reduced-precision rows (where they gate)."""
+    if not is_reduced(row.precision):
+        return "-"
+    parts = []
+    if row.cosine is not None:
+        parts.append(f"cos {row.cosine:.4f}")
+    if row.top1 is not None:
+        parts.append(f"top-1 {row.top1:.1%}")
+    return ", ".join(parts) or "-"
 
 
 def fmt_number(value: float | None, digits: int = 3) -> str:
@@ -91,11 +114,14 @@ def latency_header(rows: list[ResultRow]) -> str:
 def result_columns(rows: list[ResultRow]) -> list[tuple[str, str]]:
     """(header, justify) of the results table, in the order of `row_cells`."""
     lat = latency_header(rows)
+    accuracy = [("accuracy", "left")] if shows_accuracy(rows) else []
     return [
         ("format", "left"),
         ("runner", "left"),
+        *([("prec.", "left")] if accuracy else []),
         ("correct", "left"),
         ("max abs err", "right"),
+        *accuracy,
         ("best thr. (/s)", "right"),
         ("@batch", "right"),
         (f"p50 ms{lat}", "right"),
@@ -106,13 +132,20 @@ def result_columns(rows: list[ResultRow]) -> list[tuple[str, str]]:
     ]
 
 
-def row_cells(row: ResultRow) -> list[str]:
-    """One row's figures as text, the same in every rendering."""
+def shows_accuracy(rows: list[ResultRow]) -> bool:
+    """Precision and accuracy columns appear when a reduced-precision candidate is among the rows."""
+    return any(is_reduced(r.precision) for r in rows)
+
+
+def row_cells(row: ResultRow, accuracy: bool = False) -> list[str]:
+    """One row's figures as text, the same in every rendering (`accuracy`: see `shows_accuracy`)."""
     return [
         row.format,
         row.runner,
+        *([row.precision] if accuracy else []),
         row.correctness,
         fmt_number(row.max_abs, 2),
+        *([accuracy_cell(row)] if accuracy else []),
         fmt_number(row.best_throughput),
         str(row.best_batch or "-"),
         fmt_number(row.p50_ms),
@@ -138,6 +171,8 @@ def run_notes(status: Status) -> list[str]:
         excused = record.reason.find(f"({EXCUSED_MARK}")
         if record.state == "failed" and excused >= 0:
             notes.append(f"{step_id} failed {record.reason[excused:]}")
+        if record.state == "rejected":  # an answer about the format, shown beside the figures
+            notes.append(f"{step_id}: {record.reason}")
         if record.state in ("ok", "cached") and record.kind in ("export", "convert") and record.reason:
             if record.state == "cached" and record.reason == "fingerprint unchanged":
                 continue

@@ -36,6 +36,11 @@ class StepFailed(Exception):
         self.metrics = metrics or {}
 
 
+class StepRejected(StepFailed):
+    """A reduced-precision format that runs but misses its accuracy gate: recorded as `rejected`, with its
+    figures; it is never selected and does not fail the run."""
+
+
 @dataclass
 class StepContext:
     spec: StepSpec
@@ -169,12 +174,12 @@ def run_spec(spec_path: Path) -> int:
             message += f" (the step reached its step_memory_limit of {format_size(spec.memory_limit)})"
         traceback.print_exception(exc)
         result = StepResult(
-            state="failed",
+            state="rejected" if isinstance(exc, StepRejected) else "failed",
             metrics=exc.metrics if known else {},
             message=message,
             error=ErrorRecord(type=type(exc).__name__, message=str(exc), where=where, traceback="".join(tb.format())),
         )
-        code = 1
+        code = 0 if isinstance(exc, StepRejected) else 1
     result.peak_rss_mb = peak_rss_mb()
     result.cuda_peak_mb = _cuda_peak_mb()
     write_atomic(result_path, result.model_dump_json(indent=2))

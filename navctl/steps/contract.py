@@ -60,7 +60,7 @@ class ErrorRecord(BaseModel):
 
 
 class StepResult(BaseModel):
-    state: Literal["ok", "failed", "unavailable"]
+    state: Literal["ok", "failed", "unavailable", "rejected"]
     message: str = ""
     metrics: dict[str, Any] = Field(default_factory=dict)
     artifacts: list[Artifact] = Field(default_factory=list)

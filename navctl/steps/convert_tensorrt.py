@@ -2,8 +2,9 @@
 
 Optimization profiles come from the recipe (tensorrt.shape_profiles) or from the samples: batch axis
 1 .. max_batch_size (opt = the largest sample batch), other dynamic axes from their smallest to their
-largest sample size. int8 calibrates on the recorded samples and keeps its cache beside the engine; a
-timing cache in the workspace speeds up later builds. A failed build can retry at half the batch.
+largest sample size. int8 calibrates on the calibration samples (see `calibration`) and keeps its
+cache beside the engine; a timing cache in the workspace speeds up later builds. A failed build can
+retry at half the batch.
 
 Needs `tensorrt` and a CUDA device; without them the plan marks these steps unavailable.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from navctl.steps.calibration import calibration_feeds
 from navctl.steps.child import StepContext, StepFailed, StepUnavailable
 from navctl.steps.tensors import ModelIO, load_samples
 
@@ -77,8 +79,10 @@ def build_engine(ctx: StepContext) -> dict[str, Any]:
             profile.add(name, min=low, opt=opt, max=high)
         calibrator = None
         if precision == "int8":
+            # the same calibration samples as every INT8 format: never the ones its check reads
+            feeds, _ = calibration_feeds(ctx, io)
             cache = Path(target.parent) / "calibration.cache"
-            calibrator = Calibrator(data_loader=inputs, cache=str(cache))
+            calibrator = Calibrator(data_loader=feeds, cache=str(cache))
         config = CreateConfig(
             tf32=precision == "tf32",
             fp16=precision == "fp16",

@@ -8,18 +8,23 @@ from typing import Any
 import numpy as np
 
 from navctl.status import CorrectnessResult, OutputError
-from navctl.steps.child import StepContext, StepFailed
+from navctl.steps.calibration import checked_indices
+from navctl.steps.child import StepContext, StepFailed, StepRejected
 from navctl.steps.common import recorded_samples, runner_for
 from navctl.steps.contract import CORRECTNESS_OUTPUTS
+from navctl.steps.similarity import cosine, looks_like_scores, top1_matches
 from navctl.steps.tensors import save_arrays
 
 
 def compare(
     outputs: list[dict[str, np.ndarray]],
     reference: list[dict[str, np.ndarray]],
-    tolerances: dict[str, tuple[float, float]],
+    tolerances: dict[str, tuple[float, float] | None],
+    gate: dict[str, Any] | None = None,
 ) -> CorrectnessResult:
-    """Elementwise `|out - ref| <= atol + rtol * |ref|` per output over all samples.
+    """Elementwise `|out - ref| <= atol + rtol * |ref|` per output over all samples, and with a `gate`
+    (reduced precision) cosine similarity and top-1 agreement floors; a None tolerance skips the
+    elementwise check (a gate without atol/rtol).
 
     max_rel only counts elements whose reference is non-zero, so zeros never give inf or NaN.
     NaN/Inf in an output, or a shape, dtype or name mismatch, fails with both sides shown.
@@ -30,41 +35,70 @@ def compare(
         return CorrectnessResult(passed=False, problem=f"outputs {got_names} but the source model gives {ref_names}")
     per_output: dict[str, OutputError] = {}
     for name in ref_names:
-        atol, rtol = tolerances.get(name, (1e-4, 1e-3))
-        max_abs = max_rel = 0.0
-        exceeded_at: int | None = None
-        mismatch = ""
-        for i, (out, ref) in enumerate(zip(outputs, reference, strict=True)):
-            mismatch = _mismatch(out[name], ref[name])
-            if mismatch:
-                mismatch = f"sample {i}: {mismatch}"
-                break
-            got, want = out[name].astype(np.float64), ref[name].astype(np.float64)
-            if not got.size:
-                continue
-            diff = np.abs(got - want)
-            max_abs = max(max_abs, float(diff.max()))
-            nonzero = np.abs(want) > 0
-            if nonzero.any():
-                max_rel = max(max_rel, float((diff[nonzero] / np.abs(want[nonzero])).max()))
-            if exceeded_at is None and not np.all(diff <= atol + rtol * np.abs(want)):
-                exceeded_at = i
+        tolerance = tolerances.get(name, (1e-4, 1e-3))
+        atol, rtol = tolerance if tolerance is not None else (None, None)
+        got = [out[name] for out in outputs]
+        want = [ref[name] for ref in reference]
+        mismatch = next(
+            (f"sample {i}: {m}" for i, (g, w) in enumerate(zip(got, want, strict=True)) if (m := _mismatch(g, w))), ""
+        )
         if mismatch:
             per_output[name] = OutputError(
                 max_abs=None, max_rel=None, atol=atol, rtol=rtol, passed=False, problem=mismatch
             )
-        else:
-            per_output[name] = OutputError(
-                max_abs=max_abs,
-                max_rel=max_rel,
-                atol=atol,
-                rtol=rtol,
-                passed=exceeded_at is None,
-                problem="" if exceeded_at is None else f"first exceeded on sample {exceeded_at}",
-                **_reference_figures([ref[name] for ref in reference], max_abs, atol),
-            )
+            continue
+        figures = _error_figures(got, want, atol, rtol)
+        exceeded_at = figures.pop("exceeded_at")
+        problems = [] if exceeded_at is None else [f"first exceeded on sample {exceeded_at}"]
+        if gate is not None:
+            if figures["cosine"] is not None and figures["cosine"] < gate["min_cosine"]:
+                problems.append(f"cosine {figures['cosine']:.4f} < {gate['min_cosine']:g}")
+            if figures["top1"] is not None and figures["top1"] < gate["min_top1"]:
+                problems.append(f"top-1 agreement {figures['top1']:.1%} < {gate['min_top1']:.1%}")
+        per_output[name] = OutputError(
+            atol=atol,
+            rtol=rtol,
+            passed=not problems,
+            problem="; ".join(problems),
+            **figures,
+            **_reference_figures(want, figures["max_abs"], atol or 0.0),
+        )
     warnings = [f"output '{n}': {o.warning}" for n, o in per_output.items() if o.warning]
     return CorrectnessResult(passed=all(o.passed for o in per_output.values()), outputs=per_output, warnings=warnings)
+
+
+def _error_figures(
+    got: list[np.ndarray], want: list[np.ndarray], atol: float | None, rtol: float | None
+) -> dict[str, Any]:
+    max_abs = max_rel = total = 0.0
+    count = matched = rows = 0
+    exceeded_at: int | None = None
+    for i, (g, w) in enumerate(zip(got, want, strict=True)):
+        g64, w64 = g.astype(np.float64), w.astype(np.float64)
+        if looks_like_scores(w):
+            hits, n = top1_matches(g64, w64)
+            matched, rows = matched + hits, rows + n
+        if not g64.size:
+            continue
+        diff = np.abs(g64 - w64)
+        max_abs = max(max_abs, float(diff.max()))
+        total, count = total + float(diff.sum()), count + diff.size
+        nonzero = np.abs(w64) > 0
+        if nonzero.any():
+            max_rel = max(max_rel, float((diff[nonzero] / np.abs(w64[nonzero])).max()))
+        if atol is not None and exceeded_at is None and not np.all(diff <= atol + (rtol or 0.0) * np.abs(w64)):
+            exceeded_at = i
+    numeric = bool(want) and want[0].dtype.kind in "fciub"
+    return {
+        "max_abs": max_abs,
+        "max_rel": max_rel,
+        "mean_abs": total / count if count else 0.0,
+        "cosine": cosine(np.concatenate([g.ravel() for g in got]), np.concatenate([w.ravel() for w in want]))
+        if numeric
+        else None,
+        "top1": matched / rows if rows else None,
+        "exceeded_at": exceeded_at,
+    }
 
 
 def _reference_figures(refs: list[np.ndarray], max_abs: float, atol: float) -> dict[str, Any]:
@@ -109,7 +143,7 @@ def summary(result: CorrectnessResult) -> str:
     bad = [(n, o) for n, o in result.outputs.items() if not o.passed]
     parts = []
     for name, o in bad:
-        if o.max_abs is None:
+        if o.max_abs is None or o.atol is None or not o.problem.startswith("first exceeded"):
             parts.append(f"output '{name}': {o.problem}")
         else:
             parts.append(
@@ -121,23 +155,36 @@ def summary(result: CorrectnessResult) -> str:
 
 def check(ctx: StepContext) -> dict[str, Any]:
     io, inputs, reference = recorded_samples(ctx)
-    tolerances = {name: tuple(value) for name, value in ctx.spec.options.get("tolerances", {}).items()}
+    options = ctx.spec.options
+    gate = options.get("gate")
+    tolerances = {name: tuple(value) for name, value in options.get("tolerances", {}).items()}
+    indices = list(range(len(inputs)))
+    if gate is not None:
+        tolerances = {name: tuple(value) if value else None for name, value in gate["tolerances"].items()}
+        indices = checked_indices(len(inputs), gate["split"])
     runner = runner_for(ctx, ctx.spec.runner, io)
     outputs = []
     with runner:
-        for i, feed in enumerate(inputs):
+        for i in indices:
             try:
-                outputs.append(runner.infer(feed))
+                outputs.append(runner.infer(inputs[i]))
             except Exception as exc:
                 # StepFailed, not type(exc)(...): some exception types take more than a message
                 raise StepFailed(f"{ctx.spec.runner} failed on sample {i}: {type(exc).__name__}: {exc}") from exc
-    if ctx.spec.options.get("keep_outputs"):
+    if options.get("keep_outputs"):
         folder = Path("steps") / ctx.spec.step_id / CORRECTNESS_OUTPUTS
-        for i, out in enumerate(outputs):
+        for i, out in zip(indices, outputs, strict=True):
             save_arrays(ctx.path(f"{folder}/{i}.npz"), [out[n] for n in io.output_names if n in out])
             ctx.add_artifact(f"{folder}/{i}.npz")
-    result = compare(outputs, reference, tolerances)
+    result = compare(outputs, [reference[i] for i in indices], tolerances, gate)
+    if gate is not None:
+        result.precision, result.gate = gate["precision"], gate["describe"]
+        result.calibration = "split" if gate["split"] else "factory"
+        if len(indices) < len(inputs):
+            result.samples = indices
     metrics = {"correctness": result.model_dump(mode="json")}
     if not result.passed:
+        if gate is not None:
+            raise StepRejected(f"rejected ({gate['precision']} gate): {summary(result)}", metrics)
         raise StepFailed(f"not correct: {summary(result)}", metrics)
     return metrics

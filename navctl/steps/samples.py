@@ -9,6 +9,7 @@ from __future__ import annotations
 import inspect
 import itertools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,7 +18,7 @@ from navctl.plan import registry
 from navctl.status import TensorMeta
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
-from navctl.steps.contract import MODEL_IO_FILE
+from navctl.steps.contract import MODEL_IO_FILE, CallableRef
 from navctl.steps.loading import load_callable
 from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, is_leaf, save_arrays, to_numpy
 
@@ -32,8 +33,8 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     runner = runner_for(ctx, source_runner, None)
     runner.load()
     if spec.dataloader is not None:
-        raw = _dataloader_samples(ctx)
-        feeds, call = _normalize(raw, _signature_names(runner), opts.get("input_names"))
+        raw = factory_samples(spec.dataloader, ctx.recipe_dir)
+        feeds, call = normalize(raw, _signature_names(runner), opts.get("input_names"))
     else:
         feeds, call = _synthetic_samples(runner, spec.seed, opts.get("batch_axis", 0)), "keyword"
     _check_consistent(feeds, "input")
@@ -75,26 +76,28 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     }
 
 
-def _dataloader_samples(ctx: StepContext) -> list[Any]:
-    ref = ctx.spec.dataloader
-    factory = load_callable(ref.entrypoint, ctx.recipe_dir)
+def factory_samples(
+    ref: CallableRef, recipe_dir: Path, what: str = "dataloader", limit: int = MAX_SAMPLES
+) -> list[Any]:
+    """Call a sample factory (the dataloader, a calibration set) and take up to `limit` samples of it."""
+    factory = load_callable(ref.entrypoint, recipe_dir)
     produced = factory(**ref.kwargs)
     if is_leaf(produced) or isinstance(produced, Mapping):
         raise StepFailed(
-            f"the dataloader '{ref.entrypoint}' returned a single {type(produced).__name__}; "
+            f"the {what} '{ref.entrypoint}' returned a single {type(produced).__name__}; "
             "it must return an iterable of samples (e.g. a list), each sample one batch"
         )
     try:
         iterator = iter(produced)
     except TypeError:
         raise StepFailed(
-            f"the dataloader '{ref.entrypoint}' returned a {type(produced).__name__}, which is not iterable"
+            f"the {what} '{ref.entrypoint}' returned a {type(produced).__name__}, which is not iterable"
         ) from None
-    samples = list(itertools.islice(iterator, MAX_SAMPLES))
+    samples = list(itertools.islice(iterator, limit))
     if not samples:
-        raise StepFailed(f"the dataloader '{ref.entrypoint}' produced no samples")
-    if len(samples) == MAX_SAMPLES:
-        print(f"[navctl] using the first {MAX_SAMPLES} samples of the dataloader", flush=True)
+        raise StepFailed(f"the {what} '{ref.entrypoint}' produced no samples")
+    if len(samples) == limit:
+        print(f"[navctl] using the first {limit} samples of the {what}", flush=True)
     return samples
 
 
@@ -111,7 +114,7 @@ def _signature_names(runner: Any) -> list[str]:
     return [p.name for p in params if p.kind in kinds and p.name != "self"]
 
 
-def _normalize(raw: list[Any], signature: list[str], names: list[str] | None) -> tuple[list[dict], str]:
+def normalize(raw: list[Any], signature: list[str], names: list[str] | None) -> tuple[list[dict], str]:
     """Each sample as a dict name -> array; the call style the model needs ('positional' or 'keyword')."""
     first = raw[0]
     call = "keyword" if isinstance(first, Mapping) else "positional"

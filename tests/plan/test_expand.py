@@ -40,6 +40,8 @@ def _everything(cuda: bool) -> Machine:
         "tf2onnx",
         "jax2onnx",
         "torch_tensorrt",
+        "nncf",
+        "onnxconverter_common",
     ]
     return Machine(cuda=cuda, modules=dict.fromkeys(names, True), distributions={"onnxruntime-gpu": True})
 
@@ -95,6 +97,25 @@ def test_tensorrt_group_follows_precisions_and_pulls_in_onnx() -> None:
     plan = expand(_recipe(targets=["tensorrt"], tensorrt={"precisions": ["fp16", "int8"]}), _everything(cuda=True))
     assert plan.formats == ["onnx", "trt-fp16", "trt-int8"]
     assert plan.step("convert/trt-fp16").deps == ["export/onnx", "samples"]
+
+
+def test_int8_group_keeps_what_this_machine_can_make() -> None:
+    cpu = _everything(cuda=False)
+    plan = expand(_recipe(targets=["int8"], device="cpu"), cpu)
+    assert plan.formats == ["onnx", "onnx-int8", "openvino", "openvino-int8"]  # trt-int8 needs CUDA: left out
+    assert plan.step("convert/onnx-int8").deps == ["export/onnx", "samples"]
+    cpu.modules["nncf"] = False
+    assert expand(_recipe(targets=["int8"], device="cpu"), cpu).formats == ["onnx", "onnx-int8"]
+    # named on its own, a member the machine cannot make is shown with what it needs
+    named = expand(_recipe(targets=["int8", "openvino-int8"], device="cpu"), cpu)
+    assert "pip install 'navctl[openvino]'" in named.step("convert/openvino-int8").reason
+    # nothing of the group can be made: every member is shown, unavailable, rather than an empty plan
+    bare = Machine(
+        cuda=False, modules={"torch": True, **dict.fromkeys(["onnx", "onnxruntime", "openvino", "nncf"], False)}
+    )
+    plan = expand(_recipe(targets=["int8"], device="cpu"), bare)
+    assert {"onnx-int8", "openvino-int8", "trt-int8"} <= set(plan.formats)
+    assert not plan.step("convert/trt-int8").available
 
 
 def test_unimplemented_formats_say_so() -> None:

@@ -56,3 +56,19 @@ def test_install_hint_names_the_extras() -> None:
     assert registry.install_hint(["onnxruntime", "openvino"]) == (
         "needs onnxruntime, openvino (pip install 'navctl[onnx,openvino]')"
     )
+
+
+def test_runner_precision_options_exist_and_lower_the_candidate_precision() -> None:
+    for runtime in registry.RUNTIMES.values():
+        if runtime.precision_option:
+            section = Recipe.model_fields[runtime.options].annotation
+            assert runtime.precision_option in section.model_fields, runtime.name
+    for group in registry.RUNNABLE_ONLY_GROUPS:
+        assert all(member in registry.FORMATS for member in registry.GROUPS[group])
+    sections = {"openvino": {"precision": "bf16"}, "torch": {"autocast": "none"}}
+    assert registry.candidate_precision("openvino", "openvino-cpu", sections) == "bf16"
+    assert registry.candidate_precision("onnx-int8", "onnxruntime-cpu", sections) == "int8"
+    assert registry.candidate_precision("torchscript-trace", "torchscript-cpu", sections) == "fp32"
+    sections["torch"]["autocast"] = "fp16"
+    assert registry.candidate_precision("torchscript-trace", "torchscript-cpu", sections) == "fp16"
+    assert not registry.is_reduced("tf32") and registry.is_reduced("bf16")

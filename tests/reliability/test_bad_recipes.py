@@ -60,6 +60,21 @@ CASES = {
         7,
         "must be a mapping",
     ),
+    "gate for an unknown format": (
+        GOOD + "correctness:\n  formats:\n    onnx-int9: {min_cosine: 0.99}\n",
+        10,
+        "unknown format 'onnx-int9'; did you mean 'onnx-int8'?",
+    ),
+    "cosine floor above 1": (
+        GOOD + "correctness:\n  formats:\n    onnx-int8: {min_cosine: 1.5}\n",
+        10,
+        "less than or equal to 1",
+    ),
+    "calibration factory missing": (
+        GOOD + "quantization:\n  calibration: {factory: calib.py:samples}\n",
+        9,
+        "does not exist",
+    ),
     "framework typo": (GOOD.replace("framework: torch", "framework: pytorch"), 2, "did you mean 'torch'"),
     "missing field": ("name: x\nframework: torch\ntargets: [onnx]\n", 1, "model: is required"),
     "dataloader missing": (

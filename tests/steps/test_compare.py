@@ -57,3 +57,30 @@ def test_root_cause_keeps_the_real_error_without_colour_codes() -> None:
     assert "\x1b" not in text
     assert text.startswith("ValueError: Failed to export the model with torch.export.")
     assert "(cause: RuntimeError: Cannot view a tensor with shape [2, 8]" in text
+
+
+def test_a_reduced_precision_gate_checks_cosine_and_top1_without_elementwise_tolerance() -> None:
+    rng = np.random.default_rng(0)
+    ref = [{"scores": rng.normal(size=(8, 5)).astype(np.float32)} for _ in range(2)]
+    close = [{"scores": r["scores"] + np.float32(0.01)} for r in ref]
+    gate = {"min_cosine": 0.99, "min_top1": 0.99}
+    passed = compare(close, ref, {"scores": None}, gate)
+    scores = passed.outputs["scores"]
+    assert passed.passed and scores.atol is None and scores.top1 == 1.0 and scores.cosine > 0.999
+    assert abs(scores.mean_abs - 0.01) < 1e-6
+    # one row of 16 changes its arg-max: 93.75 % top-1 agreement, below the 99 % floor
+    swapped = [{"scores": r["scores"].copy()} for r in ref]
+    row = swapped[1]["scores"][3]
+    row[[np.argmax(row), np.argmin(row)]] = row[[np.argmin(row), np.argmax(row)]]
+    rejected = compare(swapped, ref, {"scores": None}, gate)
+    assert not rejected.passed and rejected.outputs["scores"].top1 == 15 / 16
+    assert "top-1 agreement 93.8% < 99.0%" in summary(rejected)
+    # a cosine floor, and an elementwise tolerance when the gate gives one
+    assert not compare(close, ref, {"scores": None}, {"min_cosine": 0.999999, "min_top1": 0.0}).passed
+    assert not compare(close, ref, {"scores": (1e-3, 0.0)}, gate).passed
+
+
+def test_full_precision_checks_record_similarity_too() -> None:
+    ref = [{"y": np.array([[1.0, 2.0, 3.0]], np.float32)}]
+    result = compare(ref, ref, {"y": (1e-4, 1e-3)})
+    assert result.passed and result.outputs["y"].cosine == 1.0 and result.outputs["y"].top1 == 1.0

@@ -1,0 +1,70 @@
+"""openvino-int8: NNCF post-training quantization of the OpenVINO IR, on calibration samples only.
+
+With `quantization.openvino.max_drop`, `nncf.quantize_with_accuracy_control` reverts the layers that cost
+the most accuracy until the agreement with the full-precision IR, measured on the calibration samples
+(never on the checked ones), drops by at most max_drop. Agreement: top-1 agreement for outputs that look
+like class scores, cosine similarity otherwise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from navctl.steps.calibration import calibration_feeds
+from navctl.steps.child import StepContext, StepFailed
+from navctl.steps.common import root_cause
+from navctl.steps.similarity import agreement
+
+
+def int8(ctx: StepContext) -> dict[str, Any]:
+    import nncf
+    import openvino as ov
+
+    settings = ctx.spec.options.get("openvino", {})
+    io = ctx.io()
+    feeds, calibration = calibration_feeds(ctx, io)
+    core = ov.Core()
+    model = core.read_model(str(ctx.path(ctx.spec.source_artifact)))
+    dataset = nncf.Dataset(feeds)
+    common: dict[str, Any] = {
+        "preset": nncf.QuantizationPreset(settings.get("preset", "performance")),
+        "subset_size": min(int(settings.get("subset_size", 300)), len(feeds)),
+        "model_type": nncf.ModelType(settings["model_type"]) if settings.get("model_type") else None,
+    }
+    ctx.log(f"calibrating on {len(feeds)} samples ({calibration['source']})")
+    try:
+        if settings.get("max_drop") is not None:
+            reference = _outputs(core.compile_model(model, "CPU"), feeds)
+
+            def validate(compiled: Any, data: Any) -> tuple[float, list[float]]:
+                scores = [
+                    agreement(got, want) for got, want in zip(_outputs(compiled, list(data)), reference, strict=True)
+                ]
+                return float(np.mean(scores)), scores
+
+            quantized = nncf.quantize_with_accuracy_control(
+                model, dataset, dataset, validate, max_drop=float(settings["max_drop"]), **common
+            )
+        else:
+            quantized = nncf.quantize(model, dataset, **common)
+    except Exception as exc:
+        raise StepFailed(f"NNCF could not quantize the model: {root_cause(exc)}") from exc
+    target = ctx.path(ctx.spec.artifact)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ov.save_model(quantized, str(target), compress_to_fp16=False)
+    ctx.add_artifact(ctx.spec.artifact)
+    ctx.add_artifact(ctx.spec.artifact.removesuffix(".xml") + ".bin")
+    ctx.note = f"int8, calibrated on {calibration['samples']} samples ({calibration['source']})"
+    return {
+        "calibration": calibration,
+        "nncf": nncf.__version__,
+        "openvino": ov.__version__,
+        **{k: str(v) for k, v in common.items() if v is not None},
+    }
+
+
+def _outputs(compiled: Any, feeds: list[dict[str, np.ndarray]]) -> list[np.ndarray]:
+    """The first output of the model on each sample."""
+    return [np.asarray(next(iter(compiled(feed).values()))) for feed in feeds]
