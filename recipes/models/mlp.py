@@ -25,3 +25,9 @@ def verify(outputs, reference) -> tuple[bool, str]:
         if (out["output_0"].argmax(-1) != ref["output_0"].argmax(-1)).any():
             return False, f"top-1 class differs on sample {i}"
     return True, "top-1 classes agree"
+
+
+def calibration(count: int = 32, batch: int = 4, features: int = 64):
+    """Calibration samples for the INT8 formats, drawn apart from `samples` (another seed)."""
+    generator = torch.Generator().manual_seed(2)
+    return [torch.randn(batch, features, generator=generator) for _ in range(count)]
