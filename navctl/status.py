@@ -62,6 +62,14 @@ class Artifact(_Model):
     sha256: str
 
 
+class CalibrationInfo(_Model):
+    source: Literal["split", "factory"] = Field(
+        description="split: the first recorded samples; factory: quantization.calibration's samples"
+    )
+    samples: int
+    indices: list[int] | None = Field(None, description="the recorded samples used (split only)")
+
+
 class StepRecord(_Model):
     kind: str
     state: StepState
@@ -77,6 +85,9 @@ class StepRecord(_Model):
     )
     cuda_peak_mb: float | None = Field(None, description="peak CUDA memory allocated by torch in the step, MiB")
     made_by: str | None = Field(None, description="the exporter that made the artifact (export steps)")
+    calibration: CalibrationInfo | None = Field(
+        None, description="the samples a reduced-precision format calibrated on"
+    )
 
 
 class OutputError(_Model):

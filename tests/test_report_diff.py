@@ -200,3 +200,20 @@ def test_load_test_results_are_diffed_reported_and_shown(tmp_path: Path, capsys)
     text = (tmp_path / "out" / "report.md").read_text()
     assert "## Load test" in text and "| 4 in flight | 300 |" in text
     assert (tmp_path / "out" / "loadtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_drop_in_agreement_with_the_source_is_a_regression_whatever_the_speed() -> None:
+    from navctl.status import OutputError
+
+    def gated(top1: float, cos: float) -> Status:
+        status = _status(1000.0, 1.0, extra=False)
+        output = OutputError(max_abs=0.1, max_rel=0.1, atol=None, rtol=None, passed=True, cosine=cos, top1=top1)
+        status.results["onnx@onnxruntime-cpu"].correctness = CorrectnessResult(
+            passed=True, precision="int8", outputs={"logits": output}
+        )
+        return status
+
+    (same,) = diff_status(gated(0.995, 0.999), gated(0.990, 0.9985), threshold_pct=5.0)
+    assert same.regressions == [] and same.new_top1 == 0.990  # within a point and a thousandth
+    (worse,) = diff_status(gated(0.995, 0.999), gated(0.970, 0.990), threshold_pct=5.0)
+    assert worse.regressions == ["top-1 agreement 99.5% -> 97.0%", "cosine 0.9990 -> 0.9900"]

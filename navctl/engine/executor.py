@@ -27,7 +27,7 @@ from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint, user_file_hashes
 from navctl.plan.models import Plan, PlannedStep
 from navctl.profiling.selection import best_by_batch_size, select
-from navctl.recipe.load import LoadedRecipe, unknown_tensor_names
+from navctl.recipe.load import LoadedRecipe, too_few_to_calibrate, unknown_tensor_names
 from navctl.status import (
     SUCCESS_STATES,
     ProfilingInfo,
@@ -37,7 +37,7 @@ from navctl.status import (
     write_atomic,
     write_status,
 )
-from navctl.steps.contract import RESULT_FILE, SPEC_FILE
+from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, SPEC_FILE
 
 # Escalation after a timeout or an interrupt: SIGINT, then SIGTERM, then SIGKILL, this far apart.
 ESCALATION_S = 2.0
@@ -214,8 +214,9 @@ class Executor:
         running: dict[str, _Running] = {}
         while pending or running:
             if self.recipe_problems:
+                where = self.recipe_problems[0].field or "content"
                 for step in pending:
-                    reason = "stopped: the recipe names tensors the model does not have"
+                    reason = f"stopped: a problem with the recipe's {where} (shown at the end)"
                     self._finish(step, StepRecord(kind=step.kind, state="skipped", reason=reason))
                 pending.clear()
             if self.interrupts:
@@ -415,12 +416,18 @@ class Executor:
             apply_result(self.status, step, result)
         self._finish(step, record)
 
+    def _sample_count(self) -> int:
+        try:
+            return int(json.loads((self.ws.root / MODEL_IO_FILE).read_text())["samples"])
+        except (OSError, ValueError, KeyError):
+            return 0
+
     def _finish(self, step: PlannedStep, record: StepRecord) -> None:
         self.status.steps[step.id] = record
         if step.kind == "samples" and record.state in SUCCESS_STATES:
             self.recipe_problems = unknown_tensor_names(
                 self.loaded, [t.name for t in self.status.inputs], self._output_names()
-            )
+            ) + too_few_to_calibrate(self.loaded, self._sample_count(), self.plan.formats)
         self.log(f"{record.state} {step.id} {record.reason}".rstrip())
         self._write()
         self.events.finished(step, record)

@@ -19,6 +19,7 @@ from navctl.recipe.load import LoadedRecipe
 from navctl.status import (
     EXCUSED_MARK,
     SUCCESS_STATES,
+    CalibrationInfo,
     CorrectnessResult,
     EnvironmentInfo,
     ProfileRecord,
@@ -90,6 +91,8 @@ def step_record(
         record.artifacts = result.artifacts
         record.reason = result.message
         record.made_by = result.metrics.get("exporter")
+        if "calibration" in result.metrics:
+            record.calibration = CalibrationInfo(**result.metrics["calibration"])
     elif end.timed_out:
         record.state = "timeout"
         record.reason = f"no result after {end.timeout_s:g}s (step_timeout); log: {rel_log}"

@@ -134,6 +134,35 @@ def unknown_tensor_names(loaded: LoadedRecipe, input_names: list[str], output_na
     return problems
 
 
+def too_few_to_calibrate(loaded: LoadedRecipe, samples: int, formats: list[str]) -> list[RecipeProblem]:
+    """Formats that calibrate on half the dataloader's samples cannot when there is only one (known once
+    the samples step ran): calibration and checking must not share samples."""
+    recipe = loaded.recipe
+    if recipe.quantization.calibration is not None or samples >= 2:
+        return []
+    calibrating = [
+        f
+        for f in formats
+        if f in registry.FORMATS and registry.FORMATS[f].calibrated and not recipe.quantization.skips_calibration(f)
+    ]
+    if not calibrating:
+        return []
+    try:
+        line, col = load_yaml(loaded.path.read_text(encoding="utf-8")).position(("targets",), key=True)
+    except (OSError, YamlProblems):
+        line, col = 0, 0
+    return [
+        RecipeProblem(
+            f"{', '.join(calibrating)} calibrate on samples their check never sees, but the dataloader gave "
+            f"{samples} sample, which cannot be split; give at least 2 samples, or a quantization.calibration "
+            "factory",
+            line,
+            col,
+            "targets",
+        )
+    ]
+
+
 def _read_bytes(file: Path, shown: str) -> bytes:
     if not file.exists():
         raise RecipeError(shown, [RecipeProblem("no such file")])

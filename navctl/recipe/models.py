@@ -292,6 +292,10 @@ class Quantization(StrictModel):
     onnx: OnnxQuantization = Field(default_factory=OnnxQuantization)
     openvino: OpenVinoQuantization = Field(default_factory=OpenVinoQuantization)
 
+    def skips_calibration(self, fmt: str) -> bool:
+        """Dynamic ONNX quantization reads no calibration samples."""
+        return fmt == "onnx-int8" and self.onnx.mode == "dynamic"
+
 
 class TorchOptions(StrictModel):
     autocast: Literal["none", "fp16", "bf16"] = "none"
