@@ -235,6 +235,7 @@ def test_three_recipes_and_a_gpu_one_on_an_existing_cluster(tmp_path: Path, ray_
     assert not step_processes()  # no step is left on a node once the fleet returned
 
 
+@pytest.mark.slow  # tiny_package runs navctl
 def test_a_package_from_a_gpu_worker_is_received_on_a_cpu_driver(tmp_path: Path, tiny_package: Path) -> None:
     from navctl.engine.fleet import load_all
     from navctl.engine.ray_fleet import _receive

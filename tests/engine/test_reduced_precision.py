@@ -147,6 +147,7 @@ def test_a_model_that_breaks_int8_is_rejected_not_failed(tmp_path: Path) -> None
     assert set(status["selection"].values()) <= {"onnx@onnxruntime-cpu", "openvino@openvino-cpu"}
 
 
+@pytest.mark.slow
 def test_one_sample_cannot_keep_calibration_apart_exit_2(tmp_path: Path) -> None:
     recipe = write_project(
         tmp_path, name="one", targets=["onnx-int8"], dataloader={"factory": "model.py:samples", "kwargs": {"count": 1}}
