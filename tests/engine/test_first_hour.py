@@ -106,32 +106,6 @@ def test_without_the_framework_optimize_exits_4_naming_the_extra(tmp_path: Path)
 
 
 # ----- end to end -----------------------------------------------------------------------------------
-def again_stderr(recipe: Path) -> str:
-    """A cached rerun's stderr: nothing left behind warns at exit (multiprocessing's resource tracker did)."""
-    result = run_cli("optimize", str(recipe), "--no-package")
-    assert result.returncode == 0, result.stderr
-    return result.stderr
-
-
-@pytest.mark.slow
-def test_only_keeps_selection_and_exit_code_is_recorded(project) -> None:
-    recipe = project(targets=["torchscript-trace", "onnx"])
-    assert run_cli("optimize", str(recipe)).returncode == 0
-    ws = recipe.parent / "ws"
-    first = load_status(ws)
-    assert first["run"]["exit_code"] == 0
-    assert "leaked semaphore" not in again_stderr(recipe)
-    assert first["selection"]["max-throughput"]
-    again = run_cli("optimize", str(recipe), "--only", "export/*")
-    assert again.returncode == 0, again.stderr
-    second = load_status(ws)
-    assert second["selection"] == first["selection"]
-    assert second["best_by_batch_size"] == first["best_by_batch_size"]
-    assert set(second["results"]) == set(first["results"])
-    listing = run_cli("triton", str(recipe.parent / "tiny.nav"), "--repo", str(recipe.parent / "repo"))
-    assert listing.returncode == 0, listing.stderr
-
-
 @pytest.mark.slow
 def test_unknown_output_in_the_recipe_is_an_error_with_its_line(project) -> None:
     recipe = project(correctness={"atol": 1e-4, "outputs": {"logits": {"atol": 1e-3}}})

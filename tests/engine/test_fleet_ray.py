@@ -64,27 +64,35 @@ RAY_ENV = {"RAY_ADDRESS": "", "RAY_AUTH_MODE": "disabled"}
 FAST_NODE_DEATH = {"RAY_health_check_period_ms": "1000", "RAY_health_check_failure_threshold": "3"}
 
 
-def _ray_start(temp: Path, *args: str) -> None:
-    started = subprocess.run(
+def _ray_start(temp: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen(
         [str(Path(sys.executable).with_name("ray")), "start", *args, "--num-gpus", "0",
          "--node-ip-address", "127.0.0.1", "--temp-dir", str(temp), "--disable-usage-stats"],
-        capture_output=True, text=True, timeout=120, env={**os.environ, **RAY_ENV, **FAST_NODE_DEATH},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={**os.environ, **RAY_ENV, **FAST_NODE_DEATH},
     )  # fmt: skip
-    assert started.returncode == 0, started.stdout + started.stderr
+
+
+def _started(start: subprocess.Popen) -> None:
+    output, _ = start.communicate(timeout=120)
+    assert start.returncode == 0, output
 
 
 @contextlib.contextmanager
 def ray_cluster(head_cpus: int, workers: list[str] = ()):
-    """`ray start --head` on 127.0.0.1 in a temp folder of its own, plus one `ray start --address` per entry of
-    `workers` (its --resources JSON); every process of it killed after (found by the temp folder)."""
+    """`ray start --head` on 127.0.0.1 in a temp folder of its own, plus one `ray start --address` per entry
+    of `workers` (its --resources JSON); every process of it killed after (found by the temp folder)."""
     port = free_ports(1)[0]
     # Ray's sockets live under the temp folder and AF_UNIX paths stop at 107 bytes: pytest's are too long
     temp = Path(tempfile.mkdtemp(prefix="nvray-"))
     try:
-        _ray_start(temp, "--head", "--port", str(port), "--num-cpus", str(head_cpus), "--include-dashboard=false")
-        for resources in workers:
-            _ray_start(temp, "--address", f"127.0.0.1:{port}", "--num-cpus", "2", "--resources", resources)
-        yield f"127.0.0.1:{port}"
+        _started(
+            _ray_start(temp, "--head", "--port", str(port), "--num-cpus", str(head_cpus), "--include-dashboard=false")
+        )
+        address = f"127.0.0.1:{port}"
+        for resources in workers:  # one at a time: two nodes joining at once time out on a busy machine
+            _started(_ray_start(temp, "--address", address, "--num-cpus", "2", "--resources", resources))
+        yield address
     finally:
         for pid in processes_running(str(temp)):
             with contextlib.suppress(ProcessLookupError):
@@ -92,9 +100,9 @@ def ray_cluster(head_cpus: int, workers: list[str] = ()):
         shutil.rmtree(temp, ignore_errors=True)
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def ray_head():
-    """A one-node cluster with 2 CPUs."""
+    """A one-node cluster with 2 CPUs, shared by the tests that leave it as they found it."""
     with ray_cluster(head_cpus=2) as address:
         yield address
 
@@ -184,7 +192,7 @@ def test_a_recipe_whose_node_dies_is_retried_on_the_other_node(tmp_path: Path) -
         # whichever recipe ran on the killed node started twice, finished once, and says so
         assert sorted(run["attempts"] for run in runs.values()) == [1, 2]
         assert all(run["exit_code"] == 0 and Path(run["package"]).is_file() for run in runs.values())
-        assert "retried 1x" in errors
+        assert "retried" in errors  # the fleet table says so (its cell may wrap)
         for name in runs:
             assert load_status(tmp_path / "fleet" / name)["selection"]["max-throughput"] == "onnx@onnxruntime-cpu"
         assert not step_processes()

@@ -32,30 +32,24 @@ def _wait_for_lock(ws) -> None:
         time.sleep(0.02)
 
 
-def test_second_run_exits_4_and_first_finishes(project) -> None:
-    recipe = project(SLOW, dataloader={"factory": "model.py:slow_samples"}, targets=["torchscript-trace"])
-    ws = recipe.parent / "ws"
-    first = _start(recipe)
-    _wait_for_lock(ws)
-    second = run_cli("optimize", str(recipe), "--force")
-    assert second.returncode == 4 and "in use by another navctl run" in second.stderr
-    _, err = first.communicate(timeout=120)
-    assert first.returncode == 0, err
-    states = {k: v["state"] for k, v in load_status(ws)["steps"].items() if v["state"] != "unavailable"}
-    assert set(states.values()) == {"ok"}
-
-
-def test_other_recipe_on_the_same_workspace_exits_4(project) -> None:
+def test_runs_on_a_busy_workspace_exit_4_and_the_first_finishes(project) -> None:
     recipe = project(SLOW, dataloader={"factory": "model.py:slow_samples"}, targets=["torchscript-trace"])
     other = recipe.parent / "other.yaml"
     other.write_text(recipe.read_text().replace("name: tiny", "name: other"))
+    ws = recipe.parent / "ws"
     first = _start(recipe)
-    _wait_for_lock(recipe.parent / "ws")
-    second = run_cli("optimize", str(other))
-    assert second.returncode == 4
-    first.communicate(timeout=120)
-    assert first.returncode == 0
-    assert load_status(recipe.parent / "ws")["recipe"]["name"] == "tiny"
+    _wait_for_lock(ws)
+    # the same recipe (with or without --force) and another recipe on the same workspace: all refused
+    for args in ([str(recipe)], [str(recipe), "--force"], [str(other)]):
+        second = run_cli("optimize", *args)
+        assert second.returncode == 4, (args, second.stderr)
+        assert "is in use by another navctl run" in second.stderr and f"pid {first.pid}" in second.stderr
+    _, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    status = load_status(ws)
+    assert status["recipe"]["name"] == "tiny"
+    states = {k: v["state"] for k, v in status["steps"].items() if v["state"] != "unavailable"}
+    assert set(states.values()) == {"ok"}
 
 
 def test_status_is_always_complete_while_a_run_writes_it(project) -> None:
