@@ -2,19 +2,33 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
-from tests.helpers import load_status, run_cli
+from tests.helpers import load_status, run_cli, write_project
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def finished(project):
-    recipe = project(targets=["torchscript-trace", "torchscript-script"])
+@pytest.fixture(scope="module")
+def _built(tmp_path_factory):
+    """One finished run per test worker, kept pristine beside its workspace. The damage tests restore it
+    in place: the cache keys on the recipe's folder, so a copy elsewhere would rerun every step anyway."""
+    recipe = write_project(tmp_path_factory.mktemp("damaged"), targets=["torchscript-trace", "torchscript-script"])
     result = run_cli("optimize", str(recipe))
     assert result.returncode == 0, result.stderr
-    return recipe, recipe.parent / "ws"
+    ws = recipe.parent / "ws"
+    shutil.copytree(ws, recipe.parent / "pristine", symlinks=True)
+    return recipe, ws
+
+
+@pytest.fixture
+def finished(_built):
+    recipe, ws = _built
+    shutil.rmtree(ws)
+    shutil.copytree(recipe.parent / "pristine", ws, symlinks=True)
+    return recipe, ws
 
 
 def _states(ws) -> dict[str, str]:
