@@ -58,14 +58,11 @@ class RuntimeDef:
 
 
 _STEPS = "navctl.steps"
-# torch's export machinery (sympy, dynamo) costs about 1.5 s per step that loads or makes an
-# ExportedProgram or ONNX file: worth importing once in the warm worker.
-_TORCH: dict = {
-    "options": "torch",
-    "extra": "torch",
-    "preload": ("torch", "torch._export.serde.serialize"),
-    "precision_option": "autocast",
-}
+_TORCH: dict = {"options": "torch", "extra": "torch", "preload": ("torch",), "precision_option": "autocast"}
+# torch's export machinery (sympy, dynamo) costs 1.5-2 s per step that loads or makes an ExportedProgram:
+# worth importing once in the warm worker, but only for plans that hold one (the TorchScript-based ONNX
+# exporter, tried first, does not need it).
+_TORCH_EXPORT: dict = {**_TORCH, "preload": ("torch", "torch._export.serde.serialize")}
 _ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
 _TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",)}
 
@@ -103,8 +100,10 @@ RUNTIMES: dict[str, RuntimeDef] = {
             **_TORCH,
         ),
         RuntimeDef("torchscript", DEVICES, "navctl.runners.torch_runners:TorchScriptRunner", ("torch",), **_TORCH),
-        RuntimeDef("torch-export", DEVICES, "navctl.runners.torch_runners:TorchExportRunner", ("torch",), **_TORCH),
-        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",), **_TORCH),
+        RuntimeDef(
+            "torch-export", DEVICES, "navctl.runners.torch_runners:TorchExportRunner", ("torch",), **_TORCH_EXPORT
+        ),
+        RuntimeDef("torch-aoti", ("cuda",), "navctl.runners.torch_runners:AotiRunner", ("torch",), **_TORCH_EXPORT),
         RuntimeDef(
             "torch-tensorrt",
             ("cuda",),
