@@ -17,7 +17,7 @@ from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
-from navctl.status import read_status
+from navctl.status import Status, StepRecord, read_status
 from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
 from tests.helpers import write_project
 
@@ -174,3 +174,25 @@ def test_the_longest_chain_starts_first(tmp_path: Path) -> None:
         ws.release()
     # export/onnx has a conversion and three checks behind it; torchscript-trace one check
     assert fake.started.index("export/onnx") < fake.started.index("export/torchscript-trace")
+
+
+def _status_of(**steps: str) -> Status:
+    """A status holding only steps (id -> state), as exit_code_for reads it."""
+    return Status.model_construct(
+        steps={
+            step: StepRecord(kind=step.split("/")[0], state=state, reason="ValueError: no")
+            for step, state in steps.items()
+        }
+    )
+
+
+def test_a_group_member_that_cannot_be_made_is_excused_only_when_another_was_and_rejection_is_no_failure() -> None:
+    made_and_not = {"export/torchscript-trace": "ok", "export/torchscript-script": "failed"}
+    # torch.jit.script cannot script most Hugging Face models: asked for through the group, it is excused
+    grouped = _status_of(**made_and_not)
+    assert exit_code_for(grouped, ["torchscript", "onnx"]) == 0
+    assert "not counted as a failure: torchscript-trace was made" in grouped.steps["export/torchscript-script"].reason
+    # listed on its own it is required
+    assert exit_code_for(_status_of(**made_and_not), ["torchscript-trace", "torchscript-script"]) == 1
+    # a reduced-precision candidate that missed its gate is an answer, not a failure
+    assert exit_code_for(_status_of(**{"correctness/onnx-int8@onnxruntime-cpu": "rejected"})) == 0

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_fresh_interpreter_launcher_runs_the_plan(project) -> None:
-    recipe = project(targets=["torchscript-trace", "onnx"])
+    recipe = project(targets=["onnx"])
     result = run_cli("optimize", str(recipe), "--no-package", env={"NAVCTL_LAUNCHER": "fresh"})
     assert result.returncode == 0, result.stderr
     status = load_status(recipe.parent / "ws")

@@ -96,18 +96,6 @@ def test_bert_encoder_with_the_torchscript_group_exits_0(project) -> None:
     assert "peak MB" in result.stderr
 
 
-def test_torchscript_script_listed_alone_is_required(project) -> None:
-    pytest.importorskip("transformers")
-    recipe = project(
-        HF_MODELS,
-        model={"entrypoint": "model.py:bert"},
-        dataloader={"factory": "model.py:tokens"},
-        targets=["torchscript-trace", "torchscript-script"],
-        profiling={**PROFILING, "enabled": False},
-    )
-    assert run_cli("optimize", str(recipe), "--no-package", timeout=600).returncode == 1
-
-
 def test_gpt2_with_its_cache_output_runs_every_format_that_holds_it(project) -> None:
     pytest.importorskip("transformers")
     recipe = project(

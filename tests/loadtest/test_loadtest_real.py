@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import REPO, free_ports, processes_running, run_cli
+from tests.helpers import processes_running, run_cli
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -63,7 +63,7 @@ def test_concurrency_sweep_and_a_budget_the_model_meets(package: Path) -> None:
     assert shown.returncode == 0 and "load test:" in shown.stdout, shown.stdout
 
 
-def test_tuning_under_a_budget_nobody_meets_writes_a_config_that_loads(package: Path, tmp_path: Path) -> None:
+def test_tuning_under_a_budget_nobody_meets_writes_the_best_config(package: Path, tmp_path: Path) -> None:
     info = _loadtest(
         package, "--concurrency", "4", "--tune", "--tune-delays", "700", "--tune-instances", "1", "--duration", "0.6s",
         "--latency-budget", "1us",
@@ -83,25 +83,7 @@ def test_tuning_under_a_budget_nobody_meets_writes_a_config_that_loads(package: 
         assert "max_queue_delay_microseconds: 700" in config, config
     else:
         assert "dynamic_batching" not in config, config
-    # the written repository loads in the real server and answers
-    import numpy as np
-
-    import navctl
-
-    with navctl.load(package) as pkg:
-        inputs, _ = pkg.samples()
-    np.savez(tmp_path / "in.npz", **inputs[0])
-    ports = [str(p) for p in free_ports(3)]
-    loader = REPO / "tests" / "triton" / "infer_in_triton.py"
-    run = subprocess.run(
-        [sys.executable, str(loader), str(repo), "tiny", str(tmp_path / "in.npz"), str(tmp_path / "out.npz"), *ports],
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
-    (answered,) = dict(np.load(tmp_path / "out.npz")).values()
-    assert answered.shape[0] == next(iter(inputs[0].values())).shape[0]
+    # that Triton loads what `navctl triton` writes: tests/triton/test_real_triton.py
 
 
 def test_ctrl_c_stops_the_server_and_the_load(package: Path) -> None:
