@@ -136,6 +136,15 @@ def write_project(folder: Path, model_code: str = TINY_MODEL, name: str = "tiny"
     return path
 
 
+def step_spec(step_id: str, **fields):
+    """A step's spec.json content for calling a step function in-process, with the fields a test does
+    not care about filled in."""
+    from navctl.steps.contract import ModelRef, StepSpec
+
+    defaults = {"kind": step_id.split("/")[0], "function": "", "framework": "torch", "model": ModelRef()}
+    return StepSpec(step_id=step_id, **{**defaults, **fields})
+
+
 def load_status(workspace: Path) -> dict:
     return yaml.safe_load((workspace / "status.yaml").read_text())
 

@@ -168,6 +168,15 @@ SOURCE_PACKAGES: dict[str, tuple[str, ...]] = {
 TRT_PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8")
 
 
+def _converted(
+    name: str, file: str, runtime: str, make: str, needs: tuple[str, ...], about: str, **fields
+) -> FormatDef:
+    """A format every framework's plan makes the same way: one convert step, `make` = 'parent > module:function'."""
+    parent, function = make.split(" > ")
+    maker = Maker(parent, "convert", f"{_STEPS}.{function}", needs)
+    return FormatDef(name, f"{name}/{file}", (runtime,), dict.fromkeys(FRAMEWORKS, maker), about, **fields)
+
+
 def _trt(precision: str) -> FormatDef:
     return FormatDef(
         f"trt-{precision}",
@@ -297,66 +306,60 @@ FORMATS: dict[str, FormatDef] = {
             },
             "ExportedProgram compiled by Torch-TensorRT",
         ),
-        FormatDef(
+        # formats converted from another the same way whatever the framework
+        _converted(
             "openvino",
-            "openvino/model.xml",
+            "model.xml",
+            "openvino",
+            "onnx > convert_openvino:from_onnx",
             ("openvino",),
-            {fw: Maker("onnx", "convert", f"{_STEPS}.convert_openvino:from_onnx", ("openvino",)) for fw in FRAMEWORKS},
             "OpenVINO IR converted from ONNX",
             options="openvino",
             triton="openvino",
-        ),
-        FormatDef(
+        ),  # fmt: skip
+        _converted(
             "onnx-optimized",
-            "onnx-optimized/model.onnx",
+            "model.onnx",
+            "onnxruntime",
+            "onnx > convert_onnx:optimize_offline",
             ("onnxruntime",),
-            {
-                fw: Maker("onnx", "convert", f"{_STEPS}.convert_onnx:optimize_offline", ("onnxruntime",))
-                for fw in FRAMEWORKS
-            },
             "ONNX after ONNX Runtime's offline graph optimizations",
             triton="onnxruntime",
-        ),
-        FormatDef(
+        ),  # fmt: skip
+        _converted(
             "onnx-int8",
-            "onnx-int8/model.onnx",
-            ("onnxruntime",),
-            {
-                fw: Maker("onnx", "convert", f"{_STEPS}.quantize_onnx:int8", ("onnx", "onnxruntime"))
-                for fw in FRAMEWORKS
-            },
+            "model.onnx",
+            "onnxruntime",
+            "onnx > quantize_onnx:int8",
+            ("onnx", "onnxruntime"),
             "ONNX quantized by ONNX Runtime (QDQ, static or dynamic)",
             options="quantization",
             precision="int8",
             calibrated=True,
             triton="onnxruntime",
-        ),
-        FormatDef(
+        ),  # fmt: skip
+        _converted(
             "onnx-fp16",
-            "onnx-fp16/model.onnx",
-            ("onnxruntime",),
-            {
-                fw: Maker("onnx", "convert", f"{_STEPS}.quantize_onnx:fp16", ("onnx", "onnxconverter_common"))
-                for fw in FRAMEWORKS
-            },
+            "model.onnx",
+            "onnxruntime",
+            "onnx > quantize_onnx:fp16",
+            ("onnx", "onnxconverter_common"),
             "ONNX with float16 weights and compute, float32 inputs and outputs",
             precision="fp16",
             triton="onnxruntime",
-        ),
-        FormatDef(
+        ),  # fmt: skip
+        _converted(
             "openvino-int8",
-            "openvino-int8/model.xml",
-            ("openvino",),
-            {
-                fw: Maker("openvino", "convert", f"{_STEPS}.quantize_openvino:int8", ("openvino", "nncf"))
-                for fw in FRAMEWORKS
-            },
+            "model.xml",
+            "openvino",
+            "openvino > quantize_openvino:int8",
+            ("openvino", "nncf"),
             "OpenVINO IR quantized by NNCF",
             options="quantization",
             precision="int8",
             calibrated=True,
             triton="openvino",
-        ),
+        ),  # fmt: skip
         *(_trt(p) for p in TRT_PRECISIONS),
     ]
 }

@@ -15,7 +15,7 @@ from navctl.runners.base import RunnerConfig
 from navctl.status import TensorMeta
 from navctl.steps.contract import ModelRef
 from navctl.steps.tensors import ModelIO
-from tests.helpers import REPO, load_status, run_cli
+from tests.helpers import REPO, load_status, run_cli, step_spec
 
 RECIPES = REPO / "recipes"
 MLP_IO = ModelIO(
@@ -141,20 +141,15 @@ def test_aoti_package_on_cpu_stand_in(tmp_path: Path) -> None:
 
     from navctl.runners.torch_runners import AotiRunner, build_torch_model
     from navctl.steps.child import StepContext
-    from navctl.steps.contract import StepSpec
     from navctl.steps.export_torch import aoti_package
 
     model = build_torch_model(type("R", (), {"config": _mlp_config(tmp_path)})())
     program = torch.export.export(model, (torch.ones(2, 64),), dynamic_shapes=({0: torch.export.Dim.DYNAMIC},))
     (tmp_path / "torch-export").mkdir()
     torch.export.save(program, tmp_path / "torch-export" / "model.pt2")
-    spec = StepSpec(
-        step_id="convert/torch-aoti",
-        kind="convert",
-        function="",
-        framework="torch",
+    spec = step_spec(
+        "convert/torch-aoti",
         recipe_dir=str(RECIPES),
-        model=ModelRef(),
         artifact="torch-aoti/model.pt2",
         source_artifact="torch-export/model.pt2",
     )

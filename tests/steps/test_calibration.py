@@ -10,8 +10,9 @@ import pytest
 from navctl.status import TensorMeta
 from navctl.steps.calibration import calibration_feeds, checked_indices
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.contract import MODEL_IO_FILE, ModelRef, StepSpec
+from navctl.steps.contract import MODEL_IO_FILE
 from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, save_arrays
+from tests.helpers import step_spec
 
 
 def _workspace(folder: Path, samples: int, calibration: dict | None = None) -> StepContext:
@@ -27,13 +28,10 @@ def _workspace(folder: Path, samples: int, calibration: dict | None = None) -> S
     for i in range(samples):
         save_arrays(folder / f"{INPUT_DIR}/{i}.npz", [np.full((2, 3), i, np.float32)])
         save_arrays(folder / f"{OUTPUT_DIR}/{i}.npz", [np.zeros((2, 2), np.float32)])
-    spec = StepSpec(
-        step_id="convert/onnx-int8",
-        kind="convert",
+    spec = step_spec(
+        "convert/onnx-int8",
         function="navctl.steps.quantize_onnx:int8",
-        framework="torch",
         recipe_dir=str(folder),
-        model=ModelRef(),
         options={"calibration": {"factory": None, "kwargs": {}, "samples": 100, **(calibration or {})}},
     )
     return StepContext(spec=spec, workspace=folder)
