@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from navctl import stopping
 from navctl.engine.api import RunOutcome, package_path, workspace_path
 from navctl.engine.fleet import FleetEntry, FleetEvents, worst_exit
 from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED, EnvironmentProblem, UsageError
@@ -241,7 +242,7 @@ def run_fleet_on_ray(
     events = events or FleetEvents()
     # Ray's driver prints cluster news ("(raylet) Task ... will be retried") on stdout from a thread of its
     # own, for as long as it is connected: stdout holds `--json`'s document, so Ray's lines go to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
+    with contextlib.redirect_stdout(sys.stderr), stopping.stoppable():
         connected_here = _connect(ray_options.address)
         try:
             _run_all(entries, run_options, ray_options, events)
@@ -284,7 +285,12 @@ def _run_all(
             began[id(entry)] = time.monotonic()
             events.recipe_submitted(entry)
         while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
+            # a bounded wait, so a Ctrl-C that Ray's blocking call absorbed still stops the fleet here
+            done, _ = ray.wait(list(pending), num_returns=1, timeout=0.5)
+            if stopping.requested():
+                raise KeyboardInterrupt
+            if not done:
+                continue
             entry = pending.pop(done[0])
             try:
                 _receive(entry, ray.get(done[0]))

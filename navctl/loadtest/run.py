@@ -9,18 +9,15 @@ statistics. Results go into the package's status.yaml (`loadtest`), where status
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-import signal
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
+from navctl import stopping
 from navctl.errors import EnvironmentProblem, UsageError
 from navctl.loadtest import driver, perf_analyzer
 from navctl.loadtest.server import NULL_MODEL, ServedModel
@@ -167,31 +164,6 @@ def _navctl_point(
     return driver.summarize(mode, level, windows, options.batch, split)
 
 
-_STOP = threading.Event()  # set by Ctrl-C or SIGTERM; checked before every point
-
-
-def _on_stop(signum: int, frame: Any) -> None:
-    _STOP.set()
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def _stoppable():
-    """Ctrl-C and SIGTERM stop the load test wherever it is. navctl's own handler rather than asyncio's:
-    asyncio.run's handler only cancels its task, and a cancellation that lands in client or server-stat
-    code can be absorbed there, leaving the run to go on; the flag stops it at the next point regardless."""
-    _STOP.clear()
-    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
-        yield
-        return
-    previous = {sig: signal.signal(sig, _on_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class _Session:
     """Measures points against one served configuration with the chosen driver."""
 
@@ -199,7 +171,7 @@ class _Session:
         self.served, self.target, self.options, self.use_pa = served, target, options, use_pa
 
     def point(self, mode: str, level: float) -> LoadPoint:
-        if _STOP.is_set():
+        if stopping.requested():
             raise KeyboardInterrupt
         if self.use_pa:
             before = read_stats(self.served.url("http"), self.target.name)
@@ -214,7 +186,7 @@ class _Session:
 
     def floor(self) -> LoadPoint:
         """The null model at concurrency 1, always with navctl's driver: the client and server's own cost."""
-        if _STOP.is_set():
+        if stopping.requested():
             raise KeyboardInterrupt
         return _navctl_point(self.served, NULL_MODEL, "concurrency", 1, self.options, self.target.inputs)
 
@@ -304,7 +276,7 @@ def tuning_grid(options: LoadtestOptions, target: _Target) -> list[ServingConfig
 
 
 def run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[str], None] = print) -> LoadtestInfo:
-    with _stoppable():
+    with stopping.stoppable():
         return _run_loadtest(package_path, options, say)
 
 
