@@ -417,9 +417,11 @@ class Executor:
         self._finish(step, record)
 
     def _sample_count(self) -> int:
+        from navctl.steps.tensors import ModelIO
+
         try:
-            return int(json.loads((self.ws.root / MODEL_IO_FILE).read_text())["samples"])
-        except (OSError, ValueError, KeyError):
+            return ModelIO.read(self.ws.root / MODEL_IO_FILE).samples
+        except (OSError, ValueError):
             return 0
 
     def _finish(self, step: PlannedStep, record: StepRecord) -> None:

@@ -112,8 +112,6 @@ _ATTEMPTS_NAMESPACE = "navctl"
 
 
 def _note_attempt(prefix: str) -> None:
-    import uuid
-
     from ray.experimental import internal_kv
 
     with contextlib.suppress(Exception):  # a lost count must not cost the recipe its run

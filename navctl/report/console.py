@@ -111,7 +111,8 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
     columns = result_columns(rows)
-    cells = [row_cells(row, shows_accuracy(rows)) for row in rows]
+    accuracy = shows_accuracy(rows)
+    cells = [row_cells(row, accuracy) for row in rows]
     keep = list(range(len(columns)))
     correct = [name for name, _ in columns].index("correct")
     last = len(columns) - 1  # the selection column wraps between words

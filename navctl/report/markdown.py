@@ -31,7 +31,8 @@ def markdown_summary(status: Status) -> str:
         columns = result_columns(rows)
         lines.append("| " + " | ".join(name for name, _ in columns) + " |")
         lines.append("|" + "|".join("---:" if justify == "right" else "---" for _, justify in columns) + "|")
-        lines += ["| " + " | ".join(row_cells(row, shows_accuracy(rows))) + " |" for row in rows]
+        accuracy = shows_accuracy(rows)
+        lines += ["| " + " | ".join(row_cells(row, accuracy)) + " |" for row in rows]
     else:
         lines.append("No format produced results in this run.")
     lines.append("")
