@@ -17,6 +17,10 @@ from navctl.errors import UsageError
 
 SCHEMA_VERSION = 1
 STATUS_FILE = "status.yaml"
+# libyaml's safe dumper and loader when PyYAML was built with it: the same documents, 4-5x faster
+# (status.yaml is rewritten after every step, by the parent that schedules the steps).
+_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 # rejected: a reduced-precision format that ran but missed its accuracy gate; an answer, not a fault
 StepState = Literal[
@@ -299,7 +303,7 @@ def write_atomic(path: Path, text: str) -> None:
 
 def dump_status(status: Status) -> str:
     data = status.model_dump(mode="json", exclude_none=False)
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120)
+    return yaml.dump(data, Dumper=_DUMPER, sort_keys=False, allow_unicode=True, width=120)
 
 
 def write_status(workspace: Path, status: Status) -> None:
@@ -309,7 +313,7 @@ def write_status(workspace: Path, status: Status) -> None:
 def parse_status(text: str, where: str) -> Status:
     """Parse status.yaml text; raise UsageError (exit 2) when it is not a valid navctl status."""
     try:
-        data: Any = yaml.safe_load(text)
+        data: Any = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, C or Python
     except yaml.YAMLError as exc:
         raise UsageError(f"{where}: status.yaml is not valid YAML ({exc})") from None
     if not isinstance(data, dict):
