@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
-from navctl.profiling.rules import windows_stable
+from navctl.profiling.rules import sweep_stop_reason, windows_stable
 from navctl.profiling.sweep import is_out_of_memory
 from navctl.status import ProfileRecord
 
@@ -64,8 +64,6 @@ class MemberResult:
     stopped: str = ""
     error: str = ""
     active: bool = True
-    _best_stable: float = 0.0
-    _misses: int = 0
 
 
 @dataclass
@@ -99,19 +97,15 @@ def _fail(result: MemberResult, size: int, exc: Exception) -> None:
         result.error = f"batch size {size}: {first}"
 
 
-def _sweep_continues(result: MemberResult, record: ProfileRecord, gain_pct: float, patience: int) -> bool:
+def _sweep_continues(
+    result: MemberResult, record: ProfileRecord, gain_pct: float, patience: int, predict: bool
+) -> bool:
     """The auto sweep's rule on stable points only (an unstable point neither extends nor ends it)."""
     if not record.stable:
         return True
-    if result._best_stable == 0.0 or record.throughput > result._best_stable * (1.0 + gain_pct / 100.0):
-        result._misses = 0
-    else:
-        result._misses += 1
-    result._best_stable = max(result._best_stable, record.throughput)
-    if result._misses > patience:
-        result.stopped = f"throughput gain under {gain_pct:g}% for {patience + 1} sizes"
-        return False
-    return True
+    points = [(r.batch_size, r.throughput) for r in result.records if r.stable]
+    result.stopped = sweep_stop_reason(points, gain_pct, patience, predict)
+    return not result.stopped
 
 
 def run_session(
@@ -121,6 +115,7 @@ def run_session(
     auto: bool,
     gain_pct: float = 5.0,
     patience: int = 2,
+    predict: bool = True,
     reference: str | None = None,
     on_round: Callable[[int, int], None] | None = None,
 ) -> SessionResult:
@@ -168,7 +163,7 @@ def run_session(
             result.records.append(record)
             if member.key == reference and start_reference is None:
                 start_reference = record.throughput
-            if auto and not _sweep_continues(result, record, gain_pct, patience):
+            if auto and not _sweep_continues(result, record, gain_pct, patience, predict):
                 result.active = False
     drift = _drift(members, results, reference, start_reference, sizes, settings)
     points = [r for m in results.values() for r in m.records]

@@ -21,7 +21,7 @@ MIN_WINDOW_REQUESTS = 5
 @dataclass(frozen=True)
 class MeasureSettings:
     warmup_s: float = 0.1
-    window_ms: float = 50.0
+    window_ms: float = 25.0
     windows: int = 3
     stability_pct: float = 10.0
     max_trials: int = 10

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from navctl.profiling.measure import MeasureSettings, measure
-from navctl.profiling.rules import sweep_should_stop
+from navctl.profiling.rules import sweep_stop_reason
 from navctl.status import ProfileRecord
 
 _OOM_MARKERS = ("out of memory", "outofmemory", "failed to allocate", "bad_alloc", "cannot allocate memory")
@@ -34,6 +34,7 @@ def sweep(
     auto: bool,
     gain_pct: float,
     patience: int,
+    predict: bool = True,
 ) -> SweepResult:
     """Measure each size in turn. `make_infer(size)` builds the feed and returns a zero-arg call."""
     result = SweepResult()
@@ -47,7 +48,8 @@ def sweep(
             result.stopped = f"out of memory at batch size {size}: {str(exc).strip().splitlines()[0][:200]}"
             break
         result.records.append(record)
-        if auto and sweep_should_stop([r.throughput for r in result.records], gain_pct, patience):
-            result.stopped = f"throughput gain under {gain_pct:g}% for {patience + 1} sizes"
+        stable = [(r.batch_size, r.throughput) for r in result.records if r.stable]
+        if auto and record.stable and (reason := sweep_stop_reason(stable, gain_pct, patience, predict)):
+            result.stopped = reason
             break
     return result

@@ -163,7 +163,7 @@ class Profiling(StrictModel):
     enabled: bool = True
     batch_sizes: Literal["auto"] | list[PositiveInt] = "auto"
     warmup_s: NonNegativeFloat = Field(0.1, description="time-based warm-up before the first batch size")
-    window_ms: PositiveFloat = Field(50.0, description="length of one measurement window")
+    window_ms: PositiveFloat = Field(25.0, description="length of one measurement window (at least 5 requests)")
     windows: PositiveInt = Field(3, description="how many consecutive windows must agree")
     stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")
     max_trials: PositiveInt = Field(10, description="windows measured at most per batch size")
@@ -171,6 +171,10 @@ class Profiling(StrictModel):
         5.0, description="auto sweep: a batch size must gain this much throughput to count"
     )
     patience: NonNegativeInt = Field(2, description="auto sweep: sizes tried after the gain stops")
+    predict_saturation: bool = Field(
+        True,
+        description="auto sweep: stop at the first miss when latency grows linearly and no larger size can gain",
+    )
     tune: bool = Field(False, description="also try each runner's alternative session settings; keep the best")
     tune_budget_s: PositiveFloat = Field(30.0, description="time a runner's tuning may take before it stops")
 

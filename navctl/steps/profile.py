@@ -71,6 +71,7 @@ def measure(ctx: StepContext) -> dict[str, Any]:
                 auto=requested == "auto",
                 gain_pct=opts.get("throughput_gain_pct", 5.0),
                 patience=opts.get("patience", 2),
+                predict=opts.get("predict_saturation", True),
             )
 
     variants: list[dict] = [{}]
@@ -137,24 +138,43 @@ class _RunnerProcess:
         child.close()
         self.error = ""
         self.peak_rss_mb: float | None = None
+        # Loading is not measured: every member loads at once (the loads overlap on the cores), and
+        # `loaded()` collects the answers.
         try:
-            self._call("load")
+            self._send("load")
+        except MemberFailed as exc:
+            self.error = str(exc)
+
+    def loaded(self) -> None:
+        if self.error:
+            return
+        try:
+            self._receive("load")
         except MemberFailed as exc:
             self.error = str(exc)
 
     def _call(self, *message: Any) -> Any:
-        # Between its turns a runner's process is stopped (SIGSTOP): runtimes keep worker threads
-        # spinning after a call (Intel OpenMP for 200 ms), which would steal the cores from the runner
-        # being measured. Stopped, they cost nothing; resumed, they behave as in any server.
+        self._send(*message)
+        return self._receive(message[0])
+
+    def _send(self, *message: Any) -> None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(self.pid, signal.SIGCONT)
         try:
             self.conn.send(message)
+        except (EOFError, OSError):
+            raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None
+
+    def _receive(self, command: str) -> Any:
+        # Between its turns a runner's process is stopped (SIGSTOP): runtimes keep worker threads
+        # spinning after a call (Intel OpenMP for 200 ms), which would steal the cores from the runner
+        # being measured. Stopped, they cost nothing; resumed, they behave as in any server.
+        try:
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None
         finally:
-            if message[0] != "stop":
+            if command != "stop":
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGSTOP)
         if kind == "error":
@@ -242,6 +262,8 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
     try:
         for spec in members:
             processes.append(_RunnerProcess(StepContext(spec=spec, workspace=ctx.workspace), io, same))
+        for process in processes:
+            process.loaded()
         ready = [p for p in processes if not p.error]
         reference = opts.get("reference") if any(p.key == opts.get("reference") for p in ready) else None
         session = run_session(
@@ -251,6 +273,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             auto=requested == "auto",
             gain_pct=members[0].options.get("throughput_gain_pct", 5.0),
             patience=members[0].options.get("patience", 2),
+            predict=members[0].options.get("predict_saturation", True),
             reference=reference,
         )
     finally:

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from navctl.profiling.measure import MeasureSettings, measure
-from navctl.profiling.rules import auto_batch_sizes, sweep_should_stop, windows_stable
+from navctl.profiling.rules import auto_batch_sizes, sweep_stop_reason, throughput_ceiling, windows_stable
 from navctl.profiling.sweep import is_out_of_memory, sweep
 
 
@@ -17,16 +17,45 @@ def test_windows_stable_needs_enough_windows_within_the_percentage() -> None:
     assert not windows_stable([0, 0, 0], windows=3, stability_pct=10)
 
 
+def _stops(throughputs: list[float], predict: bool = False, **rule) -> bool:
+    points = [(2**i, t) for i, t in enumerate(throughputs)]
+    return bool(sweep_stop_reason(points, **{"gain_pct": 5, "patience": 2, **rule}, predict=predict))
+
+
 def test_sweep_stops_after_the_gain_fails_for_patience_plus_one_sizes() -> None:
-    assert not sweep_should_stop([100, 200, 400], gain_pct=5, patience=2)
-    assert not sweep_should_stop([100, 200, 202], gain_pct=5, patience=2)
-    assert not sweep_should_stop([100, 200, 202, 203], gain_pct=5, patience=2)
-    assert sweep_should_stop([100, 200, 202, 203, 204], gain_pct=5, patience=2)
+    assert not _stops([100, 200, 400])
+    assert not _stops([100, 200, 202])
+    assert not _stops([100, 200, 202, 203])
+    assert _stops([100, 200, 202, 203, 204])
     # a late gain resets the count
-    assert not sweep_should_stop([100, 200, 202, 203, 300], gain_pct=5, patience=2)
+    assert not _stops([100, 200, 202, 203, 300])
     # falling throughput counts as no gain
-    assert sweep_should_stop([100, 90, 80, 70], gain_pct=5, patience=2)
-    assert sweep_should_stop([100, 100], gain_pct=5, patience=0)
+    assert _stops([100, 90, 80, 70])
+    assert _stops([100, 100], patience=0)
+
+
+def test_sweep_stops_at_the_first_miss_when_latency_grows_linearly_past_it() -> None:
+    # latency 1 ms + 1 ms/sample: 500, 667, 800, 889, 941, 970, 985 /s towards a ceiling of 1000/s
+    sizes = (1, 2, 4, 8, 16, 32, 64)
+    linear = [(b, b / (1.0 + b) * 1000) for b in sizes]
+    # 32 misses the 5% gain, but the ceiling is still 3% above it; at 64 the rest is under 2.5%
+    assert sweep_stop_reason(linear[:6], 5, 2, predict=True) == ""
+    reason = sweep_stop_reason(linear, 5, 2, predict=True)
+    assert "levels off" in reason and "past batch 32" in reason and "1,000/s" in reason
+    # the same points without the prediction wait for patience + 1 misses
+    assert sweep_stop_reason(linear, 5, 2, predict=False) == ""
+    # a dip far below the best never ends a sweep by prediction, and a miss still growing goes on
+    assert not _stops([100, 200, 150], predict=True)
+    assert not _stops([100, 200, 209], predict=True)  # its line tends to 219/s, 9% above the best
+    # throughput at its ceiling already (no fixed cost left): the second miss ends it, whatever the patience
+    assert not _stops([1000, 1002], predict=True, patience=5)
+    assert _stops([1000, 1002, 1003], predict=True, patience=5)
+
+
+def test_throughput_ceiling_is_the_inverse_cost_per_sample() -> None:
+    assert throughput_ceiling((8, 8 / 0.005), (16, 16 / 0.009)) == pytest.approx(2000.0)
+    assert throughput_ceiling((8, 1000.0), (16, 3000.0)) is None  # latency fell: nothing to predict
+    assert throughput_ceiling((16, 1000.0), (8, 900.0)) is None
 
 
 def test_auto_batch_sizes() -> None:
