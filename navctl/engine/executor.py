@@ -134,7 +134,8 @@ class Executor:
         old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
         try:
             selected = self._selected_steps()
-            launcher = self._launcher = (self.launcher_factory or make_launcher)(self._preload(), stderr=self._log)
+            now, later = self._preload()
+            launcher = self._launcher = (self.launcher_factory or make_launcher)(now, stderr=self._log, later=later)
             runnable = sum(1 for s in self.plan.steps if s.available and (s.id in selected or s.inline))
             self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {runnable} steps")
             self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
@@ -159,22 +160,30 @@ class Executor:
             self._log.close()
         return self.status
 
-    def _preload(self) -> list[str]:
+    def _runtimes(self, step: PlannedStep) -> list[str]:
+        if step.runner:
+            return [registry.split_runner(step.runner)[0]]
+        return list(registry.FORMATS[step.format].runtimes) if step.format in registry.FORMATS else []
+
+    def _preload(self) -> tuple[list[str], list[str]]:
         """What the warm worker imports once: the framework and every runtime the plan will run here
-        (each declares its modules in the registry; TensorFlow alone saves about 4 s per step)."""
+        (each declares its modules in the registry; TensorFlow alone saves about 4 s per step), and
+        what its annex imports while the first steps run (`preload_later`)."""
         fw = self.recipe.framework
         runtimes = list(registry.SOURCE_RUNTIMES[fw])
         for step in self.plan.steps:
-            if not step.available:
-                continue
-            if step.runner:
-                runtimes.append(registry.split_runner(step.runner)[0])
-            elif step.format in registry.FORMATS:
-                runtimes += registry.FORMATS[step.format].runtimes
-        modules = list(registry.SOURCE_PACKAGES[fw])
+            if step.available:
+                runtimes += self._runtimes(step)
+        now = list(registry.SOURCE_PACKAGES[fw])
+        later: list[str] = []
         for runtime in runtimes:
-            modules += registry.RUNTIMES[runtime].preload
-        return list(dict.fromkeys(modules))
+            now += registry.RUNTIMES[runtime].preload
+            later += registry.RUNTIMES[runtime].preload_later
+        now = list(dict.fromkeys(now))
+        return now, [m for m in dict.fromkeys(later) if m not in now]
+
+    def _needs_later(self, steps: list[PlannedStep]) -> bool:
+        return any(registry.RUNTIMES[r].preload_later for step in steps for r in self._runtimes(step))
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         self.interrupts += 1
@@ -226,7 +235,7 @@ class Executor:
             else:
                 self._schedule(pending, running, launcher)
             self._poll(running)
-            if running:
+            if running or pending:  # pending with nothing running: waiting for the worker's annex
                 time.sleep(POLL_S)
 
     def _dep_states(self, step: PlannedStep) -> list[str]:
@@ -234,7 +243,7 @@ class Executor:
 
     def _schedule(self, pending: list[PlannedStep], running: dict[str, _Running], launcher) -> None:
         while not any(r.step.exclusive for r in running.values()) and len(running) < max(1, self.options.jobs):
-            step = self._next(pending, running)
+            step = self._next(pending, running, launcher)
             if step is None:
                 return
             pending.remove(step)
@@ -259,18 +268,19 @@ class Executor:
                 continue
             self._start(step, running, launcher)
 
-    def _next(self, pending: list[PlannedStep], running: dict[str, _Running]) -> PlannedStep | None:
+    def _next(self, pending: list[PlannedStep], running: dict[str, _Running], launcher) -> PlannedStep | None:
         """Skips first, then ordinary steps; profiling and select only when nothing else runs."""
         ready = [s for s in pending if self._ready(s)]
         for step in ready:
             if any(self.status.steps[d].state not in SUCCESS_STATES for d in step.deps):
                 return step
-        ordinary = [s for s in ready if not s.exclusive]
+        # a step that needs the worker's annex (navctl.engine.worker) waits for it while others start
+        ordinary = [s for s in ready if not s.exclusive and launcher.ready(self._needs_later([s]))]
         if ordinary:
             # the longest chain first: the ONNX export (with conversions and checks behind it) must not
             # wait behind short steps that nothing waits for
             return max(ordinary, key=lambda s: self._chain[s.id])
-        if running:
+        if running or not launcher.ready(True):  # a side-by-side session may hold any runtime
             return None
         return ready[0] if ready else None
 
@@ -307,7 +317,7 @@ class Executor:
     def _launch(self, step: PlannedStep, fp: str, running: dict[str, _Running], launcher) -> None:
         step_dir = self.ws.step_dir(step.id)
         log = step_dir / f"{step.kind}.log"
-        handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root)
+        handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root, later=self._needs_later([step]))
         now = time.monotonic()
         running[step.id] = _Running(step, handle, now, fp, now + self.recipe.step_timeout)
         self._mark_running(step, log, fp, handle.pid)
@@ -339,7 +349,7 @@ class Executor:
         write_atomic(session_dir / SPEC_FILE, spec.model_dump_json(indent=2))
         (session_dir / RESULT_FILE).unlink(missing_ok=True)
         log = session_dir / "profile.log"
-        handle = launcher.start(session_dir / SPEC_FILE, log, self.ws.root)
+        handle = launcher.start(session_dir / SPEC_FILE, log, self.ws.root, later=self._needs_later(steps))
         now = time.monotonic()
         first, fp = members[0]
         running[SESSION_ID] = _Running(

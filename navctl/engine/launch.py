@@ -36,7 +36,10 @@ class StepHandle(Protocol):
 
 
 class Launcher(Protocol):
-    def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
+    def ready(self, later: bool) -> bool:
+        """Whether a step can start now; `later`: it needs the modules preloaded later (the annex)."""
+
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         """Start the step whose spec.json is `spec`, its output into `log`, in `cwd`."""
 
     def signal(self, handle: StepHandle, sig: int) -> None:
@@ -95,7 +98,10 @@ def write_reproduce(step_id: str, step_dir: Path) -> None:
 class FreshLauncher:
     """A new interpreter per step: slowest, simplest, and what reproduce.sh does."""
 
-    def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
+    def ready(self, later: bool) -> bool:
+        return True
+
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         return subprocess.Popen(
             step_command(spec),
             stdin=subprocess.DEVNULL,
@@ -123,11 +129,19 @@ class WorkerLauncher:
     """Forks each step from one warm worker process that imported `preload` (e.g. torch) at start.
 
     The worker starts at once, in its own session, so its imports overlap with the parent's work;
-    a reader thread collects the exit codes it reports for the children it forked.
+    a reader thread collects the exit codes it reports for the children it forked. `later` modules
+    are imported by the worker's annex while the first steps run; steps that need them wait for it.
     """
 
-    def __init__(self, preload: list[str], stderr: IO[str] | int | None = None) -> None:
-        env = {**os.environ, **STEP_ENV, "NAVCTL_WARM_MODULES": ",".join(["numpy", *preload])}
+    def __init__(
+        self, preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
+    ) -> None:
+        env = {
+            **os.environ,
+            **STEP_ENV,
+            "NAVCTL_WARM_MODULES": ",".join(["numpy", *preload]),
+            "NAVCTL_WARM_LATER": ",".join(later),
+        }
         self.process = subprocess.Popen(
             [sys.executable, "-m", "navctl.engine.worker"],
             stdin=subprocess.PIPE,
@@ -140,6 +154,9 @@ class WorkerLauncher:
             preexec_fn=die_with_parent,
         )
         self.exit_codes: dict[int, int] = {}
+        # without an annex (nothing to import later) every step goes to the worker itself
+        self._annex_ready = not later
+        self._annex_pid: int | None = None
         self._started: list[int] = []
         self._cond = threading.Condition()
         self._dead = False
@@ -156,14 +173,25 @@ class WorkerLauncher:
                 elif kind == "exit":
                     pid, code = rest.split()
                     self.exit_codes[int(pid)] = int(code)
+                    if int(pid) == self._annex_pid:  # gone before or after its imports: the worker runs them
+                        self._annex_ready = True
+                elif kind == "annex":
+                    if rest == "ready":
+                        self._annex_ready = True
+                    else:
+                        self._annex_pid = int(rest)
                 self._cond.notify_all()
         with self._cond:
             self._dead = True
             self._cond.notify_all()
 
-    def start(self, spec: Path, log: Path, cwd: Path) -> StepHandle:
+    def ready(self, later: bool) -> bool:
+        with self._cond:
+            return not later or self._annex_ready or self._dead
+
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         assert self.process.stdin is not None
-        request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd)})
+        request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd), "later": later})
         try:
             self.process.stdin.write(request + "\n")
             self.process.stdin.flush()
@@ -191,11 +219,13 @@ class WorkerLauncher:
             self.process.stdout.close()
 
 
-def make_launcher(preload: list[str], stderr: IO[str] | int | None = None) -> FreshLauncher | WorkerLauncher:
+def make_launcher(
+    preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
+) -> FreshLauncher | WorkerLauncher:
     """NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default forks the warm worker)."""
     if os.environ.get("NAVCTL_LAUNCHER", "warm") == "fresh":
         return FreshLauncher()
-    return WorkerLauncher(preload, stderr)
+    return WorkerLauncher(preload, stderr, later)
 
 
 def signal_group(pid: int, sig: int) -> None:

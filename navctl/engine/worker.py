@@ -2,8 +2,15 @@
 
 It imports the modules in NAVCTL_WARM_MODULES (the framework, no op run: forking after an op has
 started thread pools is unsafe), then reads one JSON request per line on stdin
-(`{"spec", "log", "cwd"}`), forks a step for each, and writes `started PID` and later `exit PID CODE`
-(negative CODE: killed by that signal) on stdout. It ends when stdin closes; it dies with its parent.
+(`{"spec", "log", "cwd", "later"}`), forks a step for each, and writes `started PID` and later
+`exit PID CODE` (negative CODE: killed by that signal) on stdout. It ends when stdin closes; it dies
+with its parent.
+
+Modules in NAVCTL_WARM_LATER (slow imports only some steps need, such as torch's export machinery)
+are imported by an annex: a fork of the worker made once the framework is in, which imports them
+while the worker already serves the other steps (`annex PID` when forked, `annex ready` once
+imported). Requests with `later` go to the annex, which forks them as the worker does; the caller
+sends none before `annex ready` (or the annex's exit, after which the worker runs them itself).
 """
 
 from __future__ import annotations
@@ -16,8 +23,8 @@ import select
 import sys
 
 
-def _preload() -> None:
-    for name in filter(None, os.environ.get("NAVCTL_WARM_MODULES", "").split(",")):
+def _preload(variable: str) -> None:
+    for name in filter(None, os.environ.get(variable, "").split(",")):
         # a failure is left for the step, which imports the module again and reports the real error
         with contextlib.suppress(Exception):
             importlib.import_module(name)
@@ -41,7 +48,12 @@ def _fork_step(request: dict[str, str]) -> int:
         os._exit(code)
 
 
-def _reap(out) -> None:
+def _write(line: str) -> None:
+    # One write per line: the worker and its annex share stdout, and a pipe keeps short writes whole.
+    os.write(1, line.encode())
+
+
+def _reap() -> None:
     while True:
         try:
             pid, status = os.waitpid(-1, os.WNOHANG)
@@ -49,33 +61,67 @@ def _reap(out) -> None:
             return
         if pid == 0:
             return
-        out.write(f"exit {pid} {os.waitstatus_to_exitcode(status)}\n")
-        out.flush()
+        _write(f"exit {pid} {os.waitstatus_to_exitcode(status)}\n")
+
+
+def _serve(fd: int, forward: int | None) -> None:
+    """Fork a step per request line read from `fd`; requests marked `later` go to `forward`."""
+    pending = b""  # raw reads: a buffered readline could hold a second request that select() never reports
+    while True:
+        readable, _, _ = select.select([fd], [], [], 0.01)
+        if readable:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                request = json.loads(line)
+                if forward is not None and request.get("later"):
+                    try:
+                        os.write(forward, line + b"\n")
+                        continue
+                    except OSError:  # the annex died: the step runs here and imports what it needs
+                        forward = None
+                _write(f"started {_fork_step(request)}\n")
+        _reap()
+    _reap()
+
+
+def _start_annex() -> int | None:
+    """Fork the annex that imports NAVCTL_WARM_LATER; the pipe the worker forwards requests on."""
+    if not os.environ.get("NAVCTL_WARM_LATER"):
+        return None
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid:
+        os.close(read_end)
+        _write(f"annex {pid}\n")
+        return write_end
+    os.close(write_end)
+    os.close(0)
+    code = 0
+    try:
+        from navctl.engine.launch import die_with_parent
+
+        die_with_parent()
+        _preload("NAVCTL_WARM_LATER")
+        _write("annex ready\n")
+        _serve(read_end, None)
+    except BaseException:  # noqa: BLE001 - the worker sees the closed pipe and runs steps itself
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def serve() -> None:
     from navctl.engine.launch import die_with_parent
 
     die_with_parent()
-    _preload()
+    _preload("NAVCTL_WARM_MODULES")
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 
-    out = sys.stdout
-    pending = b""  # raw reads: a buffered readline could hold a second request that select() never reports
-    while True:
-        readable, _, _ = select.select([0], [], [], 0.01)
-        if readable:
-            chunk = os.read(0, 65536)
-            if not chunk:
-                break
-            pending += chunk
-            while b"\n" in pending:
-                line, pending = pending.split(b"\n", 1)
-                pid = _fork_step(json.loads(line))
-                out.write(f"started {pid}\n")
-                out.flush()
-        _reap(out)
-    _reap(out)
+    _serve(0, _start_annex())
 
 
 if __name__ == "__main__":

@@ -52,6 +52,9 @@ class RuntimeDef:
     options: str | None = None  # the recipe section with its runner options (e.g. "onnxruntime")
     extra: str = ""  # the pip extra that installs it: pip install 'navctl[<extra>]'
     preload: tuple[str, ...] = ()  # modules the warm worker imports when the plan runs it
+    # slow imports only some steps need: the warm worker's annex imports them while other steps run,
+    # and the steps of this runtime wait for it (navctl.engine.worker)
+    preload_later: tuple[str, ...] = ()
     # the option of its section that lowers precision at run time, and the values meaning full precision
     precision_option: str | None = None
     full_precision: tuple[str, ...] = ("fp32", "f32", "none")
@@ -60,9 +63,9 @@ class RuntimeDef:
 _STEPS = "navctl.steps"
 _TORCH: dict = {"options": "torch", "extra": "torch", "preload": ("torch",), "precision_option": "autocast"}
 # torch's export machinery (sympy, dynamo) costs 1.5-2 s per step that loads or makes an ExportedProgram:
-# worth importing once in the warm worker, but only for plans that hold one (the TorchScript-based ONNX
-# exporter, tried first, does not need it).
-_TORCH_EXPORT: dict = {**_TORCH, "preload": ("torch", "torch._export.serde.serialize")}
+# worth importing once, but only for plans that hold one (the TorchScript-based ONNX exporter, tried
+# first, does not need it), and while the samples step and the other exports already run.
+_TORCH_EXPORT: dict = {**_TORCH, "preload_later": ("torch._export.serde.serialize",)}
 _ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
 _TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",)}
 

@@ -53,8 +53,11 @@ class FakeLauncher:
         self.started: list[str] = []
         self.signals: list[tuple[FakeHandle, int]] = []
 
-    def __call__(self, preload, stderr=None) -> FakeLauncher:
+    def __call__(self, preload, stderr=None, later=()) -> FakeLauncher:
         return self
+
+    def ready(self, later: bool) -> bool:
+        return True
 
     def _result(self, spec: StepSpec, state: str) -> StepResult:
         if state == "failed":
@@ -75,7 +78,7 @@ class FakeLauncher:
         path = self.workspace / "steps" / spec.step_id / RESULT_FILE
         path.write_text(self._result(spec, state).model_dump_json())
 
-    def start(self, spec_path: Path, log: Path, cwd: Path) -> FakeHandle:
+    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False) -> FakeHandle:
         spec = StepSpec.model_validate_json(spec_path.read_text())
         log.write_text("fake\n")
         members = [StepSpec.model_validate_json((cwd / p).read_text()) for p in spec.options.get("members", [])]
@@ -174,6 +177,52 @@ def test_the_longest_chain_starts_first(tmp_path: Path) -> None:
         ws.release()
     # export/onnx has a conversion and three checks behind it; torchscript-trace one check
     assert fake.started.index("export/onnx") < fake.started.index("export/torchscript-trace")
+
+
+class LateAnnexLauncher(FakeLauncher):
+    """The warm worker's annex (torch's export machinery) ready only after `ready_after` steps started."""
+
+    def __init__(self, behaviour: dict[str, str], workspace: Path, ready_after: int) -> None:
+        super().__init__(behaviour, workspace)
+        self.ready_after = ready_after
+        self.later: dict[str, bool] = {}
+        self.asked_later: list[str] = []
+
+    def __call__(self, preload, stderr=None, later=()) -> FakeLauncher:
+        self.preload, self.late_modules = preload, list(later)
+        return self
+
+    def ready(self, later: bool) -> bool:
+        return not later or len(self.started) >= self.ready_after
+
+    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False) -> FakeHandle:
+        assert self.ready(later), f"{spec_path} started before the annex was ready"
+        handle = super().start(spec_path, log, cwd)
+        for step in self.started[len(self.later) :]:
+            self.later[step] = later
+        return handle
+
+
+def test_steps_needing_late_imports_wait_for_the_annex_while_the_others_run(tmp_path: Path) -> None:
+    recipe = write_project(tmp_path, targets=["torchscript-trace", "torch-export", "onnx"])
+    loaded = load_recipe(recipe)
+    plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))
+    ws = Workspace(tmp_path / "ws")
+    ws.acquire()
+    try:
+        fake = LateAnnexLauncher({}, ws.root, ready_after=5)
+        status = Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1), launcher_factory=fake).run()
+    finally:
+        ws.release()
+    assert {v.state for v in status.steps.values()} <= {"ok", "unavailable"}
+    # the worker imports torch at once; torch's export machinery is the annex's
+    assert "torch" in fake.preload and fake.late_modules == ["torch._export.serde.serialize"]
+    late = [step for step, needs in fake.later.items() if needs]
+    assert "export/torch-export" in late and "correctness/torch-export@torch-export-cpu" in late
+    assert "export/onnx" not in late and "samples" not in late
+    # the export of torch-export could not go before the annex: five steps that need no annex went first
+    assert fake.started.index("export/torch-export") >= 5
+    assert fake.later["profile/source@torch-cpu"] is True  # the side-by-side session holds torch-export
 
 
 def _status_of(**steps: str) -> Status:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import pytest
 import tomllib
@@ -72,3 +73,16 @@ def test_runner_precision_options_exist_and_lower_the_candidate_precision() -> N
     sections["torch"]["autocast"] = "fp16"
     assert registry.candidate_precision("torchscript-trace", "torchscript-cpu", sections) == "fp16"
     assert not registry.is_reduced("tf32") and registry.is_reduced("bf16")
+
+
+@pytest.mark.slow  # finding a submodule imports its package (torch)
+def test_preloaded_modules_exist_where_their_runtime_is_installed() -> None:
+    # the warm worker ignores a module it cannot import: a misspelt name would only cost time, silently
+    checked = 0
+    for runtime in registry.RUNTIMES.values():
+        if not all(module_available(p) for p in runtime.packages):
+            continue
+        for module in runtime.preload + runtime.preload_later:
+            assert importlib.util.find_spec(module) is not None, (runtime.name, module)
+            checked += 1
+    assert checked

@@ -1,0 +1,104 @@
+"""The warm worker's annex: slow imports only some steps need are made while other steps already run.
+
+A real worker process (no framework: a module of this test that takes a while to import stands in for
+torch's export machinery), real forks, real exit codes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from navctl.engine.launch import WorkerLauncher
+
+PROBE = """
+import os
+import sys
+
+
+def probe(ctx):
+    return {"parent": os.getppid(), "annex_module_loaded": "annex_slow_module" in sys.modules}
+"""
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch) -> Path:
+    (tmp_path / "annex_probe.py").write_text(textwrap.dedent(PROBE))
+    (tmp_path / "annex_slow_module.py").write_text("import time\ntime.sleep(1.0)\n")
+    monkeypatch.setenv("PYTHONPATH", f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}")
+    return tmp_path
+
+
+def _run(launcher: WorkerLauncher, folder: Path, name: str, later: bool) -> dict:
+    step = folder / "steps" / name
+    step.mkdir(parents=True)
+    spec = {
+        "step_id": name,
+        "kind": "probe",
+        "function": "annex_probe:probe",
+        "framework": "torch",
+        "recipe_dir": str(folder),
+        "model": {},
+    }
+    (step / "spec.json").write_text(json.dumps(spec))
+    handle = launcher.start(step / "spec.json", step / "probe.log", folder, later=later)
+    deadline = time.monotonic() + 60
+    while handle.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert handle.poll() == 0, (step / "probe.log").read_text()
+    result = json.loads((step / "result.json").read_text())
+    return result["metrics"]
+
+
+def _wait(predicate, seconds: float = 60.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_steps_needing_the_late_imports_wait_for_the_annex_and_run_in_it(folder: Path) -> None:
+    launcher = WorkerLauncher([], later=["annex_slow_module"])
+    try:
+        # the worker serves at once; the annex takes its second to import
+        first = _run(launcher, folder, "first", later=False)
+        assert first == {"parent": launcher.process.pid, "annex_module_loaded": False}
+        assert not launcher.ready(True)
+        assert launcher.ready(False)
+        _wait(lambda: launcher.ready(True))
+        late = _run(launcher, folder, "late", later=True)
+        assert late["annex_module_loaded"] is True
+        assert late["parent"] not in (launcher.process.pid, os.getpid())  # forked by the annex
+        assert late["parent"] == launcher._annex_pid
+        # the worker itself never imported the annex's modules
+        assert _run(launcher, folder, "again", later=False)["annex_module_loaded"] is False
+    finally:
+        launcher.close()
+
+
+def test_a_dead_annex_leaves_its_steps_to_the_worker(folder: Path) -> None:
+    launcher = WorkerLauncher([], later=["annex_slow_module"])
+    try:
+        _wait(lambda: launcher._annex_pid is not None)
+        os.kill(launcher._annex_pid, signal.SIGKILL)  # mid-import: it never says it is ready
+        _wait(lambda: launcher.ready(True))
+        late = _run(launcher, folder, "late", later=True)
+        assert late["parent"] == launcher.process.pid
+        assert late["annex_module_loaded"] is False  # a real step imports what it needs itself
+    finally:
+        launcher.close()
+
+
+def test_without_late_imports_there_is_no_annex(folder: Path) -> None:
+    launcher = WorkerLauncher([])
+    try:
+        assert launcher.ready(True)
+        assert _run(launcher, folder, "only", later=True)["parent"] == launcher.process.pid
+    finally:
+        launcher.close()
