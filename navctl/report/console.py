@@ -81,9 +81,16 @@ class LiveProgress(PlainProgress):
         return table
 
     def started(self, step: PlannedStep) -> None:
+        self.running[step.id] = time.monotonic()
+        if step.kind == "profile":
+            # Redrawing 8 times a second would take a core from the runners being measured: the live
+            # rows go while profiling runs (finished steps still print their line) and come back after.
+            if self.live.is_started:
+                self.live.stop()
+                self.console.print(Text("profiling (the live display pauses while runners are measured)", "dim"))
+            return
         if not self.live.is_started:
             self.live.start()
-        self.running[step.id] = time.monotonic()
         self.live.refresh()
 
     def finished(self, step: PlannedStep, record: StepRecord) -> None:
