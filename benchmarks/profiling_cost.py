@@ -37,17 +37,21 @@ _TIMED_STEP = """
 import sys, time
 import torch, torch._export.serde.serialize
 from navctl.steps.child import main
+exec(sys.argv[2])  # the variant's module constants
 started = time.perf_counter()
 code = main([sys.argv[1]])
 print(time.perf_counter() - started)
 sys.exit(code)
 """
 # The settings before issue 19's profiling changes, then one change at a time, then all of them.
-VARIANTS: dict[str, dict] = {
-    "before": {"predict_saturation": False, "window_ms": 50.0},
-    "predict saturation": {"predict_saturation": True, "window_ms": 50.0},
-    "window 25 ms": {"predict_saturation": False, "window_ms": 25.0},
-    "after (defaults)": {"predict_saturation": True, "window_ms": 25.0},
+# Each: the members' profiling options, and Python setting module constants in the step's interpreter.
+_OLD_WARMUP = "import navctl.profiling.interleave as i; i.BETWEEN_SIZES_WARMUP_S = 0.02"
+VARIANTS: dict[str, tuple[dict, str]] = {
+    "before": ({"predict_saturation": False, "window_ms": 50.0}, _OLD_WARMUP),
+    "predict saturation": ({"predict_saturation": True, "window_ms": 50.0}, _OLD_WARMUP),
+    "window 25 ms": ({"predict_saturation": False, "window_ms": 25.0}, _OLD_WARMUP),
+    "1-call warm-up": ({"predict_saturation": False, "window_ms": 50.0}, ""),
+    "after (defaults)": ({}, ""),
 }
 
 
@@ -71,7 +75,7 @@ def build(folder: Path, name: str) -> Path:
     return folder / recipe["workspace"]
 
 
-def replay(workspace: Path, overrides: dict, scratch: Path) -> tuple[float, dict]:
+def replay(workspace: Path, variant: tuple[dict, str], scratch: Path) -> tuple[float, dict]:
     """Copy the workspace, set the members' profiling options, run the session step; its figures."""
     if scratch.exists():
         shutil.rmtree(scratch)
@@ -79,10 +83,10 @@ def replay(workspace: Path, overrides: dict, scratch: Path) -> tuple[float, dict
     session = json.loads((scratch / SESSION / "spec.json").read_text())
     for member in session["options"]["members"]:
         spec = json.loads((scratch / member).read_text())
-        spec["options"].update(overrides)
+        spec["options"].update(variant[0])
         (scratch / member).write_text(json.dumps(spec))
     done = subprocess.run(
-        [sys.executable, "-c", _TIMED_STEP, f"{SESSION}/spec.json"],
+        [sys.executable, "-c", _TIMED_STEP, f"{SESSION}/spec.json", variant[1]],
         cwd=scratch,
         check=True,
         capture_output=True,

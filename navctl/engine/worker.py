@@ -106,6 +106,8 @@ def _start_annex() -> int | None:
 
         die_with_parent()
         _preload("NAVCTL_WARM_LATER")
+        import navctl.steps.child  # noqa: F401 - as in the worker
+
         _write("annex ready\n")
         _serve(read_end, None)
     except BaseException:  # noqa: BLE001 - the worker sees the closed pipe and runs steps itself
@@ -119,9 +121,10 @@ def serve() -> None:
 
     die_with_parent()
     _preload("NAVCTL_WARM_MODULES")
+    annex = _start_annex()  # as soon as the framework is in: the annex's imports are the longest wait
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 
-    _serve(0, _start_annex())
+    _serve(0, annex)
 
 
 if __name__ == "__main__":

@@ -24,14 +24,13 @@ from typing import Protocol
 
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
 from navctl.profiling.rules import sweep_stop_reason, windows_stable
-from navctl.profiling.sweep import is_out_of_memory
+from navctl.profiling.sweep import BETWEEN_SIZES_WARMUP_S, is_out_of_memory
 from navctl.status import ProfileRecord
 
 # The reference moving more than this between the start and the end marks the run as noisy.
 DRIFT_LIMIT_PCT = 20.0
 # More than this share of unstable points marks it as noisy too.
 UNSTABLE_LIMIT = 0.25
-BETWEEN_SIZES_WARMUP_S = 0.02
 # A short pause between two runners' windows lets the scheduler settle (the members themselves keep
 # each other's spinning threads off the cores: see navctl.steps.profile._RunnerProcess).
 SETTLE_S = 0.005

@@ -11,7 +11,9 @@ from navctl.status import ProfileRecord
 
 _OOM_MARKERS = ("out of memory", "outofmemory", "failed to allocate", "bad_alloc", "cannot allocate memory")
 
-BETWEEN_SIZES_WARMUP_S = 0.02
+# A runner warm from the size before needs one call at a new size (its first, with the allocations);
+# anything slower after it fails the windows' agreement, which measures another window.
+BETWEEN_SIZES_WARMUP_S = 0.0
 
 
 def is_out_of_memory(exc: BaseException) -> bool:
