@@ -52,6 +52,8 @@ VARIANTS: dict[str, tuple[dict, str]] = {
     "window 25 ms": ({"predict_saturation": False, "window_ms": 25.0}, _OLD_WARMUP),
     "1-call warm-up": ({"predict_saturation": False, "window_ms": 50.0}, ""),
     "after (defaults)": ({}, ""),
+    # kept to show why SETTLE_S stays 5 ms: at 1 ms the same-round ratios spread 2-5x wider
+    "after, settle 1 ms": ({}, "import navctl.profiling.interleave as i; i.SETTLE_S = 0.001"),
 }
 
 

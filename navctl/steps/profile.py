@@ -115,7 +115,9 @@ class _RunnerProcess:
     """One member of an interleaved session: its runner lives in a forked child, so a runner that
     crashes ends its own measurements only, and runtimes never share a process's thread pools."""
 
-    def __init__(self, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]]) -> None:
+    def __init__(
+        self, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]], warm: tuple[int, float]
+    ) -> None:
         import multiprocessing
 
         self.key = registry.result_key(ctx.spec.format or "", ctx.spec.runner or "")
@@ -138,10 +140,11 @@ class _RunnerProcess:
         child.close()
         self.error = ""
         self.peak_rss_mb: float | None = None
-        # Loading is not measured: every member loads at once (the loads overlap on the cores), and
-        # `loaded()` collects the answers.
+        # Loading and the first warm-up are not measured: every member loads and warms up at the first
+        # batch size at once (overlapping on the cores), and `loaded()` collects the answers.
+        self._warm_size: int | None = warm[0]
         try:
-            self._send("load")
+            self._send("load", *warm)
         except MemberFailed as exc:
             self.error = str(exc)
 
@@ -190,6 +193,8 @@ class _RunnerProcess:
         return signal.Signals(-code).name if code < 0 else f"exit code {code}"
 
     def warmup(self, batch_size: int, seconds: float) -> None:
+        if batch_size == self._warm_size:  # warmed up while loading: one call, as between sizes
+            self._warm_size, seconds = None, 0.0
         self._call("warmup", batch_size, seconds)
 
     def window(self, batch_size: int, seconds: float) -> list[float]:
@@ -218,8 +223,7 @@ def _serve_runner(conn, ctx: StepContext, io: ModelIO, same: list[dict[str, np.n
                 seed_everything(ctx.spec.seed)
                 runner = runner_for(ctx, ctx.spec.runner, io)
                 runner.load()
-                conn.send(("ok", None))
-                continue
+                kind = "warmup"  # then warm up at the size and for the time the message gives
             size, seconds = message[1], message[2]
             if size not in feeds:
                 feeds[size] = concat_batch(same, io.batch_axis, size) if io.batching else same[0]
@@ -261,7 +265,8 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
     processes: list[_RunnerProcess] = []
     try:
         for spec in members:
-            processes.append(_RunnerProcess(StepContext(spec=spec, workspace=ctx.workspace), io, same))
+            member_ctx = StepContext(spec=spec, workspace=ctx.workspace)
+            processes.append(_RunnerProcess(member_ctx, io, same, warm=(sizes[0], settings.warmup_s)))
         for process in processes:
             process.loaded()
         ready = [p for p in processes if not p.error]
