@@ -32,7 +32,9 @@ EXCUSED_MARK = "not counted as a failure"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    # defer_build: a step process uses a few of these models; the parent builds Status when it first
+    # reads or writes one (the same cost, paid once, where it is needed)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 class ToolInfo(_Model):
