@@ -242,7 +242,10 @@ class Executor:
         return [self.status.steps[d].state for d in step.deps]
 
     def _schedule(self, pending: list[PlannedStep], running: dict[str, _Running], launcher) -> None:
-        while not any(r.step.exclusive for r in running.values()) and len(running) < max(1, self.options.jobs):
+        # While the worker's annex imports, it is the longest wait of the run (the steps behind it are
+        # the slowest chain): it keeps a core of its own, and the other steps share the rest.
+        jobs = max(1, self.options.jobs - (0 if launcher.ready(True) else 1))
+        while not any(r.step.exclusive for r in running.values()) and len(running) < jobs:
             step = self._next(pending, running, launcher)
             if step is None:
                 return

@@ -126,7 +126,7 @@ class _WorkerChild:
 
 
 class WorkerLauncher:
-    """Forks each step from one warm worker process that imported `preload` (e.g. torch) at start.
+    """Forks each step from one warm worker process that imported `preload` (the framework first) at start.
 
     The worker starts at once, in its own session, so its imports overlap with the parent's work;
     a reader thread collects the exit codes it reports for the children it forked. `later` modules
@@ -139,7 +139,9 @@ class WorkerLauncher:
         env = {
             **os.environ,
             **STEP_ENV,
-            "NAVCTL_WARM_MODULES": ",".join(["numpy", *preload]),
+            # the framework (preload[0]) before the annex forks; the runtimes' modules after, meanwhile
+            "NAVCTL_WARM_FIRST": ",".join(["numpy", *preload[:1]]),
+            "NAVCTL_WARM_MODULES": ",".join(preload[1:]),
             "NAVCTL_WARM_LATER": ",".join(later),
         }
         self.process = subprocess.Popen(

@@ -1,16 +1,17 @@
 """`python -m navctl.engine.worker`: navctl's warm worker, which forks one child per step.
 
-It imports the modules in NAVCTL_WARM_MODULES (the framework, no op run: forking after an op has
-started thread pools is unsafe), then reads one JSON request per line on stdin
-(`{"spec", "log", "cwd", "later"}`), forks a step for each, and writes `started PID` and later
-`exit PID CODE` (negative CODE: killed by that signal) on stdout. It ends when stdin closes; it dies
-with its parent.
+It imports the modules in NAVCTL_WARM_FIRST (numpy, the framework) and NAVCTL_WARM_MODULES (the
+runtimes'), running no op (forking after an op has started thread pools is unsafe), then reads one
+JSON request per line on stdin (`{"spec", "log", "cwd", "later"}`), forks a step for each, and
+writes `started PID` and later `exit PID CODE` (negative CODE: killed by that signal) on stdout. It
+ends when stdin closes; it dies with its parent.
 
 Modules in NAVCTL_WARM_LATER (slow imports only some steps need, such as torch's export machinery)
 are imported by an annex: a fork of the worker made once the framework is in, which imports them
 while the worker already serves the other steps (`annex PID` when forked, `annex ready` once
-imported). Requests with `later` go to the annex, which forks them as the worker does; the caller
-sends none before `annex ready` (or the annex's exit, after which the worker runs them itself).
+imported; the runtimes' modules are the worker's alone, a step in the annex imports any it needs).
+Requests with `later` go to the annex, which forks them as the worker does; the caller sends none
+before `annex ready` (or the annex's exit, after which the worker runs them itself).
 """
 
 from __future__ import annotations
@@ -120,8 +121,9 @@ def serve() -> None:
     from navctl.engine.launch import die_with_parent
 
     die_with_parent()
-    _preload("NAVCTL_WARM_MODULES")
+    _preload("NAVCTL_WARM_FIRST")
     annex = _start_annex()  # as soon as the framework is in: the annex's imports are the longest wait
+    _preload("NAVCTL_WARM_MODULES")
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 
     _serve(0, annex)
