@@ -179,6 +179,17 @@ def _github_summary(text: str) -> None:
 
 
 def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json_out: bool) -> int:
+    from navctl.engine.launch import EarlyWorker
+
+    # the framework's import starts now, alongside this process's own imports, validation and plan
+    early = EarlyWorker(recipe)
+    try:
+        return _run_one(recipe, workspace, package, options, pack, formats, json_out, early)
+    finally:
+        early.close()
+
+
+def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out: bool, early) -> int:
     from navctl.engine.api import run_recipe
     from navctl.plan.expand import expand
     from navctl.recipe.load import load_recipe
@@ -199,6 +210,7 @@ def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json
             events=progress,
             plan=the_plan,
             package_formats=formats,
+            launcher_factory=early,
         )
     finally:
         progress.stop()

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from navctl.engine.executor import Events, Executor, RunOptions
+from navctl.engine.launch import Launcher
 from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
 from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
@@ -89,6 +91,7 @@ def run_recipe(
     pack: bool = True,
     plan: Plan | None = None,
     package_formats: str | None = None,
+    launcher_factory: Callable[..., Launcher] | None = None,
 ) -> RunOutcome:
     options = options or RunOptions()
     if options.threads <= 0:
@@ -104,7 +107,7 @@ def run_recipe(
     notes: list[str] = []
     ws.acquire()
     try:
-        executor = Executor(loaded, plan, ws, options, events)
+        executor = Executor(loaded, plan, ws, options, events, launcher_factory=launcher_factory)
         status = executor.run()
         interrupted = status.run.state == "interrupted"
         targets = list(loaded.recipe.targets)

@@ -126,44 +126,45 @@ class _WorkerChild:
 
 
 class WorkerLauncher:
-    """Forks each step from one warm worker process that imported `preload` (the framework first) at start.
+    """Forks each step from one warm worker process that imports the framework at once.
 
     The worker starts at once, in its own session, so its imports overlap with the parent's work;
-    a reader thread collects the exit codes it reports for the children it forked. `later` modules
-    are imported by the worker's annex while the first steps run; steps that need them wait for it.
+    `configure` then names the runtimes' modules and the `later` ones its annex imports while the
+    first steps run (steps that need those wait for it). A reader thread collects the exit codes the
+    worker reports for the children it forked.
     """
 
-    def __init__(
-        self, preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
-    ) -> None:
-        env = {
-            **os.environ,
-            **STEP_ENV,
-            # the framework (preload[0]) before the annex forks; the runtimes' modules after, meanwhile
-            "NAVCTL_WARM_FIRST": ",".join(["numpy", *preload[:1]]),
-            "NAVCTL_WARM_MODULES": ",".join(preload[1:]),
-            "NAVCTL_WARM_LATER": ",".join(later),
-        }
+    def __init__(self, framework: list[str] | tuple[str, ...], stderr: IO[str] | int | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "navctl.engine.worker"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=stderr if stderr is not None else subprocess.DEVNULL,
-            env=env,
+            env={**os.environ, **STEP_ENV, "NAVCTL_WARM_FIRST": ",".join(["numpy", *framework])},
             text=True,
             bufsize=1,
             start_new_session=True,  # Ctrl-C in the terminal is the parent's to handle, not the worker's
             preexec_fn=die_with_parent,
         )
         self.exit_codes: dict[int, int] = {}
-        # without an annex (nothing to import later) every step goes to the worker itself
-        self._annex_ready = not later
+        self._annex_ready = True
         self._annex_pid: int | None = None
         self._started: list[int] = []
         self._cond = threading.Condition()
         self._dead = False
         self._reader = threading.Thread(target=self._read, name="navctl-worker-reader", daemon=True)
         self._reader.start()
+
+    def configure(
+        self, modules: list[str], later: list[str] | tuple[str, ...] = (), log: str | None = None
+    ) -> WorkerLauncher:
+        """What the worker imports after the framework, what its annex imports, where its stderr goes."""
+        assert self.process.stdin is not None
+        self._annex_ready = not later  # without an annex every step goes to the worker itself
+        with contextlib.suppress(BrokenPipeError, OSError):  # a dead worker: start() falls back
+            self.process.stdin.write(json.dumps({"modules": modules, "later": list(later), "log": log}) + "\n")
+            self.process.stdin.flush()
+        return self
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -221,13 +222,65 @@ class WorkerLauncher:
             self.process.stdout.close()
 
 
+def _fresh_only() -> bool:
+    return os.environ.get("NAVCTL_LAUNCHER", "warm") == "fresh"
+
+
 def make_launcher(
     preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
 ) -> FreshLauncher | WorkerLauncher:
-    """NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default forks the warm worker)."""
-    if os.environ.get("NAVCTL_LAUNCHER", "warm") == "fresh":
+    """The launcher for a run whose worker imports `preload` (the framework first) and, in its annex,
+    `later`. NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default: the warm worker)."""
+    if _fresh_only():
         return FreshLauncher()
-    return WorkerLauncher(preload, stderr, later)
+    return WorkerLauncher(preload[:1], stderr).configure(preload[1:], later)
+
+
+class EarlyWorker:
+    """A warm worker started from the recipe's `framework` line alone, before the CLI has imported
+    its own modules, validated the recipe and drawn the plan: the framework import (seconds) overlaps
+    all of that. Pass it as the executor's launcher factory; close it whatever happens (it is killed
+    when no run took it: a wrong recipe must not wait for torch to finish importing)."""
+
+    def __init__(self, recipe: str | Path) -> None:
+        self.framework = [] if _fresh_only() else _framework_modules(recipe)
+        self.launcher = WorkerLauncher(self.framework) if self.framework else None
+
+    def __call__(
+        self, preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
+    ) -> FreshLauncher | WorkerLauncher:
+        launcher, self.launcher = self.launcher, None  # the run owns (and closes) it from here
+        if launcher is None or preload[:1] != self.framework:
+            if launcher is not None:
+                _kill(launcher)
+            return make_launcher(preload, stderr, later)
+        return launcher.configure(preload[1:], later, getattr(stderr, "name", None))
+
+    def close(self) -> None:
+        """Kill the worker if no run took it."""
+        if self.launcher is not None:
+            _kill(self.launcher)
+            self.launcher = None
+
+
+def _kill(launcher: WorkerLauncher) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        launcher.process.kill()
+    launcher.close()
+
+
+def _framework_modules(recipe: str | Path) -> list[str]:
+    """The framework's modules from the recipe's `framework:` line ([] when it cannot be told)."""
+    try:
+        import yaml
+
+        from navctl.plan.registry import SOURCE_PACKAGES
+
+        with open(recipe, encoding="utf-8") as handle:
+            framework = yaml.safe_load(handle).get("framework")
+        return list(SOURCE_PACKAGES[framework][:1])
+    except Exception:  # noqa: BLE001 - any doubt: the executor starts its worker the usual way
+        return []
 
 
 def signal_group(pid: int, sig: int) -> None:

@@ -1,17 +1,19 @@
 """`python -m navctl.engine.worker`: navctl's warm worker, which forks one child per step.
 
-It imports the modules in NAVCTL_WARM_FIRST (numpy, the framework) and NAVCTL_WARM_MODULES (the
-runtimes'), running no op (forking after an op has started thread pools is unsafe), then reads one
-JSON request per line on stdin (`{"spec", "log", "cwd", "later"}`), forks a step for each, and
-writes `started PID` and later `exit PID CODE` (negative CODE: killed by that signal) on stdout. It
-ends when stdin closes; it dies with its parent.
+It imports the modules in NAVCTL_WARM_FIRST (numpy, the framework) at once, then reads its
+configuration, the first line on stdin (`{"modules", "later", "log"}`: the runtimes' modules, the
+annex's, a file for its stderr), so it can start before the caller knows its plan. It imports the
+modules, running no op (forking after an op has started thread pools is unsafe), then reads one JSON
+request per line (`{"spec", "log", "cwd", "later"}`), forks a step for each, and writes `started PID`
+and later `exit PID CODE` (negative CODE: killed by that signal) on stdout. It ends when stdin
+closes; it dies with its parent.
 
-Modules in NAVCTL_WARM_LATER (slow imports only some steps need, such as torch's export machinery)
-are imported by an annex: a fork of the worker made once the framework is in, which imports them
-while the worker already serves the other steps (`annex PID` when forked, `annex ready` once
-imported; the runtimes' modules are the worker's alone, a step in the annex imports any it needs).
-Requests with `later` go to the annex, which forks them as the worker does; the caller sends none
-before `annex ready` (or the annex's exit, after which the worker runs them itself).
+The `later` modules (slow imports only some steps need, such as torch's export machinery) are
+imported by an annex: a fork of the worker made once the framework is in, which imports them while
+the worker already serves the other steps (`annex PID` when forked, `annex ready` once imported; the
+runtimes' modules are the worker's alone, a step in the annex imports any it needs). Requests with
+`later` go to the annex, which forks them as the worker does; the caller sends none before
+`annex ready` (or the annex's exit, after which the worker runs them itself).
 """
 
 from __future__ import annotations
@@ -24,11 +26,22 @@ import select
 import sys
 
 
-def _preload(variable: str) -> None:
-    for name in filter(None, os.environ.get(variable, "").split(",")):
+def _preload(names: list[str]) -> None:
+    for name in filter(None, names):
         # a failure is left for the step, which imports the module again and reports the real error
         with contextlib.suppress(Exception):
             importlib.import_module(name)
+
+
+def _read_line(fd: int) -> bytes | None:
+    """One line, read a byte at a time: nothing after it is taken from the requests that follow."""
+    line = b""
+    while not line.endswith(b"\n"):
+        byte = os.read(fd, 1)
+        if not byte:
+            return None
+        line += byte
+    return line
 
 
 def _fork_step(request: dict[str, str]) -> int:
@@ -89,9 +102,9 @@ def _serve(fd: int, forward: int | None) -> None:
     _reap()
 
 
-def _start_annex() -> int | None:
-    """Fork the annex that imports NAVCTL_WARM_LATER; the pipe the worker forwards requests on."""
-    if not os.environ.get("NAVCTL_WARM_LATER"):
+def _start_annex(later: list[str]) -> int | None:
+    """Fork the annex that imports `later`; the pipe the worker forwards requests on."""
+    if not later:
         return None
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -106,7 +119,7 @@ def _start_annex() -> int | None:
         from navctl.engine.launch import die_with_parent
 
         die_with_parent()
-        _preload("NAVCTL_WARM_LATER")
+        _preload(later)
         import navctl.steps.child  # noqa: F401 - as in the worker
 
         _write("annex ready\n")
@@ -121,9 +134,17 @@ def serve() -> None:
     from navctl.engine.launch import die_with_parent
 
     die_with_parent()
-    _preload("NAVCTL_WARM_FIRST")
-    annex = _start_annex()  # as soon as the framework is in: the annex's imports are the longest wait
-    _preload("NAVCTL_WARM_MODULES")
+    _preload(os.environ.get("NAVCTL_WARM_FIRST", "").split(","))
+    config = _read_line(0)
+    if config is None:  # closed before configured: the run never started
+        return
+    config = json.loads(config)
+    if config.get("log"):
+        fd = os.open(config["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        os.dup2(fd, 2)
+        os.close(fd)
+    annex = _start_annex(config["later"])  # as soon as the framework is in: its imports are the longest wait
+    _preload(config["modules"])
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 
     _serve(0, annex)

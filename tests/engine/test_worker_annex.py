@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from navctl.engine.launch import WorkerLauncher
+from navctl.engine.launch import EarlyWorker, WorkerLauncher, make_launcher
 
 PROBE = """
 import os
@@ -64,7 +64,7 @@ def _wait(predicate, seconds: float = 60.0) -> None:
 
 
 def test_steps_needing_the_late_imports_wait_for_the_annex_and_run_in_it(folder: Path) -> None:
-    launcher = WorkerLauncher([], later=["annex_slow_module"])
+    launcher = make_launcher([], later=["annex_slow_module"])
     try:
         # the worker serves at once; the annex takes its second to import
         first = _run(launcher, folder, "first", later=False)
@@ -83,7 +83,7 @@ def test_steps_needing_the_late_imports_wait_for_the_annex_and_run_in_it(folder:
 
 
 def test_a_dead_annex_leaves_its_steps_to_the_worker(folder: Path) -> None:
-    launcher = WorkerLauncher([], later=["annex_slow_module"])
+    launcher = make_launcher([], later=["annex_slow_module"])
     try:
         _wait(lambda: launcher._annex_pid is not None)
         os.kill(launcher._annex_pid, signal.SIGKILL)  # mid-import: it never says it is ready
@@ -96,9 +96,43 @@ def test_a_dead_annex_leaves_its_steps_to_the_worker(folder: Path) -> None:
 
 
 def test_without_late_imports_there_is_no_annex(folder: Path) -> None:
-    launcher = WorkerLauncher([])
+    launcher = make_launcher([])
     try:
         assert launcher.ready(True)
         assert _run(launcher, folder, "only", later=True)["parent"] == launcher.process.pid
+    finally:
+        launcher.close()
+
+
+def test_an_early_worker_no_run_took_is_killed_not_awaited(tmp_path: Path) -> None:
+    # the CLI starts the framework's import from the recipe's framework line before validating it
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("framework: torch\ntargets: [onnx]\nmodel: {entrypoint: 3}\n")  # wrong: no run follows
+    early = EarlyWorker(recipe)
+    assert early.framework == ["torch"] and early.launcher is not None
+    process = early.launcher.process
+    early.close()
+    assert process.returncode == -signal.SIGKILL  # killed mid-import, not waited for
+    assert early.launcher is None
+
+
+def test_an_early_worker_is_handed_to_the_run_or_replaced(tmp_path: Path, monkeypatch) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("framework: [not, a, name]\n")
+    assert EarlyWorker(recipe).launcher is None  # cannot tell: the run starts its worker as before
+    recipe.write_text("framework: torch\n")
+    monkeypatch.setenv("NAVCTL_LAUNCHER", "fresh")
+    assert EarlyWorker(recipe).launcher is None
+    monkeypatch.delenv("NAVCTL_LAUNCHER")
+    early = EarlyWorker(recipe)
+    unused = early.launcher.process
+    # the plan turned out to need another framework first: that worker goes, a right one comes
+    launcher = early(["numpy"], later=[])
+    try:
+        assert unused.wait(timeout=30) == -signal.SIGKILL
+        assert isinstance(launcher, WorkerLauncher) and launcher.process is not unused
+        assert early.launcher is None  # the run owns it now; closing the early worker leaves it be
+        early.close()
+        assert launcher.process.poll() is None
     finally:
         launcher.close()
