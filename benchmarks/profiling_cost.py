@@ -26,10 +26,8 @@ import tempfile
 import textwrap
 from pathlib import Path
 
-import yaml
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vs_model_navigator import MODELS  # noqa: E402 - the same models as the side-by-side benchmark
+from vs_model_navigator import MODELS, write_recipe  # noqa: E402 - the side-by-side benchmark's models
 
 SESSION = "steps/profile/side-by-side"
 # The step as the warm worker runs it: the framework imported before the clock starts.
@@ -58,23 +56,14 @@ VARIANTS: dict[str, tuple[dict, str]] = {
 
 
 def build(folder: Path, name: str) -> Path:
-    recipe = {
-        "name": name,
-        "framework": "torch",
-        "model": {"entrypoint": f"models.py:{name}"},
-        "dataloader": {"factory": f"models.py:{name}_samples"},
-        "targets": ["torchscript", "torch-export", "onnx"],
-        "device": "cpu",
-        "workspace": f"ws-{name}",
-    }
-    (folder / f"{name}.yaml").write_text(yaml.safe_dump(recipe))
+    write_recipe(folder, name, f"ws-{name}")
     subprocess.run(
         [sys.executable, "-m", "navctl", "optimize", f"{name}.yaml", "--no-package"],
         cwd=folder,
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    return folder / recipe["workspace"]
+    return folder / f"ws-{name}"
 
 
 def replay(workspace: Path, variant: tuple[dict, str], scratch: Path) -> tuple[float, dict]:

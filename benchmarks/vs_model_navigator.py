@@ -94,7 +94,8 @@ def timed(command: list[str], cwd: Path) -> float:
     return wall
 
 
-def navctl(folder: Path, name: str, round_: int) -> tuple[float, int]:
+def write_recipe(folder: Path, name: str, workspace: str) -> Path:
+    """navctl's recipe for one of MODELS (beside models.py in `folder`): the same targets as the peer's."""
     recipe = {
         "name": name,
         "framework": "torch",
@@ -102,12 +103,18 @@ def navctl(folder: Path, name: str, round_: int) -> tuple[float, int]:
         "dataloader": {"factory": f"models.py:{name}_samples"},
         "targets": ["torchscript", "torch-export", "onnx"],
         "device": "cpu",
-        "workspace": f"navctl-{name}-{round_}",
+        "workspace": workspace,
     }
     path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def navctl(folder: Path, name: str, round_: int) -> tuple[float, int]:
+    workspace = f"navctl-{name}-{round_}"
+    path = write_recipe(folder, name, workspace)
     wall = timed([sys.executable, "-m", "navctl", "optimize", str(path), "--no-package"], folder)
-    status = yaml.safe_load((folder / recipe["workspace"] / "status.yaml").read_text())
+    status = yaml.safe_load((folder / workspace / "status.yaml").read_text())
     return wall, sum(1 for r in status["results"].values() if r.get("profile"))
 
 
