@@ -194,6 +194,8 @@ class WorkerLauncher:
 
     def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         assert self.process.stdin is not None
+        # once the annex is ready every step goes there: it imported all the worker did and more
+        later = later or self.ready(True)
         request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd), "later": later})
         try:
             self.process.stdin.write(request + "\n")

@@ -9,11 +9,12 @@ and later `exit PID CODE` (negative CODE: killed by that signal) on stdout. It e
 closes; it dies with its parent.
 
 The `later` modules (slow imports only some steps need, such as torch's export machinery) are
-imported by an annex: a fork of the worker made once the framework is in, which imports them while
-the worker already serves the other steps (`annex PID` when forked, `annex ready` once imported; the
-runtimes' modules are the worker's alone, a step in the annex imports any it needs). Requests with
-`later` go to the annex, which forks them as the worker does; the caller sends none before
-`annex ready` (or the annex's exit, after which the worker runs them itself).
+imported by an annex: a fork of the worker made once the framework is in, which imports them and the
+worker's modules while the worker already serves the first steps (`annex PID` when forked, `annex
+ready` once imported). Requests with `later` go to the annex, which forks them as the worker does.
+The caller sends none before `annex ready` (or the annex's exit, after which the worker runs them
+itself), and marks every request `later` once the annex is ready: it holds all the worker does and
+more (torch's export machinery is also what Hugging Face's transformers imports in every step).
 """
 
 from __future__ import annotations
@@ -102,8 +103,9 @@ def _serve(fd: int, forward: int | None) -> None:
     _reap()
 
 
-def _start_annex(later: list[str]) -> int | None:
-    """Fork the annex that imports `later`; the pipe the worker forwards requests on."""
+def _start_annex(later: list[str], modules: list[str]) -> int | None:
+    """Fork the annex that imports `later`, then the worker's `modules`; the pipe the worker forwards
+    requests on."""
     if not later:
         return None
     read_end, write_end = os.pipe()
@@ -119,7 +121,7 @@ def _start_annex(later: list[str]) -> int | None:
         from navctl.engine.launch import die_with_parent
 
         die_with_parent()
-        _preload(later)
+        _preload(later + modules)
         import navctl.steps.child  # noqa: F401 - as in the worker
 
         _write("annex ready\n")
@@ -143,7 +145,8 @@ def serve() -> None:
         fd = os.open(config["log"], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.dup2(fd, 2)
         os.close(fd)
-    annex = _start_annex(config["later"])  # as soon as the framework is in: its imports are the longest wait
+    # as soon as the framework is in: the annex's imports are the longest wait
+    annex = _start_annex(config["later"], config["modules"])
     _preload(config["modules"])
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 

@@ -76,8 +76,10 @@ def test_steps_needing_the_late_imports_wait_for_the_annex_and_run_in_it(folder:
         assert late["annex_module_loaded"] is True
         assert late["parent"] not in (launcher.process.pid, os.getpid())  # forked by the annex
         assert late["parent"] == launcher._annex_pid
-        # the worker itself never imported the annex's modules
-        assert _run(launcher, folder, "again", later=False)["annex_module_loaded"] is False
+        # once ready, the annex serves every step: it holds what the worker does and more (Hugging
+        # Face's transformers imports torch's export machinery in every step that builds the model)
+        again = _run(launcher, folder, "again", later=False)
+        assert again == {"parent": launcher._annex_pid, "annex_module_loaded": True}
     finally:
         launcher.close()
 
