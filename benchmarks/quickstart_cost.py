@@ -39,11 +39,11 @@ import navctl.engine.executor as ex
 import navctl.engine.launch as launch
 
 running = {}
-make = ex.make_launcher
-def timed_make(*args, **kwargs):
-    marks["worker"] = time.time()
-    return make(*args, **kwargs)
-ex.make_launcher = timed_make
+spawn = launch.WorkerLauncher.__init__
+def timed_spawn(self, *args, **kwargs):
+    marks.setdefault("worker", time.time())
+    return spawn(self, *args, **kwargs)
+launch.WorkerLauncher.__init__ = timed_spawn
 mark_running = ex.Executor._mark_running
 def timed_running(self, step, *args):
     running[step.id] = time.time()
