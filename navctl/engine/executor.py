@@ -107,6 +107,10 @@ class Executor:
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
         self.recipe_problems: list[RecipeProblem] = []  # found once the samples step knows the names
         self._chain = plan.work_behind()
+        # steps whose runtimes import something later (the worker's annex); asked at every scheduling turn
+        self._annex_steps = {
+            s.id for s in plan.steps if any(registry.RUNTIMES[r].preload_later for r in self._runtimes(s))
+        }
         self._interrupt_noted = False
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
@@ -183,7 +187,7 @@ class Executor:
         return now, [m for m in dict.fromkeys(later) if m not in now]
 
     def _needs_later(self, steps: list[PlannedStep]) -> bool:
-        return any(registry.RUNTIMES[r].preload_later for step in steps for r in self._runtimes(step))
+        return any(step.id in self._annex_steps for step in steps)
 
     def _on_interrupt(self, signum: int, frame: Any) -> None:
         self.interrupts += 1

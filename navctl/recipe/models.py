@@ -173,7 +173,7 @@ class Profiling(StrictModel):
     patience: NonNegativeInt = Field(2, description="auto sweep: sizes tried after the gain stops")
     predict_saturation: bool = Field(
         True,
-        description="auto sweep: stop at the first miss when latency grows linearly and no larger size can gain",
+        description="auto sweep: stop at the second miss when latency grows linearly and no larger size can gain",
     )
     tune: bool = Field(False, description="also try each runner's alternative session settings; keep the best")
     tune_budget_s: PositiveFloat = Field(30.0, description="time a runner's tuning may take before it stops")
