@@ -17,6 +17,7 @@ from typing import Any
 
 from navctl.engine.cache import StepCache, read_result
 from navctl.engine.launch import Launcher, StepHandle, make_launcher, write_reproduce
+from navctl.engine.library_imports import library_imports
 from navctl.engine.record import StepEnd, apply_result, new_status, now_utc, step_record
 from navctl.engine.specs import build_spec, session_spec, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
@@ -138,8 +139,9 @@ class Executor:
         old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
         try:
             selected = self._selected_steps()
-            now, later = self._preload()
-            launcher = self._launcher = (self.launcher_factory or make_launcher)(now, stderr=self._log, later=later)
+            now, later, libraries = self._preload()
+            factory = self.launcher_factory or make_launcher
+            launcher = self._launcher = factory(now, stderr=self._log, later=later, libraries=libraries)
             runnable = sum(1 for s in self.plan.steps if s.available and (s.id in selected or s.inline))
             self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {runnable} steps")
             self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
@@ -169,10 +171,11 @@ class Executor:
             return [registry.split_runner(step.runner)[0]]
         return list(registry.FORMATS[step.format].runtimes) if step.format in registry.FORMATS else []
 
-    def _preload(self) -> tuple[list[str], list[str]]:
+    def _preload(self) -> tuple[list[str], list[str], list[str]]:
         """What the warm worker imports once: the framework and every runtime the plan will run here
-        (each declares its modules in the registry; TensorFlow alone saves about 4 s per step), and
-        what its annex imports while the first steps run (`preload_later`)."""
+        (each declares its modules in the registry; TensorFlow alone saves about 4 s per step); what its
+        annex imports while the first steps run (`preload_later`); and the other libraries the user's
+        files import (Hugging Face's transformers: about 3 s a step)."""
         fw = self.recipe.framework
         runtimes = list(registry.SOURCE_RUNTIMES[fw])
         for step in self.plan.steps:
@@ -184,7 +187,10 @@ class Executor:
             now += registry.RUNTIMES[runtime].preload
             later += registry.RUNTIMES[runtime].preload_later
         now = list(dict.fromkeys(now))
-        return now, [m for m in dict.fromkeys(later) if m not in now]
+        later = [m for m in dict.fromkeys(later) if m not in now]
+        preloaded = {module.split(".")[0] for module in now + later}
+        libraries = library_imports(user_files(self.loaded), self.loaded.base_dir, skip=preloaded)
+        return now, later, libraries
 
     def _needs_later(self, steps: list[PlannedStep]) -> bool:
         return any(step.id in self._annex_steps for step in steps)

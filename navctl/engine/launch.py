@@ -21,11 +21,15 @@ import signal
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
 STEP_ENV = {"PYTHONFAULTHANDLER": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 _PR_SET_PDEATHSIG = 1
+# The annex's imports take seconds (torch's export machinery 2 s, transformers 3 s); past this they hang.
+ANNEX_LIMIT_S = 300.0
 
 
 class StepHandle(Protocol):
@@ -149,6 +153,7 @@ class WorkerLauncher:
         self.exit_codes: dict[int, int] = {}
         self._annex_ready = True
         self._annex_pid: int | None = None
+        self._annex_deadline = float("inf")
         self._started: list[int] = []
         self._cond = threading.Condition()
         self._dead = False
@@ -156,13 +161,20 @@ class WorkerLauncher:
         self._reader.start()
 
     def configure(
-        self, modules: list[str], later: list[str] | tuple[str, ...] = (), log: str | None = None
+        self,
+        modules: list[str],
+        later: Sequence[str] = (),
+        log: str | None = None,
+        libraries: Sequence[str] = (),
     ) -> WorkerLauncher:
-        """What the worker imports after the framework, what its annex imports, where its stderr goes."""
+        """What the worker imports after the framework, what its annex imports (`later`, then the
+        user's `libraries`), where its stderr goes."""
         assert self.process.stdin is not None
-        self._annex_ready = not later  # without an annex every step goes to the worker itself
+        self._annex_ready = not (later or libraries)  # without an annex every step goes to the worker itself
+        self._annex_deadline = time.monotonic() + ANNEX_LIMIT_S
+        config = {"modules": modules, "later": list(later), "libraries": list(libraries), "log": log}
         with contextlib.suppress(BrokenPipeError, OSError):  # a dead worker: start() falls back
-            self.process.stdin.write(json.dumps({"modules": modules, "later": list(later), "log": log}) + "\n")
+            self.process.stdin.write(json.dumps(config) + "\n")
             self.process.stdin.flush()
         return self
 
@@ -190,7 +202,13 @@ class WorkerLauncher:
 
     def ready(self, later: bool) -> bool:
         with self._cond:
-            return not later or self._annex_ready or self._dead
+            if not (later and self._annex_pid and not self._annex_ready) or time.monotonic() < self._annex_deadline:
+                return not later or self._annex_ready or self._dead
+            # an import that hangs (a library of the user's) must not hold the steps behind it forever
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self._annex_pid, signal.SIGKILL)
+            self._annex_ready = True  # the worker sees the closed pipe and runs the steps itself
+            return True
 
     def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         assert self.process.stdin is not None
@@ -229,13 +247,17 @@ def _fresh_only() -> bool:
 
 
 def make_launcher(
-    preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
+    preload: list[str],
+    stderr: IO[str] | int | None = None,
+    later: Sequence[str] = (),
+    libraries: Sequence[str] = (),
 ) -> FreshLauncher | WorkerLauncher:
     """The launcher for a run whose worker imports `preload` (the framework first) and, in its annex,
-    `later`. NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the default: the warm worker)."""
+    `later` and the user's `libraries`. NAVCTL_LAUNCHER=fresh forces a fresh interpreter per step (the
+    default: the warm worker)."""
     if _fresh_only():
         return FreshLauncher()
-    return WorkerLauncher(preload[:1], stderr).configure(preload[1:], later)
+    return WorkerLauncher(preload[:1], stderr).configure(preload[1:], later, libraries=libraries)
 
 
 class EarlyWorker:
@@ -249,14 +271,18 @@ class EarlyWorker:
         self.launcher = WorkerLauncher(self.framework) if self.framework else None
 
     def __call__(
-        self, preload: list[str], stderr: IO[str] | int | None = None, later: list[str] | tuple[str, ...] = ()
+        self,
+        preload: list[str],
+        stderr: IO[str] | int | None = None,
+        later: Sequence[str] = (),
+        libraries: Sequence[str] = (),
     ) -> FreshLauncher | WorkerLauncher:
         launcher, self.launcher = self.launcher, None  # the run owns (and closes) it from here
         if launcher is None or preload[:1] != self.framework:
             if launcher is not None:
                 _kill(launcher)
-            return make_launcher(preload, stderr, later)
-        return launcher.configure(preload[1:], later, getattr(stderr, "name", None))
+            return make_launcher(preload, stderr, later, libraries)
+        return launcher.configure(preload[1:], later, getattr(stderr, "name", None), libraries)
 
     def close(self) -> None:
         """Kill the worker if no run took it."""

@@ -1,20 +1,21 @@
 """`python -m navctl.engine.worker`: navctl's warm worker, which forks one child per step.
 
 It imports the modules in NAVCTL_WARM_FIRST (numpy, the framework) at once, then reads its
-configuration, the first line on stdin (`{"modules", "later", "log"}`: the runtimes' modules, the
-annex's, a file for its stderr), so it can start before the caller knows its plan. It imports the
-modules, running no op (forking after an op has started thread pools is unsafe), then reads one JSON
-request per line (`{"spec", "log", "cwd", "later"}`), forks a step for each, and writes `started PID`
-and later `exit PID CODE` (negative CODE: killed by that signal) on stdout. It ends when stdin
-closes; it dies with its parent.
+configuration, the first line on stdin (`{"modules", "later", "libraries", "log"}`: the runtimes'
+modules, the annex's, the libraries the user's files import, a file for its stderr), so it can start
+before the caller knows its plan. It imports the modules, running no op (forking after an op has
+started thread pools is unsafe), then reads one JSON request per line (`{"spec", "log", "cwd",
+"later"}`), forks a step for each, and writes `started PID` and later `exit PID CODE` (negative CODE:
+killed by that signal) on stdout. It ends when stdin closes; it dies with its parent.
 
 The `later` modules (slow imports only some steps need, such as torch's export machinery) are
-imported by an annex: a fork of the worker made once the framework is in, which imports them and the
-worker's modules while the worker already serves the first steps (`annex PID` when forked, `annex
-ready` once imported). Requests with `later` go to the annex, which forks them as the worker does.
-The caller sends none before `annex ready` (or the annex's exit, after which the worker runs them
-itself), and marks every request `later` once the annex is ready: it holds all the worker does and
-more (torch's export machinery is also what Hugging Face's transformers imports in every step).
+imported by an annex: a fork of the worker made once the framework is in, which imports them, the
+worker's modules and the user's libraries while the worker already serves the first steps (`annex
+PID` when forked, `annex ready` once imported). Requests with `later` go to the annex, which forks
+them as the worker does. The caller sends none before `annex ready` (or the annex's exit, after which
+the worker runs them itself), and marks every request `later` once the annex is ready: it holds all
+the worker does and more (torch's export machinery, and the user's transformers, which every step
+imports with the user's model).
 """
 
 from __future__ import annotations
@@ -31,7 +32,53 @@ def _preload(names: list[str]) -> None:
     for name in filter(None, names):
         # a failure is left for the step, which imports the module again and reports the real error
         with contextlib.suppress(Exception):
-            importlib.import_module(name)
+            _import(name)
+
+
+def _import(entry: str) -> None:
+    """`module`, or `module:name,name`: the names too, which a lazy package imports on first access."""
+    module, _, names = entry.partition(":")
+    imported = importlib.import_module(module)
+    for name in filter(None, names.split(",")):
+        try:
+            getattr(imported, name)
+        except AttributeError:
+            importlib.import_module(f"{module}.{name}")
+
+
+def _started_here(module: str) -> bool:
+    """Whether `module` lies in the folder the worker was started in (first on its sys.path): the
+    user's code, which the steps import themselves; the caller left out those beside the user's files."""
+    from pathlib import Path
+
+    from navctl.engine.library_imports import is_local
+
+    return bool(sys.path[0]) and is_local(module.split(".")[0], {Path(sys.path[0])})
+
+
+def _preload_libraries(entries: list[str]) -> bool:
+    """Import the libraries the user's files import (navctl.engine.library_imports), not the user's own
+    code. Whatever they print goes to stderr (stdout carries the worker's protocol). False when one started
+    a Python thread: a fork would copy its locks but not the thread, so nothing may be forked after."""
+    import threading
+
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        for entry in entries:
+            with contextlib.suppress(Exception):
+                if not _started_here(entry.partition(":")[0]):
+                    _import(entry)
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    if threading.active_count() > 1:
+        names = ", ".join(t.name for t in threading.enumerate() if t is not threading.main_thread())
+        sys.stderr.write(f"navctl worker: the model's imports started threads ({names}); steps import them\n")
+        return False
+    return True
 
 
 def _read_line(fd: int) -> bytes | None:
@@ -103,10 +150,10 @@ def _serve(fd: int, forward: int | None) -> None:
     _reap()
 
 
-def _start_annex(later: list[str], modules: list[str]) -> int | None:
-    """Fork the annex that imports `later`, then the worker's `modules`; the pipe the worker forwards
-    requests on."""
-    if not later:
+def _start_annex(later: list[str], modules: list[str], libraries: list[str]) -> int | None:
+    """Fork the annex that imports `later`, the worker's `modules`, then the user's `libraries`; the
+    pipe the worker forwards requests on."""
+    if not later and not libraries:
         return None
     read_end, write_end = os.pipe()
     pid = os.fork()
@@ -124,6 +171,8 @@ def _start_annex(later: list[str], modules: list[str]) -> int | None:
         _preload(later + modules)
         import navctl.steps.child  # noqa: F401 - as in the worker
 
+        if not _preload_libraries(libraries):
+            os._exit(0)  # the worker runs every step: the annex may not fork
         _write("annex ready\n")
         _serve(read_end, None)
     except BaseException:  # noqa: BLE001 - the worker sees the closed pipe and runs steps itself
@@ -146,7 +195,7 @@ def serve() -> None:
         os.dup2(fd, 2)
         os.close(fd)
     # as soon as the framework is in: the annex's imports are the longest wait
-    annex = _start_annex(config["later"], config["modules"])
+    annex = _start_annex(config["later"], config["modules"], config.get("libraries", []))
     _preload(config["modules"])
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 

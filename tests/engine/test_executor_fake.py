@@ -19,7 +19,7 @@ from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
 from navctl.status import Status, StepRecord, read_status
 from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
-from tests.helpers import write_project
+from tests.helpers import TINY_MODEL, write_project
 
 PROFILE = {
     "batch_size": 1,
@@ -53,7 +53,8 @@ class FakeLauncher:
         self.started: list[str] = []
         self.signals: list[tuple[FakeHandle, int]] = []
 
-    def __call__(self, preload, stderr=None, later=()) -> FakeLauncher:
+    def __call__(self, preload, stderr=None, later=(), libraries=()) -> FakeLauncher:
+        self.preload, self.libraries = list(preload), list(libraries)
         return self
 
     def ready(self, later: bool) -> bool:
@@ -133,6 +134,22 @@ def test_all_ok_profiles_side_by_side_and_selects(setup) -> None:
     assert read_status(setup[2].root).run.state == "finished"
 
 
+def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway(tmp_path: Path) -> None:
+    code = TINY_MODEL.replace("import torch\n", "import torch\nimport onnxruntime\nfrom transformers import BertModel\n", 1)
+    recipe = write_project(tmp_path, code, targets=["onnx"])
+    loaded = load_recipe(recipe)
+    plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))
+    ws = Workspace(tmp_path / "ws")
+    ws.acquire()
+    try:
+        fake = FakeLauncher({}, ws.root)
+        Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1), launcher_factory=fake).run()
+    finally:
+        ws.release()
+    assert fake.preload == ["torch", "onnxruntime"]  # the worker imports these itself
+    assert fake.libraries == ["transformers:BertModel"]
+
+
 def test_failed_and_crashed_steps_skip_their_dependents(setup) -> None:
     status, _ = _run(setup, {"export/onnx": "failed", "export/torchscript-trace": "crashed"})
     assert status.steps["export/onnx"].state == "failed"
@@ -188,7 +205,7 @@ class LateAnnexLauncher(FakeLauncher):
         self.later: dict[str, bool] = {}
         self.asked_later: list[str] = []
 
-    def __call__(self, preload, stderr=None, later=()) -> FakeLauncher:
+    def __call__(self, preload, stderr=None, later=(), libraries=()) -> FakeLauncher:
         self.preload, self.late_modules = preload, list(later)
         return self
 

@@ -138,3 +138,88 @@ def test_an_early_worker_is_handed_to_the_run_or_replaced(tmp_path: Path, monkey
         assert launcher.process.poll() is None
     finally:
         launcher.close()
+
+
+MODULES_PROBE = """
+import os
+import sys
+
+
+def probe(ctx):
+    names = ("annex_library", "annex_library.helper", "cwd_module")
+    return {"parent": os.getppid(), "loaded": [name for name in names if name in sys.modules]}
+"""
+
+
+def _libraries_folder(folder: Path, monkeypatch, started_in: Path) -> None:
+    (folder / "annex_modules_probe.py").write_text(textwrap.dedent(MODULES_PROBE))
+    library = folder / "annex_library"
+    library.mkdir()
+    (library / "__init__.py").write_text("print('annex_library says hello at import')\n")  # stdout: the protocol's
+    (library / "helper.py").write_text("")  # a submodule named in `from annex_library import helper`
+    started_in.mkdir()
+    (started_in / "cwd_module.py").write_text("")
+    monkeypatch.chdir(started_in)  # the worker starts here: cwd_module is the user's code, not a library
+
+
+def _run_probe(launcher: WorkerLauncher, folder: Path, name: str) -> dict:
+    step = folder / "steps" / name
+    step.mkdir(parents=True)
+    spec = {"step_id": name, "kind": "probe", "function": "annex_modules_probe:probe", "framework": "torch",
+            "recipe_dir": str(folder), "model": {}}  # fmt: skip
+    (step / "spec.json").write_text(json.dumps(spec))
+    handle = launcher.start(step / "spec.json", step / "probe.log", folder, later=False)
+    _wait(lambda: handle.poll() is not None)
+    assert handle.poll() == 0, (step / "probe.log").read_text()
+    return json.loads((step / "result.json").read_text())["metrics"]
+
+
+def test_the_annex_imports_the_libraries_of_the_users_files_for_every_step(folder: Path, monkeypatch) -> None:
+    _libraries_folder(folder, monkeypatch, folder / "started-here")
+    log = folder / "worker.log"
+    with log.open("w") as stderr:
+        launcher = make_launcher([], stderr, libraries=["annex_library:helper", "cwd_module"])
+    try:
+        _wait(lambda: launcher.ready(True))
+        assert launcher._annex_pid is not None
+        probe = _run_probe(launcher, folder, "after")
+        assert probe == {"parent": launcher._annex_pid, "loaded": ["annex_library", "annex_library.helper"]}
+    finally:
+        launcher.close()
+    assert "annex_library says hello at import" in log.read_text()  # in the log, not in the protocol
+
+
+def test_a_library_that_starts_a_thread_leaves_every_step_to_the_worker(folder: Path, monkeypatch) -> None:
+    _libraries_folder(folder, monkeypatch, folder / "started-here")
+    (folder / "threaded_library.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), name='poller', daemon=True).start()\n"
+    )
+    log = folder / "worker.log"
+    with log.open("w") as stderr:
+        launcher = make_launcher([], stderr, libraries=["annex_library", "threaded_library"])
+    try:
+        _wait(lambda: launcher._annex_pid is not None and launcher.ready(True))
+        assert launcher.exit_codes.get(launcher._annex_pid) == 0  # it left: forking it could deadlock a step
+        assert _run_probe(launcher, folder, "step")["parent"] == launcher.process.pid
+    finally:
+        launcher.close()
+    assert "the model's imports started threads (poller)" in log.read_text()
+
+
+def test_an_annex_whose_imports_hang_is_given_up_after_its_limit(folder: Path, monkeypatch) -> None:
+    (folder / "hanging_library.py").write_text("import time\ntime.sleep(600)\n")
+    monkeypatch.setattr("navctl.engine.launch.ANNEX_LIMIT_S", 2.0)
+    launcher = make_launcher([], later=["annex_slow_module"], libraries=["hanging_library"])
+    try:
+        _wait(lambda: launcher._annex_pid is not None)
+        assert not launcher.ready(True)  # still importing
+        started = time.monotonic()
+        _wait(lambda: launcher.ready(True))
+        assert time.monotonic() - started < 30
+        annex = launcher._annex_pid
+        _wait(lambda: annex in launcher.exit_codes)
+        assert launcher.exit_codes[annex] == -signal.SIGKILL
+        late = _run(launcher, folder, "late", later=True)
+        assert late["parent"] == launcher.process.pid  # the worker runs it, importing what it needs itself
+    finally:
+        launcher.close()
