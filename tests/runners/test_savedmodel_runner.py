@@ -12,10 +12,12 @@ from navctl.runners import RunnerConfig, create_runner
 from navctl.steps.contract import ModelRef
 
 pytestmark = pytest.mark.slow  # imports TensorFlow
-tf = pytest.importorskip("tensorflow")
 
 
 def test_savedmodel_variables_survive_garbage_collection(tmp_path: Path) -> None:
+    # imported here, not at collection: every pytest worker collects this file (6 s of import each)
+    tf = pytest.importorskip("tensorflow")
+
     class Scale(tf.Module):
         def __init__(self):
             super().__init__()
