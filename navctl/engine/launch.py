@@ -155,6 +155,7 @@ class WorkerLauncher:
         self._annex_pid: int | None = None
         self._annex_deadline = float("inf")
         self._started: list[int] = []
+        self._forked = 0
         self._cond = threading.Condition()
         self._dead = False
         self._reader = threading.Thread(target=self._read, name="navctl-worker-reader", daemon=True)
@@ -224,12 +225,18 @@ class WorkerLauncher:
             self._cond.wait_for(lambda: self._started or self._dead)
             if not self._started:  # the worker died (e.g. killed): fall back to a fresh interpreter
                 return FreshLauncher().start(spec, log, cwd)
+            self._forked += 1
             return _WorkerChild(self, self._started.pop(0))
 
     def signal(self, handle: StepHandle, sig: int) -> None:
         signal_group(handle.pid, sig)
 
     def close(self) -> None:
+        """End the worker (stdin's end tells it). One that forked no step is killed at once: it may still
+        be importing the framework, seconds that a run whose every step was cached would wait for."""
+        if not self._forked:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
         with contextlib.suppress(OSError):
             if self.process.stdin:
                 self.process.stdin.close()
@@ -280,21 +287,15 @@ class EarlyWorker:
         launcher, self.launcher = self.launcher, None  # the run owns (and closes) it from here
         if launcher is None or preload[:1] != self.framework:
             if launcher is not None:
-                _kill(launcher)
+                launcher.close()  # it forked nothing: killed, not awaited
             return make_launcher(preload, stderr, later, libraries)
         return launcher.configure(preload[1:], later, getattr(stderr, "name", None), libraries)
 
     def close(self) -> None:
         """Kill the worker if no run took it."""
         if self.launcher is not None:
-            _kill(self.launcher)
+            self.launcher.close()  # it forked nothing: killed, not awaited
             self.launcher = None
-
-
-def _kill(launcher: WorkerLauncher) -> None:
-    with contextlib.suppress(ProcessLookupError):
-        launcher.process.kill()
-    launcher.close()
 
 
 def _framework_modules(recipe: str | Path) -> list[str]:

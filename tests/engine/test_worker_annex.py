@@ -223,3 +223,14 @@ def test_an_annex_whose_imports_hang_is_given_up_after_its_limit(folder: Path, m
         assert late["parent"] == launcher.process.pid  # the worker runs it, importing what it needs itself
     finally:
         launcher.close()
+
+
+def test_a_worker_that_forked_no_step_is_killed_at_close_and_one_that_did_ends_itself(folder: Path) -> None:
+    # every step cached: the run ends at once instead of waiting for the framework's import to finish
+    idle = make_launcher([])
+    idle.close()
+    assert idle.process.returncode == -signal.SIGKILL
+    used = make_launcher([])
+    _run(used, folder, "one", later=False)
+    used.close()
+    assert used.process.returncode == 0  # told by stdin's end, after reporting its children's exits
