@@ -6,6 +6,7 @@ here: `validate`, `plan`, `status` and `inspect` start in a fraction of a second
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import sys
@@ -480,6 +481,7 @@ def serve(
     )
     run_server(package, options, ready=lambda line: stdout.print(line))
     stdout.print("stopped")
+    _SKIP_TEARDOWN.add("serve")
 
 
 @app.command()
@@ -593,6 +595,18 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+# Commands that loaded a framework in this process and closed all they opened (serve, once its
+# server stopped) exit without the interpreter's teardown: torch's alone takes about a second, which a
+# load test pays for every server configuration it tries.
+_SKIP_TEARDOWN: set[str] = set()
+
+
 def run() -> None:
     protect_streams()
-    sys.exit(main())
+    code = main()
+    if _SKIP_TEARDOWN:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
