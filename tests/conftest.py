@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.helpers import TINY_MODEL, run_cli, write_project
 
@@ -42,11 +45,44 @@ def pytest_terminal_summary(terminalreporter) -> None:
         terminalreporter.write_line(f"{category}: {tried} tried, {contained} contained")
 
 
-@pytest.fixture(scope="session")
-def tiny_package(tmp_path_factory) -> Path:
-    """One real run shared by the deployment tests: a tiny MLP in four formats, packed."""
-    folder = tmp_path_factory.mktemp("tiny_package")
-    recipe = write_project(folder, targets=["torchscript-trace", "torch-export", "onnx", "openvino"])
-    result = run_cli("optimize", str(recipe))
+def _made_once(tmp_path_factory, worker_id: str, name: str, make: Callable[[Path], None]) -> Path:
+    """A folder that `make(folder)` fills once for all pytest workers, under a lock in the folder their
+    temp folders share; the tests given it only read it."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    folder = shared / name
+    with FileLock(f"{folder}.lock"):
+        if not (folder / ".made").is_file():
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed attempt left
+            folder.mkdir(parents=True)
+            make(folder)
+            (folder / ".made").touch()
+    return folder
+
+
+def _optimize(*args: str) -> None:
+    result = run_cli("optimize", *args)
     assert result.returncode == 0, result.stderr
-    return folder / "tiny.nav"
+
+
+@pytest.fixture(scope="session")
+def tiny_package(tmp_path_factory, worker_id: str) -> Path:
+    """One real run shared by the deployment tests: a tiny MLP in four formats, packed."""
+
+    def make(folder: Path) -> None:
+        _optimize(str(write_project(folder, targets=["torchscript-trace", "torch-export", "onnx", "openvino"])))
+
+    return _made_once(tmp_path_factory, worker_id, "tiny_package", make) / "tiny.nav"
+
+
+@pytest.fixture(scope="session")
+def two_inputs_run(tmp_path_factory, worker_id: str) -> Path:
+    """recipes/two_inputs.yaml run once (a tuple input, dict outputs, a per-sample scalar): its folder
+    holds the workspace `ws` and the package `two-inputs.nav`."""
+
+    def make(folder: Path) -> None:
+        recipe = Path(__file__).resolve().parents[1] / "recipes" / "two_inputs.yaml"
+        _optimize(str(recipe), "--workspace", str(folder / "ws"), "--package", str(folder / "two-inputs.nav"))
+
+    return _made_once(tmp_path_factory, worker_id, "two_inputs", make)

@@ -135,7 +135,8 @@ def test_all_ok_profiles_side_by_side_and_selects(setup) -> None:
 
 
 def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway(tmp_path: Path) -> None:
-    code = TINY_MODEL.replace("import torch\n", "import torch\nimport onnxruntime\nfrom transformers import BertModel\n", 1)
+    imports = "import torch\nimport onnxruntime\nfrom transformers import BertModel\n"
+    code = TINY_MODEL.replace("import torch\n", imports, 1)
     recipe = write_project(tmp_path, code, targets=["onnx"])
     loaded = load_recipe(recipe)
     plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))

@@ -144,17 +144,8 @@ def test_rerun_is_cached_only_keeps_the_selection_and_tolerance_change_reruns_on
     assert forced.returncode == 0
 
 
-def test_two_inputs_dict_outputs(tmp_path: Path) -> None:
-    ws = tmp_path / "ws"
-    result = run_cli(
-        "optimize",
-        str(REPO / "recipes" / "two_inputs.yaml"),
-        "--workspace",
-        str(ws),
-        "--package",
-        str(tmp_path / "two.nav"),
-    )
-    assert result.returncode == 0, result.stderr
+def test_two_inputs_dict_outputs(two_inputs_run: Path) -> None:
+    ws = two_inputs_run / "ws"  # recipes/two_inputs.yaml, run once for this and the Triton tests (conftest)
     status = load_status(ws)
     assert [t["name"] for t in status["inputs"]] == ["text", "image"]
     assert [t["name"] for t in status["outputs"]] == ["score", "similarity"]

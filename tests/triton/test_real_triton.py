@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import navctl
-from tests.helpers import REPO, free_ports, run_cli, stop_server
+from tests.helpers import free_ports, run_cli, stop_server
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -24,20 +24,9 @@ http = pytest.importorskip("tritonclient.http")
 KEY = "torch-export@torch-export-cpu"  # deployed on Triton's Python backend, the one PyTriton ships
 
 
-@pytest.fixture(scope="module")
-def two_inputs_package(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("two_inputs")
-    package = folder / "two-inputs.nav"
-    result = run_cli(
-        "optimize",
-        str(REPO / "recipes" / "two_inputs.yaml"),
-        "--workspace",
-        str(folder / "ws"),
-        "--package",
-        str(package),
-    )
-    assert result.returncode == 0, result.stderr
-    return package
+@pytest.fixture
+def two_inputs_package(two_inputs_run: Path) -> Path:
+    return two_inputs_run / "two-inputs.nav"
 
 
 def _first_sample(package: Path):
