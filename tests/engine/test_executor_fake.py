@@ -134,19 +134,24 @@ def test_all_ok_profiles_side_by_side_and_selects(setup) -> None:
     assert read_status(setup[2].root).run.state == "finished"
 
 
-def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway(tmp_path: Path) -> None:
-    imports = "import torch\nimport onnxruntime\nfrom transformers import BertModel\n"
-    code = TINY_MODEL.replace("import torch\n", imports, 1)
-    recipe = write_project(tmp_path, code, targets=["onnx"])
+def _run_all_ok(recipe: Path, modules: dict[str, bool]) -> FakeLauncher:
+    """The recipe's plan on a machine with `modules`, every step ending ok at once; the launcher that ran it."""
     loaded = load_recipe(recipe)
-    plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))
-    ws = Workspace(tmp_path / "ws")
+    plan = expand(loaded.recipe, Machine(cuda=False, modules=modules))
+    ws = Workspace(recipe.parent / "ws")
     ws.acquire()
     try:
         fake = FakeLauncher({}, ws.root)
         Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1), launcher_factory=fake).run()
     finally:
         ws.release()
+    return fake
+
+
+def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway(tmp_path: Path) -> None:
+    imports = "import torch\nimport onnxruntime\nfrom transformers import BertModel\n"
+    recipe = write_project(tmp_path, TINY_MODEL.replace("import torch\n", imports, 1), targets=["onnx"])
+    fake = _run_all_ok(recipe, {"torch": True, "onnx": True, "onnxruntime": True})
     assert fake.preload == ["torch", "onnxruntime"]  # the worker imports these itself
     assert fake.libraries == ["transformers:BertModel"]
 
@@ -183,16 +188,7 @@ def test_rerun_is_cached_and_only_keeps_the_rest(setup) -> None:
 
 def test_the_longest_chain_starts_first(tmp_path: Path) -> None:
     recipe = write_project(tmp_path, targets=["torchscript-trace", "onnx", "openvino"])
-    loaded = load_recipe(recipe)
-    modules = {"torch": True, "onnx": True, "onnxruntime": True, "openvino": True}
-    plan = expand(loaded.recipe, Machine(cuda=False, modules=modules))
-    ws = Workspace(tmp_path / "ws")
-    ws.acquire()
-    try:
-        fake = FakeLauncher({}, ws.root)
-        Executor(loaded, plan, ws, RunOptions(jobs=2, threads=1), launcher_factory=fake).run()
-    finally:
-        ws.release()
+    fake = _run_all_ok(recipe, {"torch": True, "onnx": True, "onnxruntime": True, "openvino": True})
     # export/onnx has a conversion and three checks behind it; torchscript-trace one check
     assert fake.started.index("export/onnx") < fake.started.index("export/torchscript-trace")
 
