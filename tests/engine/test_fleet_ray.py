@@ -173,14 +173,16 @@ def _fleet(*args: str) -> subprocess.Popen:
 
 @pytest.mark.slow
 def test_a_recipe_whose_node_dies_is_retried_on_the_other_node(tmp_path: Path) -> None:
-    # the head takes no recipe (it lacks the `worker` resource): killing it would end the cluster
+    # the head takes no recipe (it lacks the `worker` resource): killing it would end the cluster; and each
+    # worker node takes one (a whole `worker`), so the node killed held exactly one (with two CPUs a node
+    # could hold both, and both were retried)
     worker = '{"worker": 1}'
     slow = write_project(tmp_path / "slow", SLOW_MODEL, name="slow", model={"entrypoint": "model.py:build_slow"})
     good = write_project(tmp_path / "good", name="good")
     with ray_cluster(head_cpus=1, workers=[worker, worker]) as address:
         fleet = _fleet(
             str(slow), str(good), "--executor", "ray", "--ray-address", address,
-            "--ray-resources", '{"worker": 0.001}', "--workspace", str(tmp_path / "fleet"),
+            "--ray-resources", '{"worker": 1}', "--workspace", str(tmp_path / "fleet"),
         )  # fmt: skip
         try:
             _kill_node_running(_wait_for_steps(fleet)[0])
