@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from tests.helpers import TINY_MODEL, run_cli, write_project
+from tests.helpers import REPO, TINY_MODEL, run_cli, write_project
 
 
 @pytest.fixture
@@ -82,7 +82,7 @@ def two_inputs_run(tmp_path_factory, worker_id: str) -> Path:
     holds the workspace `ws` and the package `two-inputs.nav`."""
 
     def make(folder: Path) -> None:
-        recipe = Path(__file__).resolve().parents[1] / "recipes" / "two_inputs.yaml"
+        recipe = REPO / "recipes" / "two_inputs.yaml"
         _optimize(str(recipe), "--workspace", str(folder / "ws"), "--package", str(folder / "two-inputs.nav"))
 
     return _made_once(tmp_path_factory, worker_id, "two_inputs", make)

@@ -203,13 +203,12 @@ class WorkerLauncher:
 
     def ready(self, later: bool) -> bool:
         with self._cond:
-            if not (later and self._annex_pid and not self._annex_ready) or time.monotonic() < self._annex_deadline:
-                return not later or self._annex_ready or self._dead
-            # an import that hangs (a library of the user's) must not hold the steps behind it forever
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self._annex_pid, signal.SIGKILL)
-            self._annex_ready = True  # the worker sees the closed pipe and runs the steps itself
-            return True
+            if later and self._annex_pid and not self._annex_ready and time.monotonic() >= self._annex_deadline:
+                # an import that hangs (a library of the user's) must not hold the steps behind it forever
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self._annex_pid, signal.SIGKILL)
+                self._annex_ready = True  # the worker sees the closed pipe and runs the steps itself
+            return not later or self._annex_ready or self._dead
 
     def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
         assert self.process.stdin is not None

@@ -3,8 +3,8 @@
 The warm worker's annex imports them once, so the steps forked from it do not: every step imports the
 user's model file, and Hugging Face's transformers with a BERT or GPT-2 model costs 2.7 s a step on a
 2-core machine. The files are read with `ast` (nothing of the user's runs here); modules that lie beside
-the user's files or the recipe are the user's own code and are left to the steps (so are those in the
-folder navctl was started in: `navctl.engine.worker`); the standard library is cheap and left too.
+the user's files, the recipe, or the folder navctl runs in (first on its worker's sys.path) are the
+user's own code and are left to the steps; the standard library is cheap and left too.
 """
 
 from __future__ import annotations
@@ -22,18 +22,18 @@ def library_imports(files: list[Path], base_dir: Path, skip: Collection[str] = (
     """`module` or `module:name,name` (a `from module import name` whose names a lazy package such as
     transformers imports on first access) for each top-level import of the `.py` files, but for those
     of the top-level packages in `skip` (imported already)."""
-    folders = {base_dir, *(file.parent for file in files)}
+    folders = {base_dir, Path.cwd(), *(file.parent for file in files)}
     found: list[str] = []
     for file in files:
         for module, names in _top_level_imports(file):
             top = module.split(".")[0]
-            if top in skip or top in sys.stdlib_module_names or top == "__future__" or is_local(top, folders):
+            if top in skip or top in sys.stdlib_module_names or top == "__future__" or _is_local(top, folders):
                 continue
             found.append(f"{module}:{','.join(names)}" if names else module)
     return list(dict.fromkeys(found))
 
 
-def is_local(top: str, folders: set[Path]) -> bool:
+def _is_local(top: str, folders: set[Path]) -> bool:
     """Whether a module `top` lies in one of `folders` (a package, a source file or an extension)."""
     suffixes = importlib.machinery.all_suffixes()
     return any((folder / top).is_dir() or any((folder / f"{top}{s}").is_file() for s in suffixes) for folder in folders)

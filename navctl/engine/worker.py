@@ -46,29 +46,17 @@ def _import(entry: str) -> None:
             importlib.import_module(f"{module}.{name}")
 
 
-def _started_here(module: str) -> bool:
-    """Whether `module` lies in the folder the worker was started in (first on its sys.path): the
-    user's code, which the steps import themselves; the caller left out those beside the user's files."""
-    from pathlib import Path
-
-    from navctl.engine.library_imports import is_local
-
-    return bool(sys.path[0]) and is_local(module.split(".")[0], {Path(sys.path[0])})
-
-
 def _preload_libraries(entries: list[str]) -> bool:
-    """Import the libraries the user's files import (navctl.engine.library_imports), not the user's own
-    code. Whatever they print goes to stderr (stdout carries the worker's protocol). False when one started
-    a Python thread: a fork would copy its locks but not the thread, so nothing may be forked after."""
+    """Import the libraries the user's files import (navctl.engine.library_imports, which leaves out the
+    user's own modules). Whatever they print goes to stderr (stdout carries the worker's protocol). False
+    when one started a Python thread: a fork would copy its locks but not the thread, so nothing may be
+    forked after."""
     import threading
 
     saved = os.dup(1)
     os.dup2(2, 1)
     try:
-        for entry in entries:
-            with contextlib.suppress(Exception):
-                if not _started_here(entry.partition(":")[0]):
-                    _import(entry)
+        _preload(entries)
     finally:
         with contextlib.suppress(Exception):
             sys.stdout.flush()
@@ -195,7 +183,7 @@ def serve() -> None:
         os.dup2(fd, 2)
         os.close(fd)
     # as soon as the framework is in: the annex's imports are the longest wait
-    annex = _start_annex(config["later"], config["modules"], config.get("libraries", []))
+    annex = _start_annex(config["later"], config["modules"], config["libraries"])
     _preload(config["modules"])
     import navctl.steps.child  # noqa: F401 - the step body, imported once for every child
 

@@ -20,6 +20,7 @@ from transformers.models import gpt2
 from . import sibling_relative
 import helpers
 from mypkg.layers import Block
+import started_here
 
 try:
     import timm
@@ -42,13 +43,15 @@ class Net:
 """
 
 
-def test_top_level_library_imports_are_found_and_the_users_own_modules_left_out(tmp_path: Path) -> None:
+def test_top_level_library_imports_are_found_and_the_users_own_modules_left_out(tmp_path: Path, monkeypatch) -> None:
     recipe_dir = tmp_path / "project"
     models = recipe_dir / "models"
     models.mkdir(parents=True)
     (models / "model.py").write_text(MODEL)
     (models / "helpers.py").write_text("")  # beside the model file: the user's
     (recipe_dir / "mypkg").mkdir()  # beside the recipe: the user's
+    (tmp_path / "started_here.py").write_text("")  # where navctl (and so its worker) starts: the user's
+    monkeypatch.chdir(tmp_path)
     found = library_imports([models / "model.py"], recipe_dir, skip={"torch"})
     assert found == [
         "numpy",

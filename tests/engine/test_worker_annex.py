@@ -146,20 +146,17 @@ import sys
 
 
 def probe(ctx):
-    names = ("annex_library", "annex_library.helper", "cwd_module")
+    names = ("annex_library", "annex_library.helper")
     return {"parent": os.getppid(), "loaded": [name for name in names if name in sys.modules]}
 """
 
 
-def _libraries_folder(folder: Path, monkeypatch, started_in: Path) -> None:
+def _libraries_folder(folder: Path) -> None:
     (folder / "annex_modules_probe.py").write_text(textwrap.dedent(MODULES_PROBE))
     library = folder / "annex_library"
     library.mkdir()
     (library / "__init__.py").write_text("print('annex_library says hello at import')\n")  # stdout: the protocol's
     (library / "helper.py").write_text("")  # a submodule named in `from annex_library import helper`
-    started_in.mkdir()
-    (started_in / "cwd_module.py").write_text("")
-    monkeypatch.chdir(started_in)  # the worker starts here: cwd_module is the user's code, not a library
 
 
 def _run_probe(launcher: WorkerLauncher, folder: Path, name: str) -> dict:
@@ -174,11 +171,11 @@ def _run_probe(launcher: WorkerLauncher, folder: Path, name: str) -> dict:
     return json.loads((step / "result.json").read_text())["metrics"]
 
 
-def test_the_annex_imports_the_libraries_of_the_users_files_for_every_step(folder: Path, monkeypatch) -> None:
-    _libraries_folder(folder, monkeypatch, folder / "started-here")
+def test_the_annex_imports_the_libraries_of_the_users_files_for_every_step(folder: Path) -> None:
+    _libraries_folder(folder)
     log = folder / "worker.log"
     with log.open("w") as stderr:
-        launcher = make_launcher([], stderr, libraries=["annex_library:helper", "cwd_module"])
+        launcher = make_launcher([], stderr, libraries=["annex_library:helper"])
     try:
         _wait(lambda: launcher.ready(True))
         assert launcher._annex_pid is not None
@@ -189,8 +186,8 @@ def test_the_annex_imports_the_libraries_of_the_users_files_for_every_step(folde
     assert "annex_library says hello at import" in log.read_text()  # in the log, not in the protocol
 
 
-def test_a_library_that_starts_a_thread_leaves_every_step_to_the_worker(folder: Path, monkeypatch) -> None:
-    _libraries_folder(folder, monkeypatch, folder / "started-here")
+def test_a_library_that_starts_a_thread_leaves_every_step_to_the_worker(folder: Path) -> None:
+    _libraries_folder(folder)
     (folder / "threaded_library.py").write_text(
         "import threading, time\nthreading.Thread(target=time.sleep, args=(30,), name='poller', daemon=True).start()\n"
     )
