@@ -68,6 +68,11 @@ class Artifact(_Model):
     sha256: str
 
 
+class UserFileRecord(_Model):
+    path: str = Field(description="relative to the recipe's folder where inside it, else absolute")
+    sha256: str
+
+
 class CalibrationInfo(_Model):
     source: Literal["split", "factory"] = Field(
         description="split: the first recorded samples; factory: quantization.calibration's samples"
@@ -261,6 +266,11 @@ class Status(_Model):
     run: RunInfo
     inputs: list[TensorMeta] = Field(default_factory=list)
     outputs: list[TensorMeta] = Field(default_factory=list)
+    user_files: list[UserFileRecord] = Field(
+        default_factory=list,
+        description="the files of yours the run depends on: those the recipe names, the local modules they "
+        "import (transitively) and runtime_files; editing one reruns the steps that read it",
+    )
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)

@@ -136,6 +136,79 @@ def write_project(folder: Path, model_code: str = TINY_MODEL, name: str = "tiny"
     return path
 
 
+FILES_MODEL = """
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from layers import Block
+from pkg.sub import thing
+
+try:
+    import fast_ops
+except ImportError:
+    fast_ops = None
+
+if TYPE_CHECKING:
+    import typed_only
+
+
+def build():
+    return Block()
+"""
+
+# path -> content; the recipe lives in recipes/, its code beside it in models/ and data/
+FILES_PROJECT = {
+    "models/model.py": FILES_MODEL,
+    "models/layers.py": "import os\nfrom common import act\n\nclass Block:\n    pass\n",
+    "models/common.py": "act = None\n",
+    "models/fast_ops.py": "",
+    "models/unused.py": "import layers\n",  # imported by nothing: not in the set
+    "models/pkg/__init__.py": "",
+    "models/pkg/shared.py": "",
+    "models/pkg/sub/__init__.py": "from .helpers import h\nfrom .. import shared\n",
+    "models/pkg/sub/helpers.py": "h = 1\n",
+    "models/pkg/sub/thing.py": "",
+    "data/loader.py": "import numpy as np\n\ndef samples():\n    import tokenize_utils\n    return []\n",
+    "data/tokenize_utils.py": "import json\n",
+    "data/calib.py": "def calibration_set():\n    return []\n",
+    "recipes/checks.py": "def verify(outputs, reference):\n    return True\n",
+    "weights/a.bin": "a",
+    "weights/b.bin": "b",
+    "weights/notes.txt": "not matched by the glob",
+}
+
+FILES_RECIPE = {
+    "name": "files",
+    "framework": "torch",
+    "model": {"entrypoint": "../models/model.py:build"},
+    "dataloader": {"factory": "../data/loader.py:samples"},
+    "verify": {"function": "checks.py:verify"},
+    "quantization": {"calibration": {"factory": "../data/calib.py:calibration_set"}},
+    "runtime_files": ["../weights/*.bin"],
+    "targets": ["torchscript-trace", "onnx", "onnx-int8"],
+    "device": "cpu",
+    "threads": 1,
+    "profiling": dict(FAST_PROFILING),
+    "workspace": "ws",
+}
+
+
+def files_project(root: Path, **fields) -> Path:
+    """A recipe in recipes/ whose code lives in sibling folders and reaches every kind of user file: a model
+    with local imports of each form, a dataloader importing inside its body, a calibration factory, a
+    verify function and runtime files; `fields` replace the recipe's."""
+    for name, text in FILES_PROJECT.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    recipe = root / "recipes" / "recipe.yaml"
+    recipe.write_text(yaml.safe_dump({**FILES_RECIPE, **fields}, sort_keys=False))
+    return recipe
+
+
 def step_spec(step_id: str, **fields):
     """A step's spec.json content for calling a step function in-process, with the fields a test does
     not care about filled in."""

@@ -19,13 +19,14 @@ from navctl.engine.cache import StepCache, read_result
 from navctl.engine.launch import Launcher, StepHandle, make_launcher, write_reproduce
 from navctl.engine.library_imports import library_imports
 from navctl.engine.record import StepEnd, apply_result, new_status, now_utc, step_record
-from navctl.engine.specs import build_spec, session_spec, user_files
+from navctl.engine.specs import build_spec, session_spec
+from navctl.engine.user_files import step_roles, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
 from navctl.errors import RecipeProblem, UsageError
 from navctl.plan import registry
 from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
-from navctl.plan.fingerprint import fingerprint, user_file_hashes
+from navctl.plan.fingerprint import fingerprint
 from navctl.plan.models import Plan, PlannedStep
 from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe, too_few_to_calibrate, unknown_tensor_names
@@ -34,6 +35,7 @@ from navctl.status import (
     ProfilingInfo,
     Status,
     StepRecord,
+    UserFileRecord,
     read_status,
     write_atomic,
     write_status,
@@ -100,10 +102,11 @@ class Executor:
         self.options = options
         self.events = events or Events()
         self.versions = package_versions()
-        self.user_hashes = user_file_hashes(user_files(loaded))
+        self.user_files = user_files(loaded)  # once per run: each step hashes those it reads
         self.previous = self._previous_status()
         self.cache = StepCache(self.previous, workspace, options.force, self.events.note)
         self.status = new_status(loaded, plan, workspace.root, options.threads, self.versions, self.previous)
+        self.status.user_files = [UserFileRecord(**record) for record in self.user_files.records()]
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
         self.recipe_problems: list[RecipeProblem] = []  # found once the samples step knows the names
@@ -189,7 +192,7 @@ class Executor:
         now = list(dict.fromkeys(now))
         later = [m for m in dict.fromkeys(later) if m not in now]
         preloaded = {module.split(".")[0] for module in now + later}
-        libraries = library_imports(user_files(self.loaded), self.loaded.base_dir, skip=preloaded)
+        libraries = library_imports(self.user_files.python_files(), self.loaded.base_dir, skip=preloaded)
         return now, later, libraries
 
     def _needs_later(self, steps: list[PlannedStep]) -> bool:
@@ -311,7 +314,8 @@ class Executor:
         spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
         spec_data = spec.model_dump(mode="json")
         dep_hashes = [a.sha256 for d in step.deps for a in self.status.steps[d].artifacts]
-        fp = fingerprint(spec_data, dep_hashes, self.user_hashes, self.versions)
+        user_hashes = self.user_files.hashes(step_roles(step, self.recipe))
+        fp = fingerprint(spec_data, dep_hashes, user_hashes, self.versions)
         cached = self.cache.lookup(step, fp)
         if cached is not None:
             apply_result(self.status, step, cached[1])

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from navctl.engine.workspace import STEPS_DIR
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
-from navctl.recipe.load import LoadedRecipe, resolve_entrypoint_file
+from navctl.recipe.load import LoadedRecipe
 from navctl.steps.contract import CORRECTNESS_OUTPUTS, SPEC_FILE, CallableRef, ModelRef, StepSpec
 
 
@@ -135,20 +134,3 @@ def session_spec(
             "options": {"members": [f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s in members], "reference": reference},
         }
     )
-
-
-def user_files(loaded: LoadedRecipe) -> list[Path]:
-    recipe = loaded.recipe
-    files = []
-    for entry in (
-        recipe.model.entrypoint,
-        recipe.dataloader.factory if recipe.dataloader else None,
-        recipe.verify.function if recipe.verify else None,
-    ):
-        if entry:
-            file = resolve_entrypoint_file(entry, loaded.base_dir)
-            if file is not None:
-                files.append(file.resolve())
-    if recipe.model.path:
-        files.append(loaded.resolve(recipe.model.path))
-    return sorted(set(files))

@@ -221,7 +221,7 @@ def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, add) ->
                     runner=runner,
                     device=dev,
                     function="navctl.steps.verify:run_verify",
-                    deps=[check_id],
+                    deps=[check_id, SAMPLES],  # the format's outputs, and the source's as the reference
                     available=not reason,
                     reason=reason,
                 )

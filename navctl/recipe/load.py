@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from navctl.errors import RecipeError, RecipeProblem
 from navctl.plan import registry
+from navctl.recipe.files import ENTRYPOINT_FIELDS, matching_files
 from navctl.recipe.models import Recipe
 from navctl.recipe.units import parse_duration
 from navctl.recipe.yaml_loader import MAX_FILE_BYTES, LoadedYaml, YamlProblems, load_yaml
@@ -394,17 +395,16 @@ def _cross_checks(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list
             found.append((("model", "entrypoint"), "framework onnx takes model.path (an .onnx file)"))
     if fw and fw != "onnx" and data.get("dataloader") is None:
         found.append((("dataloader",), f"is required for framework {fw}"))
-    for where in (
-        ("model", "entrypoint"),
-        ("dataloader", "factory"),
-        ("verify", "function"),
-        ("quantization", "calibration", "factory"),
-    ):
+    for where in ENTRYPOINT_FIELDS:
         entrypoint = _get(data, *where)
         if isinstance(entrypoint, str) and ":" in entrypoint:
             problem = _entrypoint_problem(entrypoint.strip(), base_dir)
             if problem:
                 found.append((where, problem))
+    runtime_files = data.get("runtime_files")
+    for i, pattern in enumerate(runtime_files if isinstance(runtime_files, list) else []):
+        if isinstance(pattern, str) and pattern and not matching_files(base_dir, pattern):
+            found.append((("runtime_files", i), f"'{pattern}' matches no file (relative to the recipe's folder)"))
     targets = data.get("targets")
     if isinstance(targets, list):
         valid = registry.targets_for(fw) if fw else registry.all_target_names()

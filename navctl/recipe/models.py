@@ -323,6 +323,12 @@ class Recipe(StrictModel):
     profiling: Profiling = Field(default_factory=Profiling)
     selection: Selection = Field(default_factory=Selection)
     verify: Verify | None = None
+    runtime_files: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list,
+        description="files your code reads at run time that no import names (weights for torch.load, a "
+        "vocabulary, a calibration set): paths or globs relative to the recipe (weights/*.pt, data/**/*.json; a "
+        "folder means every file in it). Hashed into the step cache with your code, and shipped to Ray workers",
+    )
     step_timeout: Duration = 1800.0
     step_memory_limit: MemorySize | None = Field(
         None, description="address-space limit (RLIMIT_AS) of each step process; growth past it fails the step"

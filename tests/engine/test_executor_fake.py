@@ -15,11 +15,12 @@ import pytest
 from navctl.engine.executor import Executor, RunOptions
 from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
+from navctl.hashing import sha256_file
 from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
 from navctl.status import Status, StepRecord, read_status
 from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
-from tests.helpers import TINY_MODEL, write_project
+from tests.helpers import TINY_MODEL, files_project, write_project
 
 PROFILE = {
     "batch_size": 1,
@@ -149,11 +150,12 @@ def _run_all_ok(recipe: Path, modules: dict[str, bool]) -> FakeLauncher:
 
 
 def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway(tmp_path: Path) -> None:
-    imports = "import torch\nimport onnxruntime\nfrom transformers import BertModel\n"
+    imports = "import torch\nimport onnxruntime\nfrom transformers import BertModel\nimport layers\n"
     recipe = write_project(tmp_path, TINY_MODEL.replace("import torch\n", imports, 1), targets=["onnx"])
+    (tmp_path / "layers.py").write_text("import tokenizers\n")  # the model's own module: its libraries too
     fake = _run_all_ok(recipe, {"torch": True, "onnx": True, "onnxruntime": True})
     assert fake.preload == ["torch", "onnxruntime"]  # the worker imports these itself
-    assert fake.libraries == ["transformers:BertModel"]
+    assert fake.libraries == ["tokenizers", "transformers:BertModel"]
 
 
 def test_failed_and_crashed_steps_skip_their_dependents(setup) -> None:
@@ -184,6 +186,38 @@ def test_rerun_is_cached_and_only_keeps_the_rest(setup) -> None:
     assert fake.started == ["samples", "export/onnx"]
     assert status.steps["correctness/onnx@onnxruntime-cpu"].state == "cached"  # carried over from before
     assert status.selection["max-throughput"]  # still made from every result in the workspace
+
+
+_SOURCE_STEPS = {"samples", "export/torchscript-trace", "export/onnx", "profile/source@torch-cpu"}
+_VERIFY_STEPS = {f"verify/{key}" for key in ("torchscript-trace@torchscript-cpu", "onnx@onnxruntime-cpu")} | {
+    "verify/onnx-int8@onnxruntime-cpu"
+}
+# a file of files_project edited -> the steps that read it, so rerun (the fake's steps make no artifacts,
+# so what depends on a rerun step through its artifacts stays cached here)
+EDITS = {
+    "models/layers.py": _SOURCE_STEPS,  # a helper module the model file imports
+    "data/tokenize_utils.py": {"samples"},  # imported inside the dataloader's body
+    "data/calib.py": {"convert/onnx-int8"},  # the calibration factory's file
+    "recipes/checks.py": _VERIFY_STEPS,
+    "weights/a.bin": _SOURCE_STEPS | {"convert/onnx-int8"} | _VERIFY_STEPS,  # runtime_files: any user code
+}
+
+
+@pytest.mark.parametrize("edited", sorted(EDITS))
+def test_editing_a_user_file_reruns_exactly_the_steps_that_read_it(edited: str, tmp_path: Path) -> None:
+    recipe = files_project(tmp_path)
+    modules = {"torch": True, "onnx": True, "onnxruntime": True}
+    _run_all_ok(recipe, modules)
+    with open(tmp_path / edited, "a") as handle:
+        handle.write("\n# edited\n")
+    fake = _run_all_ok(recipe, modules)
+    assert set(fake.started) == EDITS[edited]
+    status = read_status(recipe.parent / "ws")
+    states = {k: v.state for k, v in status.steps.items() if k != "select" and v.state != "unavailable"}
+    assert {k for k, state in states.items() if state == "ok"} == EDITS[edited]
+    assert {state for k, state in states.items() if k not in EDITS[edited]} == {"cached"}
+    listed = {(recipe.parent / r.path).resolve(): r.sha256 for r in status.user_files}  # absolute paths stay
+    assert listed[tmp_path / edited] == sha256_file(tmp_path / edited)  # the set, as hashed after the edit
 
 
 def test_the_longest_chain_starts_first(tmp_path: Path) -> None:

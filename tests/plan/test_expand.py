@@ -127,7 +127,7 @@ def test_verify_steps_only_with_a_verify_function() -> None:
     without = expand(_recipe(device="cpu"), _everything(cuda=False))
     assert not [s for s in without.steps if s.kind == "verify"]
     with_verify = expand(_recipe(device="cpu", verify={"function": "m.py:verify"}), _everything(cuda=False))
-    assert with_verify.step("verify/onnx@onnxruntime-cpu").deps == ["correctness/onnx@onnxruntime-cpu"]
+    assert with_verify.step("verify/onnx@onnxruntime-cpu").deps == ["correctness/onnx@onnxruntime-cpu", "samples"]
 
 
 @pytest.mark.parametrize("recipe", sorted(p.name for p in RECIPES.glob("*.yaml")))

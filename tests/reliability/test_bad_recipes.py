@@ -107,6 +107,11 @@ CASES = {
     "empty targets": (GOOD.replace("[onnx]", "[]"), 7, "at least 1 item"),
     "entrypoint function misspelt": (GOOD.replace("model.py:build", "model.py:buidl"), 4, "did you mean 'build'"),
     "factory function missing": (GOOD.replace("model.py:samples", "model.py:loader"), 6, "defines no 'loader'"),
+    "runtime file glob matching nothing": (
+        GOOD + "runtime_files: [model.py, weights/*.pt]\n",
+        8,
+        "runtime_files[1]: 'weights/*.pt' matches no file",
+    ),
 }
 
 
