@@ -52,22 +52,71 @@ def build_segv():
 )
 
 
+LAYERED_MODEL = """
+import json
+from pathlib import Path
+
+import torch
+from tiny_layers import Tiny  # a module of the user's own, beside this file
+
+
+def build():
+    # a file read at run time that no import names: listed in the recipe's runtime_files
+    settings = json.loads((Path(__file__).parents[1] / "data" / "good.json").read_text())
+    torch.manual_seed(settings["seed"])
+    return Tiny()
+
+
+def samples(count=3, batch=2):
+    g = torch.Generator().manual_seed(0)
+    return [torch.randn(batch, 8, generator=g) for _ in range(count)]
+"""
+
+
 def three_recipes(folder: Path) -> list[Path]:
-    """A fleet: a good tiny model, one whose model segfaults whoever traces it, one with two inputs."""
-    good = write_project(folder / "good", name="good")
-    crash = write_project(
-        folder / "crash",
-        SEGFAULT,
-        name="crash",
-        model={"entrypoint": "model.py:build_segv"},
-        targets=["torchscript-trace"],
-    )
-    shutil.copytree(REPO / "recipes" / "models", folder / "pair" / "models", ignore=shutil.ignore_patterns("*.onnx"))
+    """A fleet laid out as zoos often are: the recipes in `recipes/`, their code in a sibling `models/`
+    (`../models/...` entrypoints). A good tiny model (whose class lives in a module it imports, and which
+    reads a runtime file from a sibling `data/`), one whose model segfaults whoever traces it, one with
+    two inputs."""
+    models, recipes = folder / "models", folder / "recipes"
+    models.mkdir(parents=True, exist_ok=True)
+    (models / "tiny.py").write_text(textwrap.dedent(LAYERED_MODEL))
+    (models / "tiny_layers.py").write_text(textwrap.dedent(TINY_MODEL))
+    (models / "crash.py").write_text(textwrap.dedent(SEGFAULT))
+    shutil.copy(REPO / "recipes" / "models" / "two_inputs.py", models / "two_inputs.py")
+    (folder / "data").mkdir(exist_ok=True)
+    (folder / "data" / "good.json").write_text('{"seed": 0}')
+    good = _sibling_recipe(recipes, "good", "tiny.py:build", "tiny.py:samples", runtime_files=["../data/good.json"])
+    crash = _sibling_recipe(recipes, "crash", "crash.py:build_segv", "crash.py:samples", targets=["torchscript-trace"])
     recipe = yaml.safe_load((REPO / "recipes" / "two_inputs.yaml").read_text())
-    recipe.update(name="pair", targets=["onnx"], profiling=dict(FAST_PROFILING), threads=1, workspace="ws")
-    pair = folder / "pair" / "recipe.yaml"
-    pair.write_text(yaml.safe_dump(recipe))
+    pair = _sibling_recipe(
+        recipes,
+        "pair",
+        "two_inputs.py:build",
+        "two_inputs.py:samples",
+        correctness=recipe["correctness"],
+    )
     return [good, crash, pair]
+
+
+def _sibling_recipe(recipes: Path, name: str, model: str, samples: str, **fields) -> Path:
+    recipes.mkdir(parents=True, exist_ok=True)
+    recipe = {
+        "name": name,
+        "framework": "torch",
+        "model": {"entrypoint": f"../models/{model}"},
+        "dataloader": {"factory": f"../models/{samples}"},
+        "targets": ["onnx"],
+        "device": "cpu",
+        "threads": 1,
+        "profiling": dict(FAST_PROFILING),
+        "step_timeout": "60s",
+        "workspace": f"ws_{name}",
+        **fields,
+    }
+    path = recipes / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
 
 
 def check_three_recipes(result: subprocess.CompletedProcess, fleet: Path) -> dict:
@@ -86,6 +135,12 @@ def check_three_recipes(result: subprocess.CompletedProcess, fleet: Path) -> dic
         assert status["run"]["exit_code"] == 0 and len(status["inputs"]) == inputs
         assert status["selection"]["max-throughput"] == "onnx@onnxruntime-cpu"
         assert Path(runs[name]["package"]) == fleet / f"{name}.nav" and (fleet / f"{name}.nav").is_file()
+    good = load_status(fleet / "good")
+    recipe = (fleet / "good" / good["recipe"]["path"]).resolve()
+    assert recipe.relative_to(recipe.parents[1]).as_posix() == "recipes/good.yaml"  # the local recipe
+    # what the cache watched: outside the recipe's folder, so named by absolute (local) paths
+    wanted = {recipe.parents[1] / name for name in ("models/tiny.py", "models/tiny_layers.py", "data/good.json")}
+    assert {Path(entry["path"]) for entry in good["user_files"]} == wanted
     return runs
 
 

@@ -240,18 +240,19 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
 def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool, ray_options=None) -> int:
     from navctl.engine.fleet import load_all, run_fleet
     from navctl.report.console import FleetConsole
-    from navctl.report.fleet import fleet_document, fleet_markdown, fleet_table
+    from navctl.report.fleet import fleet_document, fleet_markdown, fleet_notes, fleet_table
 
     entries = load_all(recipes, workspace.resolve() if workspace else None)
     view = FleetConsole(stderr, entries)
     if ray_options is not None:
         from navctl.engine.ray_fleet import run_fleet_on_ray
 
-        run = {"force": options.force, "only": list(options.only), "jobs": options.jobs, "threads": options.threads}
-        code = run_fleet_on_ray(entries, {"run": run, "package_formats": formats}, ray_options, view)
+        code = run_fleet_on_ray(entries, options, ray_options, view, package_formats=formats)
     else:
         code = run_fleet(entries, options, view, pack=pack, package_formats=formats)
     stderr.print(fleet_table(entries))
+    for note in fleet_notes(entries):
+        stderr.line(note)
     if code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
     _github_summary(fleet_markdown(entries))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -93,11 +94,13 @@ def run_recipe(
     package_formats: str | None = None,
     launcher_factory: Callable[..., Launcher] | None = None,
 ) -> RunOutcome:
+    # the caller's options stay as given (a fleet passes one RunOptions to every recipe)
     options = options or RunOptions()
-    if options.threads <= 0:
-        options.threads = loaded.recipe.threads or default_threads()
-    if options.jobs <= 0:
-        options.jobs = min(2, default_threads())
+    options = dataclasses.replace(
+        options,
+        threads=options.threads if options.threads > 0 else loaded.recipe.threads or default_threads(),
+        jobs=options.jobs if options.jobs > 0 else min(2, default_threads()),
+    )
     plan = plan or expand(loaded.recipe)
     ws = Workspace(workspace_path(loaded, workspace))
     target = package_path(loaded, package, workspace)

@@ -20,13 +20,16 @@ from navctl.errors import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    EnvironmentProblem,
     NavctlError,
     RecipeError,
     UsageError,
+    WorkspaceLocked,
 )
 from navctl.plan.expand import expand
-from navctl.plan.models import Plan
+from navctl.plan.models import Plan, PlannedStep
 from navctl.recipe.load import LoadedRecipe, load_recipe
+from navctl.status import StepRecord
 
 # The fleet's exit code is its worst recipe's, in this order of severity.
 SEVERITY = (EXIT_OK, EXIT_FORMATS_FAILED, EXIT_ENVIRONMENT, EXIT_USAGE, EXIT_INTERNAL)
@@ -39,22 +42,61 @@ def worst_exit(codes: list[int]) -> int:
     return max(ranked, key=SEVERITY.index) if ranked else EXIT_OK
 
 
+# What the state column says of a recipe stopped before its first step, by what stopped it (the most
+# specific first); its whole message goes in a note under the fleet table.
+NOT_RUN_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (RecipeError, "invalid recipe"),
+    (WorkspaceLocked, "workspace locked"),
+    (UsageError, "usage error"),
+    (EnvironmentProblem, "cannot run here"),
+    (KeyboardInterrupt, "interrupted"),
+)
+
+
+def not_run_reason(exc: BaseException) -> str:
+    return next((word for kind, word in NOT_RUN_REASONS if isinstance(exc, kind)), "internal error")
+
+
 @dataclass
 class FleetEntry:
     loaded: LoadedRecipe
     plan: Plan | None  # None: this machine cannot plan it (plan_error says why); a cluster still may
     workspace: Path | None  # None: the recipe's own
-    state: str = "queued"  # queued | running | done | not run | unschedulable
+    state: str = "queued"  # queued | running | done | not run
     exit_code: int | None = None
     outcome: RunOutcome | None = None
-    error: str = ""
+    error: str = ""  # the whole message of what stopped it
     wall_s: float = 0.0
     attempts: int = 1  # more than 1: a cluster retried it after a node died
     plan_error: NavctlError | None = None
+    reason: str = ""  # not run: why, in a word or two (NOT_RUN_REASONS, unschedulable)
 
     @property
     def name(self) -> str:
         return self.loaded.recipe.name
+
+    def not_run(self, reason: str, exit_code: int | None, error: str = "") -> None:
+        self.state, self.reason, self.exit_code, self.error = "not run", reason, exit_code, error
+
+
+class StepsSeen(Events):
+    """A recipe's step events passed on, noting whether any step reached a state: an error raised before
+    that one did means the recipe never ran."""
+
+    def __init__(self, inner: Events) -> None:
+        self.inner = inner
+        self.seen = False
+
+    def started(self, step: PlannedStep) -> None:
+        self.seen = True
+        self.inner.started(step)
+
+    def finished(self, step: PlannedStep, record: StepRecord) -> None:
+        self.seen = True
+        self.inner.finished(step, record)
+
+    def note(self, message: str) -> None:
+        self.inner.note(message)
 
 
 class FleetRecipeErrors(NavctlError):
@@ -110,7 +152,7 @@ class FleetEvents:
         """A recipe was handed to a cluster; its steps run there, out of sight."""
 
     def recipe_finished(self, entry: FleetEntry) -> None:
-        """A recipe ended (done, or not run after an interrupt)."""
+        """A recipe ended: done, or not run (entry.reason says why)."""
 
 
 def run_fleet(
@@ -127,41 +169,40 @@ def run_fleet(
     interrupted = False
     for entry in entries:
         if interrupted:
-            entry.state = "not run"
+            entry.not_run("interrupted", None)
             events.recipe_finished(entry)
             continue
         if entry.plan_error is not None:
-            entry.state, entry.exit_code, entry.error = "done", entry.plan_error.exit_code, entry.plan_error.message
+            entry.not_run(not_run_reason(entry.plan_error), entry.plan_error.exit_code, entry.plan_error.message)
             events.recipe_finished(entry)
             continue
         entry.state = "running"
-        step_events = events.recipe_started(entry)
+        steps = StepsSeen(events.recipe_started(entry))
         started = time.monotonic()
+        stopped: BaseException | None = None
         try:
             entry.outcome = runner(
                 entry.loaded,
                 workspace=entry.workspace,
-                options=RunOptions(
-                    force=options.force, only=list(options.only), jobs=options.jobs, threads=options.threads
-                ),
-                events=step_events,
+                options=options,
+                events=steps,
                 pack=pack,
                 plan=entry.plan,
                 package_formats=package_formats,
             )
             entry.exit_code = entry.outcome.exit_code
         except NavctlError as exc:
-            entry.exit_code = exc.exit_code
-            entry.error = exc.message
-        except KeyboardInterrupt:
-            entry.exit_code = EXIT_INTERRUPTED
-            entry.error = "interrupted"
+            stopped, entry.exit_code, entry.error = exc, exc.exit_code, exc.message
+        except KeyboardInterrupt as exc:
+            stopped, entry.exit_code, entry.error = exc, EXIT_INTERRUPTED, "interrupted"
         except Exception as exc:  # noqa: BLE001 - one recipe's internal error must not stop the fleet
-            entry.exit_code = EXIT_INTERNAL
+            stopped, entry.exit_code = exc, EXIT_INTERNAL
             entry.error = f"internal error: {type(exc).__name__}: {exc}"
             traceback.print_exc()
         entry.wall_s = round(time.monotonic() - started, 2)
         entry.state = "done"
+        if stopped is not None and not steps.seen:
+            entry.not_run(not_run_reason(stopped), entry.exit_code, entry.error)
         interrupted = entry.exit_code == EXIT_INTERRUPTED
         events.recipe_finished(entry)
     return worst_exit([e.exit_code for e in entries if e.exit_code is not None])

@@ -1,8 +1,8 @@
 """`navctl optimize --executor ray`: each recipe one Ray task, on a cluster the team already has.
 
-The recipe's folder reaches the worker through Ray's object store, zipped (workspaces and packages left
-out), so no shared filesystem is needed: Ray's `runtime_env` `working_dir` takes a local folder only for
-a whole job (`ray.init`), not per task, and each recipe here has its own folder. The worker runs the
+The recipe and its user files (navctl.engine.ray_shipment) reach the worker through Ray's object store,
+zipped, so no shared filesystem is needed: Ray's `runtime_env` `working_dir` takes a local folder only
+for a whole job (`ray.init`), not per task, and each recipe here has its own files. The worker runs the
 same engine (steps are subprocesses on that node) in a fresh Ray worker process per recipe
 (`max_calls=1`: memory a converter leaks goes with it), and sends back the package bytes; the driver
 writes the `.nav` where a local run would and unpacks it into the local workspace, so `navctl status`,
@@ -24,12 +24,11 @@ from typing import Any
 
 from navctl import stopping
 from navctl.engine.api import RunOutcome, package_path, workspace_path
+from navctl.engine.executor import RunOptions
 from navctl.engine.fleet import FleetEntry, FleetEvents, worst_exit
+from navctl.engine.ray_shipment import Shipment
 from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED, EnvironmentProblem, UsageError
 from navctl.plan.environment import module_available
-
-# A recipe folder holds code and small data; past this it is almost always a dataset or an old workspace.
-UPLOAD_LIMIT = 512 << 20
 
 
 @dataclass
@@ -49,41 +48,6 @@ def parse_resources(text: str | None) -> dict[str, float] | None:
     if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
         raise UsageError('--ray-resources: expected an object of numbers, e.g. {"accelerator_type:H100": 0.001}')
     return value
-
-
-def _shipped_files(entry: FleetEntry) -> list[Path]:
-    """The recipe folder's files, less its workspace, packages and bytecode."""
-    folder = entry.loaded.base_dir.resolve()
-    workspace = workspace_path(entry.loaded, entry.workspace).resolve()
-    found = []
-    for root, dirs, files in os.walk(folder):
-        here = Path(root)
-        dirs[:] = [d for d in dirs if here / d != workspace and d != "__pycache__" and not (here / d).is_symlink()]
-        found += [here / f for f in files if not f.endswith((".nav", ".pyc")) and (here / f).is_file()]
-    return sorted(found)
-
-
-def zip_folder(entry: FleetEntry) -> bytes:
-    import io
-    import zipfile
-
-    folder = entry.loaded.base_dir.resolve()
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        for path in _shipped_files(entry):
-            archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
-def check_upload(entry: FleetEntry, limit: int = UPLOAD_LIMIT) -> None:
-    folder = entry.loaded.base_dir.resolve()
-    size = sum(path.stat().st_size for path in _shipped_files(entry))
-    if size >= limit:
-        raise UsageError(
-            f"recipe {entry.loaded.path}: its folder {folder} holds {size / 2**20:,.0f} MiB; navctl ships at most "
-            f"{limit / 2**20:,.0f} MiB of a recipe's folder to a Ray worker",
-            hint="move large data out of the recipe's folder (load it from storage the workers can reach)",
-        )
 
 
 def _connect(address: str) -> bool:
@@ -159,48 +123,56 @@ def unschedulable(wanted: dict[str, float], nodes: list[dict[str, Any]]) -> str:
     asked = ", ".join(f"{k} {v:g}" for k, v in sorted(wanted.items()))
     largest = {k: max((n.get("Resources", {}).get(k, 0.0) for n in alive), default=0.0) for k in wanted}
     has = ", ".join(f"{k} {v:g}" for k, v in sorted(largest.items()))
-    return f"unschedulable: it needs {asked} on one node; the largest of {len(alive)} node(s) offer {has}"
+    return f"it needs {asked} on one node; the largest of {len(alive)} node(s) offer {has}"
 
 
-def _run_on_worker(folder_zip: bytes, recipe: str, name: str, options: dict[str, Any], attempts: str) -> dict[str, Any]:
-    """In the Ray worker: unpack the recipe's folder (navctl's safe extraction), run it, pack the result."""
+def _run_on_worker(
+    shipped: bytes, recipe: str, name: str, options: RunOptions, package_formats: str | None, attempts: str
+) -> dict[str, Any]:
+    """In the Ray worker: unpack the recipe and its files (navctl's safe extraction), run it, pack the result."""
     _note_attempt(attempts)
     from navctl.engine.api import run_recipe
-    from navctl.engine.executor import RunOptions
+    from navctl.engine.executor import Events
+    from navctl.engine.fleet import StepsSeen, not_run_reason
     from navctl.errors import NavctlError
     from navctl.package import extract_package
     from navctl.recipe.load import load_recipe
 
     scratch = Path(tempfile.mkdtemp(prefix="navctl-ray-"))
+    steps = StepsSeen(Events())
     try:
-        (scratch / "recipe-folder.zip").write_bytes(folder_zip)
-        extract_package(scratch / "recipe-folder.zip", scratch / "recipe")
-        loaded = load_recipe(scratch / "recipe" / recipe)
+        (scratch / "shipped.zip").write_bytes(shipped)
+        extract_package(scratch / "shipped.zip", scratch / "files")
+        loaded = load_recipe(scratch / "files" / recipe)
         outcome = run_recipe(
             loaded,
             workspace=scratch / name,
             package=scratch / "package.nav",
-            options=RunOptions(**options["run"]),
+            options=options,
+            events=steps,
             pack=True,
-            package_formats=options["package_formats"],
+            package_formats=package_formats,
         )
         package = outcome.package.read_bytes() if outcome.package else None
-        return {"exit_code": outcome.exit_code, "package": package, "notes": outcome.notes, "error": ""}
+        return {"exit_code": outcome.exit_code, "package": package, "notes": outcome.notes, "error": "", "reason": ""}
     except NavctlError as exc:
-        return {"exit_code": exc.exit_code, "package": None, "notes": [], "error": exc.message}
+        reason = "" if steps.seen else not_run_reason(exc)
+        return {"exit_code": exc.exit_code, "package": None, "notes": [], "error": exc.message, "reason": reason}
     finally:
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
 
 
-def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
+def _receive(entry: FleetEntry, answer: dict[str, Any], user_files: list[dict[str, str]]) -> None:
     """Write the package where a local run would, and unpack it into the local workspace."""
     from navctl.package import extract_package
-    from navctl.status import read_status, write_status
+    from navctl.status import UserFileRecord, read_status, write_status
 
     entry.exit_code = answer["exit_code"]
     entry.error = answer["error"]
+    if answer.get("reason"):
+        entry.not_run(answer["reason"], entry.exit_code, entry.error)
     if answer["package"] is None:
         return
     target = package_path(entry.loaded, None, entry.workspace)
@@ -212,8 +184,9 @@ def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
     workspace = workspace_path(entry.loaded, entry.workspace)
     extract_package(target, workspace)
     status = read_status(workspace)
-    # the worker's scratch paths mean nothing here: point the record at the local recipe
+    # the worker's scratch paths mean nothing here: point the record at the local recipe and files
     status.recipe.path = os.path.relpath(entry.loaded.path, workspace)
+    status.user_files = [UserFileRecord(**record) for record in user_files]
     write_status(workspace, status)
     entry.outcome = RunOutcome(
         status=status,
@@ -227,14 +200,16 @@ def _receive(entry: FleetEntry, answer: dict[str, Any]) -> None:
 
 def run_fleet_on_ray(
     entries: list[FleetEntry],
-    run_options: dict[str, Any],
+    options: RunOptions,
     ray_options: RayOptions,
     events: FleetEvents | None = None,
+    package_formats: str | None = None,
 ) -> int:
     if not module_available("ray"):
         raise EnvironmentProblem("--executor ray needs Ray", hint="pip install 'navctl[ray]'")
+    shipments = {id(entry): Shipment.of(entry.loaded) for entry in entries}
     for entry in entries:
-        check_upload(entry)
+        shipments[id(entry)].check_size(entry.loaded.path)
     import ray
 
     events = events or FleetEvents()
@@ -243,7 +218,7 @@ def run_fleet_on_ray(
     with contextlib.redirect_stdout(sys.stderr), stopping.stoppable():
         connected_here = _connect(ray_options.address)
         try:
-            _run_all(entries, run_options, ray_options, events)
+            _run_all(entries, shipments, (options, package_formats), ray_options, events)
         finally:
             if connected_here:
                 ray.shutdown()
@@ -251,7 +226,11 @@ def run_fleet_on_ray(
 
 
 def _run_all(
-    entries: list[FleetEntry], run_options: dict[str, Any], ray_options: RayOptions, events: FleetEvents
+    entries: list[FleetEntry],
+    shipments: dict[int, Shipment],
+    run: tuple[RunOptions, str | None],  # the run's options and package_formats, the same for every recipe
+    ray_options: RayOptions,
+    events: FleetEvents,
 ) -> None:
     import ray
 
@@ -266,7 +245,7 @@ def _run_all(
             cpus = _cpus(entry, nodes)
             why = unschedulable(_requested(entry, ray_options.resources, cpus), nodes)
             if why:
-                entry.exit_code, entry.state, entry.error = EXIT_ENVIRONMENT, "unschedulable", why
+                entry.not_run("unschedulable", EXIT_ENVIRONMENT, why)
                 events.recipe_finished(entry)
                 continue
             task = remote.options(
@@ -274,9 +253,13 @@ def _run_all(
                 num_gpus=1 if recipe.device == "cuda" else 0,
                 resources=ray_options.resources or None,
             )
-            relative = entry.loaded.path.resolve().relative_to(entry.loaded.base_dir.resolve()).as_posix()
+            shipment = shipments[id(entry)]
             ref = task.remote(
-                ray.put(zip_folder(entry)), relative, entry.name, run_options, f"{fleet_id}/{entry.name}/"
+                ray.put(shipment.zip()),
+                shipment.recipe,
+                entry.name,
+                *run,
+                f"{fleet_id}/{entry.name}/",
             )
             pending[ref] = entry
             entry.state = "running"
@@ -290,13 +273,13 @@ def _run_all(
             if not done:
                 continue
             entry = pending.pop(done[0])
+            entry.state = "done"
             try:
-                _receive(entry, ray.get(done[0]))
+                _receive(entry, ray.get(done[0]), shipments[id(entry)].user_files)
             except ray.exceptions.RayError as exc:
                 entry.exit_code = EXIT_INTERNAL
                 entry.error = f"the Ray task failed: {str(exc).splitlines()[0]}"
             entry.wall_s = round(time.monotonic() - began[id(entry)], 2)
-            entry.state = "done"
             entry.attempts = _attempts(f"{fleet_id}/{entry.name}/")
             events.recipe_finished(entry)
     except KeyboardInterrupt:

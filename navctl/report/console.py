@@ -204,7 +204,9 @@ class FleetConsole:
             self.progress = None
         where = f"[{self.index[id(entry)]}/{self.total}] {entry.name}"
         if entry.outcome is None:
-            self.console.print(f"{where}: {entry.state}" + (f" ({entry.error})" if entry.error else ""))
+            state = f"{entry.state}: {entry.reason}" if entry.reason else entry.state
+            error = f" ({entry.error.splitlines()[0]})" if entry.error else ""
+            self.console.print(f"{where}: {state}{error}", markup=False)
             return
         best = entry.outcome.status.selection.get("max-throughput") or "no correct candidate"
         self.console.print(

@@ -26,21 +26,28 @@ class FleetRow:
     min_latency: str | None
     wall_s: float
     package: str | None
-    error: str
+    error: str  # the whole message, shown in a note under the table
     attempts: int = 1
+    reason: str = ""  # why a recipe was not run, in a word or two
 
-    def cells(self) -> list[str]:
-        state = self.state if self.exit_code is None else f"{self.state} (exit {self.exit_code})"
+    def state_text(self) -> str:
+        """`done (exit 1)`, `not run: invalid recipe (exit 2)`, `not run: interrupted`."""
+        state = f"{self.state}: {self.reason}" if self.reason else self.state
+        if self.exit_code is not None:
+            state += f" (exit {self.exit_code})"
         if self.attempts > 1:
             state += f", retried {self.attempts - 1}x"
+        return state
+
+    def cells(self) -> list[str]:
         return [
             self.recipe,
-            state,
+            self.state_text(),
             f"{self.steps_ok}/{self.steps_failed}/{self.steps_unavailable}",
             self.max_throughput or "-",
             self.min_latency or "-",
             f"{self.wall_s:.1f}",
-            self.package or (self.error[:80] if self.error else "-"),
+            self.package or "-",
         ]
 
 
@@ -76,6 +83,7 @@ def fleet_rows(entries: list[FleetEntry]) -> list[FleetRow]:
                 package=str(entry.outcome.package) if entry.outcome and entry.outcome.package else None,
                 error=entry.error,
                 attempts=entry.attempts,
+                reason=entry.reason,
             )
         )
     return rows
@@ -92,10 +100,23 @@ def fleet_table(entries: list[FleetEntry]):
     return table
 
 
+def fleet_notes(entries: list[FleetEntry]) -> list[str]:
+    """A note under the table per recipe that stopped on an error: what stopped it, whole."""
+    notes = []
+    for row in fleet_rows(entries):
+        if row.error:
+            lead = f"{row.recipe}: not run: " if row.state == "not run" else f"{row.recipe}: "
+            notes.append(lead + row.error.replace("\n", "\n  "))
+    return notes
+
+
 def fleet_markdown(entries: list[FleetEntry]) -> str:
     lines = [f"## navctl fleet: {len(entries)} recipes", "", "| " + " | ".join(COLUMNS) + " |"]
     lines.append("|" + "|".join("---:" if name == "wall s" else "---" for name in COLUMNS) + "|")
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row.cells()) + " |" for row in fleet_rows(entries)]
+    notes = fleet_notes(entries)
+    if notes:
+        lines += ["", *(f"- {note}".replace("\n", "<br>") for note in notes)]
     return "\n".join(lines) + "\n\n"
 
 

@@ -220,6 +220,20 @@ def test_editing_a_user_file_reruns_exactly_the_steps_that_read_it(edited: str, 
     assert listed[tmp_path / edited] == sha256_file(tmp_path / edited)  # the set, as hashed after the edit
 
 
+def test_run_recipe_leaves_the_callers_options_as_given(tmp_path: Path) -> None:
+    from navctl.engine.api import run_recipe
+
+    recipe = write_project(tmp_path, targets=["onnx"])
+    loaded = load_recipe(recipe)
+    plan = expand(loaded.recipe, Machine(cuda=False, modules={"torch": True, "onnx": True, "onnxruntime": True}))
+    options = RunOptions()  # threads and jobs 0: each run picks its own (the recipe's threads: 1)
+    outcome = run_recipe(
+        loaded, options=options, plan=plan, pack=False, launcher_factory=FakeLauncher({}, recipe.parent / "ws")
+    )
+    assert outcome.status.environment.threads == 1
+    assert options == RunOptions()  # a fleet hands the same options to the next recipe
+
+
 def test_the_longest_chain_starts_first(tmp_path: Path) -> None:
     recipe = write_project(tmp_path, targets=["torchscript-trace", "onnx", "openvino"])
     fake = _run_all_ok(recipe, {"torch": True, "onnx": True, "onnxruntime": True, "openvino": True})

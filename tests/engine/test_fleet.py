@@ -46,9 +46,58 @@ def test_a_failing_recipe_leaves_the_others_and_ctrl_c_stops_the_rest(tmp_path: 
     code = run_fleet(entries, RunOptions(), Watch(), runner=runner)
     assert ran == ["a", "b", "c"]  # d never started after the interrupt
     assert code == EXIT_INTERRUPTED
-    assert [(e.exit_code, e.state) for e in entries] == [(4, "done"), (3, "done"), (130, "done"), (None, "not run")]
+    # each stopped before its first step: not run, whatever stopped it
+    assert [(e.exit_code, e.state, e.reason) for e in entries] == [
+        (4, "not run", "cannot run here"),
+        (3, "not run", "internal error"),
+        (130, "not run", "interrupted"),
+        (None, "not run", "interrupted"),
+    ]
     assert "no framework here" in entries[0].error and "ValueError" in entries[1].error
-    assert finished == [("a", "done"), ("b", "done"), ("c", "done"), ("d", "not run")]
+    assert finished == [("a", "not run"), ("b", "not run"), ("c", "not run"), ("d", "not run")]
+
+
+def test_the_fleet_table_says_which_recipes_never_ran_and_why_under_the_table(tmp_path: Path) -> None:
+    from navctl.engine.executor import Events
+    from navctl.errors import RecipeError, RecipeProblem
+    from navctl.plan.models import PlannedStep
+    from navctl.report.fleet import fleet_markdown, fleet_notes, fleet_rows
+    from navctl.status import StepRecord
+
+    names = ("broken", "gpu", "late", "stopped")
+    entries = load_all([write_project(tmp_path / n, name=n) for n in names], tmp_path / "fleet")
+    entries[1].plan, entries[1].plan_error = None, EnvironmentProblem("no CUDA device is visible")
+    samples = PlannedStep(id="samples", kind="samples")
+
+    def runner(loaded, events: Events, **kwargs):
+        name = loaded.recipe.name
+        if name == "broken":  # before any step: the recipe's files are not there
+            raise RecipeError("recipe.yaml", [RecipeProblem("file '../models/model.py' does not exist", 4, 16)])
+        events.finished(samples, StepRecord(kind="samples", state="ok"))  # it ran, then stopped
+        if name == "late":
+            raise RecipeError("recipe.yaml", [RecipeProblem("the model has no output named 'logits'", 9, 5)])
+        raise KeyboardInterrupt
+
+    run_fleet(entries, RunOptions(), runner=runner)
+    rows = {row.recipe: row for row in fleet_rows(entries)}
+    states = {name: row.cells()[1] for name, row in rows.items()}
+    assert states == {
+        "broken": "not run: invalid recipe (exit 2)",
+        "gpu": "not run: cannot run here (exit 4)",
+        "late": "done (exit 2)",  # its samples step ran
+        "stopped": "done (exit 130)",
+    }
+    assert {row.cells()[-1] for row in rows.values()} == {"-"}  # the package column never holds an error
+    notes = fleet_notes(entries)
+    assert notes == [
+        "broken: not run: recipe.yaml:4:16: file '../models/model.py' does not exist",
+        "gpu: not run: no CUDA device is visible",
+        "late: recipe.yaml:9:5: the model has no output named 'logits'",
+        "stopped: interrupted",
+    ]
+    markdown = fleet_markdown(entries)
+    assert "| broken | not run: invalid recipe (exit 2) |" in markdown
+    assert "- gpu: not run: no CUDA device is visible" in markdown
 
 
 def test_every_invalid_recipe_is_reported_and_nothing_runs(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ its folder shipped through the object store, its package sent back and unpacked 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import shutil
@@ -12,14 +13,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from navctl.engine.fleet import FleetEntry
-from navctl.engine.ray_fleet import check_upload, unschedulable
+from navctl.engine.ray_fleet import unschedulable
+from navctl.engine.ray_shipment import Shipment
 from navctl.errors import UsageError
-from navctl.plan.expand import expand
 from navctl.recipe.load import load_recipe
 from tests.helpers import (
     TINY_MODEL,
@@ -35,16 +36,20 @@ from tests.helpers import (
 pytest.importorskip("ray")
 
 
-def test_a_recipe_folder_over_the_upload_limit_is_named_with_its_size(tmp_path: Path) -> None:
-    recipe = write_project(tmp_path / "big", name="big")
-    (tmp_path / "big" / "data.bin").write_bytes(b"\0" * (3 << 20))
+def test_a_recipe_ships_its_files_under_their_common_folder_and_no_more_than_the_limit(tmp_path: Path) -> None:
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "weights.bin").write_bytes(b"\0" * (3 << 20))
+    recipe = write_project(tmp_path / "big", name="big", runtime_files=["../data/*.bin"])
+    (tmp_path / "big" / "unlisted.bin").write_bytes(b"\0" * (8 << 20))  # neither imported nor listed: stays
     (tmp_path / "big" / "ws").mkdir()
     (tmp_path / "big" / "ws" / "left-behind.bin").write_bytes(b"\0" * (8 << 20))  # the workspace stays behind
-    loaded = load_recipe(recipe)
-    entry = FleetEntry(loaded, expand(loaded.recipe), None)
-    check_upload(entry, limit=4 << 20)
-    with pytest.raises(UsageError, match=r"big holds 3 MiB; navctl ships at most 2 MiB"):
-        check_upload(entry, limit=2 << 20)
+    shipment = Shipment.of(load_recipe(recipe))
+    assert shipment.root == tmp_path and shipment.recipe == "big/recipe.yaml"
+    with zipfile.ZipFile(io.BytesIO(shipment.zip())) as archive:
+        assert sorted(archive.namelist()) == ["big/model.py", "big/recipe.yaml", "data/weights.bin"]
+    shipment.check_size(recipe, limit=4 << 20)
+    with pytest.raises(UsageError, match=r"its 3 files .* hold 3 MiB; navctl ships at most 2 MiB"):
+        shipment.check_size(recipe, limit=2 << 20)
 
 
 def test_a_recipe_no_node_can_run_is_unschedulable_at_once() -> None:
@@ -54,7 +59,7 @@ def test_a_recipe_no_node_can_run_is_unschedulable_at_once() -> None:
     ]
     assert unschedulable({"CPU": 2.0}, nodes) == ""
     why = unschedulable({"CPU": 1.0, "GPU": 1.0}, nodes)
-    assert why.startswith("unschedulable: it needs CPU 1, GPU 1 on one node")
+    assert why.startswith("it needs CPU 1, GPU 1 on one node")
     assert "the largest of 1 node(s) offer CPU 2, GPU 0" in why
 
 
@@ -231,15 +236,15 @@ def test_three_recipes_and_a_gpu_one_on_an_existing_cluster(tmp_path: Path, ray_
     # the GPU recipe is unschedulable (exit 4), which outranks the crash (exit 1)
     assert result.returncode == 4 and result.stdout, result.stderr[-4000:]
     runs = {run["recipe"]: run for run in json.loads(result.stdout)["runs"]}
-    assert runs["gpu"]["state"] == "unschedulable" and "GPU 1" in runs["gpu"]["error"]
+    gpu = runs["gpu"]
+    assert (gpu["state"], gpu["reason"], gpu["package"]) == ("not run", "unschedulable", None), gpu
+    assert "gpu: not run: it needs CPU 1, GPU 1" in result.stderr  # the note under the table
     result.returncode = 1  # the rest is what the local executor leaves
     document = json.loads(result.stdout)
     document["runs"] = [run for run in document["runs"] if run["recipe"] != "gpu"]
     document["exit_code"] = 1
     result.stdout = json.dumps(document)
     check_three_recipes(result, tmp_path / "fleet")
-    status = load_status(tmp_path / "fleet" / "good")
-    assert status["recipe"]["path"].endswith("good/recipe.yaml")  # the local recipe, not the worker's copy
     assert run_cli("status", str(tmp_path / "fleet" / "good")).returncode == 0
     assert "submitted to Ray" in result.stderr
     assert not step_processes()  # no step is left on a node once the fleet returned
@@ -253,7 +258,9 @@ def test_a_package_from_a_gpu_worker_is_received_on_a_cpu_driver(tmp_path: Path,
     recipe = write_project(tmp_path / "gpu", name="gpu", device="cuda")
     (entry,) = load_all([recipe], tmp_path / "fleet")
     assert entry.plan is None and "CUDA" in entry.plan_error.message  # this machine cannot plan it
-    _receive(entry, {"exit_code": 0, "package": tiny_package.read_bytes(), "notes": [], "error": ""})
+    answer = {"exit_code": 0, "package": tiny_package.read_bytes(), "notes": [], "error": "", "reason": ""}
+    _receive(entry, answer, Shipment.of(entry.loaded).user_files)
     assert entry.outcome is not None and entry.outcome.package == tmp_path / "fleet" / "gpu.nav"
     status = load_status(tmp_path / "fleet" / "gpu")
     assert status["recipe"]["path"].endswith("gpu/recipe.yaml")
+    assert [entry["path"] for entry in status["user_files"]] == ["model.py"]  # this machine's, not the worker's
