@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from pathlib import Path
 
-from navctl.engine.source_imports import is_local, is_standard, read_imports
+from navctl.engine.source_imports import ModuleFinder, is_standard, read_imports
 
 
 def library_imports(files: list[Path], base_dir: Path, skip: Collection[str] = ()) -> list[str]:
@@ -21,13 +21,14 @@ def library_imports(files: list[Path], base_dir: Path, skip: Collection[str] = (
     transformers imports on first access) for each top-level import of the `.py` files, but for those
     of the top-level packages in `skip` (imported already)."""
     folders = list(dict.fromkeys([base_dir, Path.cwd(), *(file.parent for file in files)]))
+    finder = ModuleFinder()
     found: list[str] = []
     for file in files:
         for imported in read_imports(file):
             module = imported.module
             if not imported.at_import or imported.level or module.split(".")[0] in skip:
                 continue
-            if is_standard(module) or is_local(module, folders):
+            if is_standard(module) or finder.is_local(module, folders):
                 continue
             found.append(f"{module}:{','.join(imported.names)}" if imported.names else module)
     return list(dict.fromkeys(found))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import importlib.machinery
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ def read_imports(file: Path) -> list[Import]:
     except (OSError, SyntaxError, ValueError):
         return []
     at_import = {id(node) for node in _module_level(tree.body)}
-    nodes = [n for n in ast.walk(tree) if isinstance(n, ast.Import | ast.ImportFrom)]
+    nodes = [n for n in _statements(tree.body) if isinstance(n, ast.Import | ast.ImportFrom)]
     nodes.sort(key=lambda n: (n.lineno, n.col_offset))
     found = []
     for node in nodes:
@@ -46,6 +47,21 @@ def read_imports(file: Path) -> list[Import]:
             names = tuple(alias.name for alias in node.names if alias.name != "*")
             found.append(Import(node.module or "", names, node.level, id(node) in at_import))
     return found
+
+
+# The fields that hold statements; an import is a statement, so expressions (most of a tree) are never
+# walked: ast.walk over every node took 0.13 s for 64 files of 350 KiB.
+_BLOCKS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _statements(body: list) -> Iterator[ast.AST]:
+    """Every statement of a body and of the blocks inside it (functions, classes, if, try, with, match...)."""
+    for node in body:
+        yield node
+        for block in _BLOCKS:
+            inner = getattr(node, block, None)
+            if isinstance(inner, list):
+                yield from _statements(inner)
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -66,67 +82,84 @@ def _module_level(body: list[ast.stmt]) -> Iterator[ast.stmt]:
             yield from _module_level(node.body + handlers + node.orelse + node.finalbody)
 
 
-def _find(folder: Path, name: str) -> tuple[Path | None, Path | None] | None:
-    """`name` in `folder` as Python's path finder sees it: (the package folder its submodules are in,
-    None for a plain module; the file that runs, None for a namespace package). A regular package
-    first, then a module file (source or extension), then a namespace package (a folder without
-    `__init__`); None when it is not there."""
-    package = folder / name
-    suffixes = importlib.machinery.all_suffixes()
-    init = next((package / f"__init__{s}" for s in suffixes if (package / f"__init__{s}").is_file()), None)
-    if init is not None:
-        return package, init
-    module = next((folder / f"{name}{s}" for s in suffixes if (folder / f"{name}{s}").is_file()), None)
-    if module is not None:
-        return None, module
-    return (package, None) if package.is_dir() else None
+class ModuleFinder:
+    """Where Python's path finder would find the user's modules, from each folder's listing read once.
+    Make one per computation: files come and go between runs (a notebook keeps its process)."""
 
+    def __init__(self) -> None:
+        self._listings: dict[Path, dict[str, bool]] = {}
+        self._suffixes = importlib.machinery.all_suffixes()
 
-def module_files(module: str, roots: Iterable[Path], names: tuple[str, ...] = ()) -> list[Path] | None:
-    """The files Python runs to import dotted `module` from the first of `roots` holding its first part:
-    each package's `__init__`, the module's own file, and those of `names` that are its submodules
-    (`from pkg import sub`). None when no root holds it: an installed library, the standard library, or
-    a module that does not exist (the step will say so)."""
-    parts = [p for p in module.split(".") if p]
-    first = next((found for root in roots if (found := _find(root, parts[0])) is not None), None) if parts else None
-    if first is None:
-        return None
-    package, file = first
-    files = [file] if file else []
-    for part in parts[1:]:
-        found = _find(package, part) if package is not None else None
+    def _listing(self, folder: Path) -> dict[str, bool]:
+        """name -> is a folder, for everything in `folder` (nothing when it cannot be read)."""
+        if folder not in self._listings:
+            try:
+                with os.scandir(folder) as entries:
+                    self._listings[folder] = {e.name: e.is_dir() for e in entries}
+            except OSError:
+                self._listings[folder] = {}
+        return self._listings[folder]
+
+    def find(self, folder: Path, name: str) -> tuple[Path | None, Path | None] | None:
+        """`name` in `folder`: (the package folder its submodules are in, None for a plain module; the
+        file that runs, None for a namespace package). A regular package first, then a module file
+        (source or extension), then a namespace package (a folder without `__init__`); None when it is
+        not there."""
+        listing = self._listing(folder)
+        if listing.get(name):
+            package = folder / name
+            inits = self._listing(package)
+            init = next((f"__init__{s}" for s in self._suffixes if inits.get(f"__init__{s}") is False), None)
+            if init is not None:
+                return package, package / init
+        module = next((f"{name}{s}" for s in self._suffixes if listing.get(f"{name}{s}") is False), None)
+        if module is not None:
+            return None, folder / module
+        return (folder / name, None) if listing.get(name) else None
+
+    def module_files(self, module: str, roots: Iterable[Path], names: tuple[str, ...] = ()) -> list[Path] | None:
+        """The files Python runs to import dotted `module` from the first of `roots` holding its first
+        part: each package's `__init__`, the module's own file, and those of `names` that are its
+        submodules (`from pkg import sub`). None when no root holds it: an installed library, the
+        standard library, or a module that does not exist (the step will say so)."""
+        parts = [p for p in module.split(".") if p]
+        found = next((f for root in roots if (f := self.find(root, parts[0])) is not None), None) if parts else None
         if found is None:
-            return files  # an attribute of a module, or missing: the step reports it
+            return None
         package, file = found
-        files += [file] if file else []
-    if package is not None:
-        subs = (_find(package, name) for name in names)
-        files += [sub[1] for sub in subs if sub is not None and sub[1] is not None]
-    return files
+        files = [file] if file else []
+        for part in parts[1:]:
+            inner = self.find(package, part) if package is not None else None
+            if inner is None:
+                return files  # an attribute of a module, or missing: the step reports it
+            package, file = inner
+            files += [file] if file else []
+        if package is not None:
+            subs = (self.find(package, name) for name in names)
+            files += [sub[1] for sub in subs if sub is not None and sub[1] is not None]
+        return files
+
+    def is_local(self, module: str, roots: Iterable[Path]) -> bool:
+        """An absolute import of the user's own code: a module one of `roots` holds, the standard
+        library's names left out (Python imported those long before the user's code runs)."""
+        return not is_standard(module) and self.module_files(module.split(".")[0], roots) is not None
+
+    def local_files(self, imported: Import, file: Path, roots: Iterable[Path]) -> list[Path]:
+        """The user's own files an import in `file` runs: a relative import's, found from the file's
+        package folder, or an absolute one's found in `roots` (nothing for a library)."""
+        if imported.level == 0:
+            return (
+                [] if is_standard(imported.module) else self.module_files(imported.module, roots, imported.names) or []
+            )
+        base = file.parent
+        for _ in range(imported.level - 1):
+            base = base.parent
+        if not imported.module:
+            subs = (self.find(base, name) for name in imported.names)
+            return [sub[1] for sub in subs if sub is not None and sub[1] is not None]
+        return self.module_files(imported.module, [base], imported.names) or []
 
 
 def is_standard(module: str) -> bool:
     """A module of Python's standard library (`__future__` included)."""
     return module.split(".")[0] in sys.stdlib_module_names
-
-
-def is_local(module: str, roots: Iterable[Path]) -> bool:
-    """An absolute import of the user's own code: a module one of `roots` holds, the standard library's
-    names left out (Python imported those long before the user's code runs)."""
-    return not is_standard(module) and module_files(module.split(".")[0], roots) is not None
-
-
-def local_files(imported: Import, file: Path, roots: Iterable[Path]) -> list[Path]:
-    """The user's own files an import in `file` runs: a relative import's, found from the file's package
-    folder, or an absolute one's found in `roots` (nothing for a library)."""
-    if imported.level == 0:
-        if is_standard(imported.module):
-            return []
-        return module_files(imported.module, roots, imported.names) or []
-    base = file.parent
-    for _ in range(imported.level - 1):
-        base = base.parent
-    if not imported.module:
-        subs = (_find(base, name) for name in imported.names)
-        return [sub[1] for sub in subs if sub is not None and sub[1] is not None]
-    return module_files(imported.module, [base], imported.names) or []

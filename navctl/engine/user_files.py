@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from navctl.engine.source_imports import local_files, module_files, read_imports
+from navctl.engine.source_imports import ModuleFinder, read_imports
 from navctl.hashing import sha256_file
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
@@ -101,7 +101,7 @@ class UserFiles:
         return Path(os.path.commonpath([self.base_dir, *(f.path for f in self.files)]))
 
 
-def _named(loaded: LoadedRecipe) -> list[tuple[Path, str]]:
+def _named(loaded: LoadedRecipe, finder: ModuleFinder) -> list[tuple[Path, str]]:
     """(file, role) for each file a recipe field names; a dotted entrypoint's module when it is local."""
     recipe, base = loaded.recipe, loaded.base_dir
     named: list[tuple[Path, str]] = []
@@ -115,7 +115,7 @@ def _named(loaded: LoadedRecipe) -> list[tuple[Path, str]]:
         if file is not None:
             named.append((file.resolve(), role))
         else:
-            named += [(f.resolve(), role) for f in module_files(value.rsplit(":", 1)[0], [base]) or []]
+            named += [(f.resolve(), role) for f in finder.module_files(value.rsplit(":", 1)[0], [base]) or []]
     if recipe.model.path:  # a SavedModel is a folder: every file in it
         target = loaded.resolve(recipe.model.path)
         named += [(f, MODEL) for f in (sorted(target.rglob("*")) if target.is_dir() else [target])]
@@ -128,7 +128,8 @@ def user_files(loaded: LoadedRecipe) -> UserFiles:
     through the modules they import in turn (found where Python would: the named files' folders, the
     recipe's folder, the importing file's own; relative imports from its package)."""
     base = loaded.base_dir.resolve()
-    named = [(file, role) for file, role in _named(loaded) if file.is_file()]
+    finder = ModuleFinder()
+    named = [(file, role) for file, role in _named(loaded, finder) if file.is_file()]
     roots = list(dict.fromkeys([*(file.parent for file, _ in named if file.suffix == ".py"), base]))
     roles: dict[Path, set[str]] = {}
     imports: dict[Path, list[Path]] = {}
@@ -139,7 +140,7 @@ def user_files(loaded: LoadedRecipe) -> UserFiles:
             continue
         roles[file].add(role)
         if file not in imports:
-            found = (local_files(i, file, [*roots, file.parent]) for i in read_imports(file))
+            found = (finder.local_files(i, file, [*roots, file.parent]) for i in read_imports(file))
             imports[file] = [path.resolve() for paths in found for path in paths]
         queue += [(path, role) for path in imports[file]]
     files = tuple(UserFile(path, sha256_file(path), frozenset(r)) for path, r in sorted(roles.items()))
