@@ -114,9 +114,27 @@ class OutputError(_Model):
         None, description="top-1 agreement with the source (outputs that look like class scores)"
     )
     ref_max_abs: float | None = Field(None, description="the largest |reference| over every sample")
-    ref_std: float | None = Field(None, description="the reference's standard deviation over every sample")
+    ref_std: float | None = Field(
+        None, description="the standard deviation of all the reference's elements (not input-driven: see input_spread)"
+    )
     error_to_spread: float | None = Field(None, description="max_abs / ref_std: the error against what varies")
-    warning: str = Field("", description="why a pass means little (a constant or tiny reference)")
+    warning: str = Field("", description="why a pass means little (a constant or tiny reference, a weak gate)")
+    input_spread: float | None = Field(
+        None,
+        description="how much the output depends on the input: each element's standard deviation across inputs "
+        "(rows along the batch axis of every recorded sample), root mean square over the elements",
+    )
+    error_to_input_spread: float | None = Field(
+        None, description="the error's root mean square over input_spread (0.5 or more: the pass proves little)"
+    )
+    top1_baseline: float | None = Field(
+        None,
+        description="top-1 agreement a format that always answers the most common reference class would score "
+        "(outputs top-1 agreement gates)",
+    )
+    proves_little: bool = Field(
+        False, description="the check passed, but would pass a format far off in what the input changes (warning)"
+    )
 
 
 class CorrectnessResult(_Model):
@@ -124,6 +142,7 @@ class CorrectnessResult(_Model):
     outputs: dict[str, OutputError] = Field(default_factory=dict)
     problem: str = ""
     warnings: list[str] = Field(default_factory=list, description="outputs whose check means little")
+    proves_little: bool = Field(False, description="some output passed a check that proves little (see warnings)")
     precision: str = Field("fp32", description="the candidate's precision; below fp32/tf32 a gate applies")
     gate: str = Field("", description="the gate a reduced-precision candidate had to pass")
     samples: list[int] | None = Field(
@@ -139,6 +158,12 @@ class CorrectnessResult(_Model):
 class VerifyResult(_Model):
     passed: bool
     message: str = ""
+    perturbed_passed: bool | None = Field(
+        None,
+        description="the verify function's verdict on a copy of the reference perturbed by about its input-driven "
+        "spread (None: not tried, the format failed)",
+    )
+    proves_little: bool = Field(False, description="it passed the format and the perturbed reference alike")
 
 
 class ProfileRecord(_Model):

@@ -143,6 +143,7 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
         style = {"passed": "green", "failed": "red", "rejected": "magenta", "reference": "cyan"}.get(
             row.correctness, ""
         )
+        style = "yellow" if row.proves_little else style  # a pass that proves little: see the notes
         values = [Text(v, style=style) if i == correct else v for i, v in enumerate(cell)]
         table.add_row(*[values[i] for i in keep])
     return table

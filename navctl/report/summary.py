@@ -26,6 +26,8 @@ class ResultRow:
     precision: str = "fp32"
     cosine: float | None = None  # the lowest over the outputs
     top1: float | None = None  # the lowest over the outputs that look like class scores
+    top1_baseline: float | None = None  # the highest share of one reference class (where top-1 gates)
+    proves_little: bool = False  # passed, but the check (or the verify function) proves little
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -50,6 +52,10 @@ def result_rows(status: Status) -> list[ResultRow]:
         outputs = list(result.correctness.outputs.values()) if result.correctness else []
         cosines = [o.cosine for o in outputs if o.cosine is not None]
         top1s = [o.top1 for o in outputs if o.top1 is not None]
+        baselines = [o.top1_baseline for o in outputs if o.top1_baseline is not None]
+        weak = bool(result.correctness and result.correctness.proves_little) or bool(
+            result.verify and result.verify.proves_little
+        )
         errors = [
             o.max_abs
             for o in (result.correctness.outputs.values() if result.correctness else [])
@@ -80,6 +86,8 @@ def result_rows(status: Status) -> list[ResultRow]:
                 precision=result.correctness.precision if result.correctness else "fp32",
                 cosine=min(cosines) if cosines else None,
                 top1=min(top1s) if top1s else None,
+                top1_baseline=max(baselines) if baselines else None,
+                proves_little=weak and correctness == "passed",
             )
         )
     return rows
@@ -93,7 +101,9 @@ def accuracy_cell(row: ResultRow) -> str:
     if row.cosine is not None:
         parts.append(f"cos {row.cosine:.4f}")
     if row.top1 is not None:
-        parts.append(f"top-1 {row.top1:.1%}")
+        # beside a majority class, top-1 agreement means little: show what always answering it scores
+        majority = f" (baseline {row.top1_baseline:.0%})" if row.top1_baseline and row.top1_baseline >= 0.5 else ""
+        parts.append(f"top-1 {row.top1:.1%}{majority}")
     return ", ".join(parts) or "-"
 
 
@@ -143,7 +153,7 @@ def row_cells(row: ResultRow, accuracy: bool = False) -> list[str]:
         row.format,
         row.runner,
         *([row.precision] if accuracy else []),
-        row.correctness,
+        row.correctness + (" (weak)" if row.proves_little else ""),
         fmt_number(row.max_abs, 2),
         *([accuracy_cell(row)] if accuracy else []),
         fmt_number(row.best_throughput),
@@ -177,12 +187,34 @@ def run_notes(status: Status) -> list[str]:
             if record.state == "cached" and record.reason == "fingerprint unchanged":
                 continue
             notes.append(f"{step_id}: {record.reason}")
-    vacuous = sorted({w for r in status.results.values() if r.correctness for w in r.correctness.warnings})
-    notes += [f"correctness: {w}" for w in vacuous]
+    notes += strength_notes(status)
     picked = {v for v in status.selection.values() if v}
     shaky = sorted(k for k in picked if any(not p.stable for p in status.results[k].profile))
     if shaky:
         notes.append(f"selection rests on unstable measurements for: {', '.join(shaky)}")
+    return notes
+
+
+def strength_notes(status: Status) -> list[str]:
+    """Checks that prove little: a warning shared by every checked format once, others with their keys;
+    a verify function that also passed a perturbed copy of the reference."""
+    checked = {k: r.correctness for k, r in status.results.items() if r.correctness and r.format != SOURCE}
+    holders: dict[str, list[str]] = {}
+    for key, correctness in sorted(checked.items()):
+        for warning in correctness.warnings:
+            holders.setdefault(warning, []).append(key)
+    notes = []
+    for warning, keys in sorted(holders.items()):
+        where = "" if len(keys) == len(checked) else f" ({', '.join(keys)})"
+        notes.append(f"correctness{where}: {warning}")
+    verified = {k: r.verify for k, r in status.results.items() if r.verify and r.verify.passed}
+    weak = sorted(k for k, v in verified.items() if v.proves_little)
+    if weak:
+        which = "every format" if len(weak) == len(verified) else ", ".join(weak)
+        notes.append(
+            f"verify: {which} passed, and so did a copy of the reference perturbed by about its input-driven "
+            "spread: the verify function cannot tell them apart, so its pass proves little"
+        )
     return notes
 
 

@@ -12,6 +12,7 @@ from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected
 from navctl.steps.common import recorded_samples, runner_for
 from navctl.steps.contract import CORRECTNESS_OUTPUTS
+from navctl.steps.gate_strength import input_spread, judge
 from navctl.steps.similarity import cosine, looks_like_scores, top1_matches
 from navctl.steps.tensors import save_arrays
 
@@ -21,10 +22,18 @@ def compare(
     reference: list[dict[str, np.ndarray]],
     tolerances: dict[str, tuple[float, float] | None],
     gate: dict[str, Any] | None = None,
+    *,
+    batch_axis: int | None = 0,
+    spread_from: list[dict[str, np.ndarray]] | None = None,
 ) -> CorrectnessResult:
     """Elementwise `|out - ref| <= atol + rtol * |ref|` per output over all samples, and with a `gate`
     (reduced precision) cosine similarity and top-1 agreement floors; a None tolerance skips the
     elementwise check (a gate without atol/rtol).
+
+    Each verdict also says how much it proves (navctl.steps.gate_strength): the output's input-driven
+    spread, measured over `spread_from` (default: `reference`) with inputs along `batch_axis` (None:
+    whole samples), and `proves_little` on a pass that the format's error or the gate's looseness makes
+    weak.
 
     max_rel only counts elements whose reference is non-zero, so zeros never give inf or NaN.
     NaN/Inf in an output, or a shape, dtype or name mismatch, fails with both sides shown.
@@ -55,16 +64,23 @@ def compare(
                 problems.append(f"cosine {figures['cosine']:.4f} < {gate['min_cosine']:g}")
             if figures["top1"] is not None and figures["top1"] < gate["min_top1"]:
                 problems.append(f"top-1 agreement {figures['top1']:.1%} < {gate['min_top1']:.1%}")
+        spread = input_spread([ref[name] for ref in spread_from or reference], batch_axis)
+        floor = gate["min_top1"] if gate is not None and figures["top1"] is not None else None
         per_output[name] = OutputError(
             atol=atol,
             rtol=rtol,
             passed=not problems,
             problem="; ".join(problems),
             **figures,
-            **_reference_figures(want, figures["max_abs"], atol or 0.0),
+            **_strength(got, want, spread, (atol, rtol), floor, figures["max_abs"], passed=not problems),
         )
     warnings = [f"output '{n}': {o.warning}" for n, o in per_output.items() if o.warning]
-    return CorrectnessResult(passed=all(o.passed for o in per_output.values()), outputs=per_output, warnings=warnings)
+    return CorrectnessResult(
+        passed=all(o.passed for o in per_output.values()),
+        outputs=per_output,
+        warnings=warnings,
+        proves_little=any(o.proves_little for o in per_output.values()),
+    )
 
 
 def _error_figures(
@@ -99,6 +115,26 @@ def _error_figures(
         "top1": matched / rows if rows else None,
         "exceeded_at": exceeded_at,
     }
+
+
+def _strength(
+    got: list[np.ndarray],
+    want: list[np.ndarray],
+    spread: float | None,
+    tolerance: tuple[float | None, float | None],
+    top1_floor: float | None,
+    max_abs: float,
+    passed: bool,
+) -> dict[str, Any]:
+    """The reference's figures and how much a pass proves; a failed check did its job, so only a pass
+    is called weak."""
+    atol, rtol = tolerance
+    strength = judge(got, want, spread, atol=atol, rtol=rtol, top1_floor=top1_floor)
+    weakness = strength.pop("weakness")
+    reference = _reference_figures(want, max_abs, atol or 0.0)
+    if passed and weakness and not reference.get("warning"):
+        reference["warning"] = f"the pass proves little: {weakness}"
+    return {**reference, **strength, "proves_little": passed and bool(reference.get("warning"))}
 
 
 def _reference_figures(refs: list[np.ndarray], max_abs: float, atol: float) -> dict[str, Any]:
@@ -176,7 +212,10 @@ def check(ctx: StepContext) -> dict[str, Any]:
         for i, out in zip(indices, outputs, strict=True):
             save_arrays(ctx.path(f"{folder}/{i}.npz"), [out[n] for n in io.output_names if n in out])
             ctx.add_artifact(f"{folder}/{i}.npz")
-    result = compare(outputs, [reference[i] for i in indices], tolerances, gate)
+    batch_axis = io.batch_axis if io.batching else None
+    result = compare(
+        outputs, [reference[i] for i in indices], tolerances, gate, batch_axis=batch_axis, spread_from=reference
+    )
     if gate is not None:
         result.precision, result.gate = gate["precision"], gate["describe"]
         result.calibration = "split" if gate["split"] else "factory"
