@@ -96,6 +96,11 @@ class StepRecord(_Model):
     )
     cuda_peak_mb: float | None = Field(None, description="peak CUDA memory allocated by torch in the step, MiB")
     made_by: str | None = Field(None, description="the exporter that made the artifact (export steps)")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="what the exporter warned while making the artifact (`Category: message (file:line)`; a "
+        "recipe's chosen ONNX exporter records its tracer warnings instead of failing)",
+    )
     calibration: CalibrationInfo | None = Field(
         None, description="the samples a reduced-precision format calibrated on"
     )

@@ -91,6 +91,7 @@ def step_record(
         record.artifacts = result.artifacts
         record.reason = result.message
         record.made_by = result.metrics.get("exporter")
+        record.warnings = result.metrics.get("warnings", [])
         if "calibration" in result.metrics:
             record.calibration = CalibrationInfo(**result.metrics["calibration"])
     elif end.timed_out:

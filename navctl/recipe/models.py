@@ -218,7 +218,8 @@ class OnnxOptions(StrictModel):
     exporter: Literal["auto", "dynamo", "torchscript"] = Field(
         "auto",
         description="auto tries the TorchScript-based exporter first (much faster) unless its tracer warns that "
-        "the trace would not hold for other inputs, then the dynamo exporter",
+        "the trace would not hold for other inputs, then the dynamo exporter; a named exporter runs alone and "
+        "its warnings are recorded in status, not raised (correctness decides)",
     )
 
 

@@ -41,13 +41,21 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 def root_cause(exc: BaseException) -> str:
     """`Type: message` of the innermost cause, colour codes stripped: exporters wrap the real error
-    (e.g. `Cannot view a tensor with shape ...`) in several layers of their own."""
+    (e.g. `Cannot view a tensor with shape ...`) in several layers of their own. The outermost error
+    comes first with the cause after it, each by its first line in full; CPython's SystemError about a
+    C function that "returned a result with an exception set" is only a wrapper and is left out."""
     seen = []
     while exc is not None and exc not in seen:
         seen.append(exc)
         exc = exc.__cause__ or exc.__context__
+    if len(seen) > 1 and _is_c_wrapper(seen[0]):
+        seen = seen[1:]
     parts = []
     for error in (seen[0], seen[-1]) if len(seen) > 1 else (seen[0],):
         lines = [ln.strip() for ln in _ANSI.sub("", str(error)).splitlines() if ln.strip()]
-        parts.append(f"{type(error).__name__}: {lines[0][:240] if lines else ''}".rstrip(": "))
+        parts.append(f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": "))
     return " (cause: ".join(parts) + (")" if len(parts) > 1 else "")
+
+
+def _is_c_wrapper(error: BaseException) -> bool:
+    return isinstance(error, SystemError) and "returned a result with an exception set" in str(error)

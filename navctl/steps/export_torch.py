@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-import traceback
-import warnings
 from typing import Any
 
 import numpy as np
 import torch
 
-from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.common import root_cause, runner_for
+from navctl.steps.child import StepContext
+from navctl.steps.common import runner_for
+from navctl.steps.onnx_exporters import export_onnx_file
 from navctl.steps.onnx_names import restore_names
 from navctl.steps.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
 
@@ -128,36 +127,31 @@ def aoti_package(ctx: StepContext) -> dict[str, Any]:
 
 
 def onnx(ctx: StepContext) -> dict[str, Any]:
-    """ONNX with a dynamic batch axis. `auto`: the TorchScript-based exporter first (a trace: tens of
-    milliseconds where dynamo takes seconds; benchmarks/onnx_exporters.py), refused as soon as the tracer
-    warns that the trace may not hold for other inputs (Python control flow on values or shapes); then
-    the dynamo exporter."""
+    """ONNX with a dynamic batch axis, by the exporter policy of navctl.steps.onnx_exporters (`auto`:
+    the TorchScript-based exporter unless its tracer warns, then dynamo; a named exporter alone, its
+    warnings recorded)."""
     model, io, args = _flat_model_and_example(ctx)
     options = ctx.spec.options
-    exporter = options.get("exporter", "auto")
     opset = options.get("opset", 18)
     path = _prepare_dir(ctx)
-    order = ["torchscript", "dynamo"] if exporter == "auto" else [exporter]
-    errors: list[str] = []
-    for name in order:
-        try:
-            _export_onnx(model, io, args, path, name, opset)
-            break
-        except Exception as exc:
-            message = f"{name} exporter: {root_cause(exc)}"
-            ctx.log(f"ONNX export failed with the {message}")
-            traceback.print_exception(exc)  # the whole story stays in the log
-            errors.append(message)
-            _remove_partial(path)
-    else:
-        raise StepFailed("ONNX export failed; " + "; ".join(errors))
-    if errors:
-        ctx.note = f"made by the {name} exporter after the " + "; ".join(errors)
+    outcome = export_onnx_file(
+        options.get("exporter", "auto"),
+        lambda name: _export_onnx(model, io, args, path, name, opset),
+        cleanup=lambda: _remove_partial(path),
+        log=ctx.log,
+    )
+    ctx.note = outcome.note
     renamed = restore_names(path, io)
     ctx.add_artifact(ctx.spec.artifact)
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")
-    return {"exporter": name, "opset": opset, "fallback_reasons": errors, "renamed_outputs": renamed}
+    return {
+        "exporter": outcome.exporter,
+        "opset": opset,
+        "fallback_reasons": outcome.fallback_reasons,
+        "warnings": outcome.warnings,
+        "renamed_outputs": renamed,
+    }
 
 
 def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int) -> None:
@@ -169,10 +163,7 @@ def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, export
     else:
         axes = {n: {a: f"{n}_dim{a}" for a in ax} for n, ax in _dynamic_axes(io).items() if ax}
         axes.update({t.name: {a: f"{t.name}_dim{a}" for a, d in enumerate(t.shape) if d == -1} for t in io.outputs})
-        with warnings.catch_warnings():
-            # a trace that warns was specialised to these example inputs: not a model for other batches
-            warnings.simplefilter("error", torch.jit.TracerWarning)
-            torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
+        torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
 
 
 def _remove_partial(path: str) -> None:
