@@ -103,6 +103,8 @@ class Executor:
         self.events = events or Events()
         self.versions = package_versions()
         self.user_files = user_files(loaded)  # once per run: each step hashes those it reads
+        # what the annex imports, and so every runner process that loads an artifact (specs carry it)
+        self.libraries: list[str] = []
         self.previous = self._previous_status()
         self.cache = StepCache(self.previous, workspace, options.force, self.events.note)
         self.status = new_status(loaded, plan, workspace.root, options.threads, self.versions, self.previous)
@@ -142,9 +144,9 @@ class Executor:
         old_term = signal.signal(signal.SIGTERM, self._on_interrupt)
         try:
             selected = self._selected_steps()
-            now, later, libraries = self._preload()
+            now, later, self.libraries = self._preload()
             factory = self.launcher_factory or make_launcher
-            launcher = self._launcher = factory(now, stderr=self._log, later=later, libraries=libraries)
+            launcher = self._launcher = factory(now, stderr=self._log, later=later, libraries=self.libraries)
             runnable = sum(1 for s in self.plan.steps if s.available and (s.id in selected or s.inline))
             self.events.note(f"starting the step worker ({self.recipe.framework} imports) and {runnable} steps")
             self.log(f"run started: recipe {self.loaded.path}, {len(selected)} steps, jobs {self.options.jobs}")
@@ -312,6 +314,7 @@ class Executor:
         step_dir = self.ws.step_dir(step.id)
         step_dir.mkdir(parents=True, exist_ok=True)
         spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
+        spec.libraries = self.libraries
         spec_data = spec.model_dump(mode="json")
         dep_hashes = [a.sha256 for d in step.deps for a in self.status.steps[d].artifacts]
         user_hashes = self.user_files.hashes(step_roles(step, self.recipe))

@@ -21,7 +21,6 @@ imports with the user's model).
 from __future__ import annotations
 
 import contextlib
-import importlib
 import json
 import os
 import select
@@ -29,21 +28,12 @@ import sys
 
 
 def _preload(names: list[str]) -> None:
+    from navctl.steps.libraries import import_entry
+
     for name in filter(None, names):
         # a failure is left for the step, which imports the module again and reports the real error
         with contextlib.suppress(Exception):
-            _import(name)
-
-
-def _import(entry: str) -> None:
-    """`module`, or `module:name,name`: the names too, which a lazy package imports on first access."""
-    module, _, names = entry.partition(":")
-    imported = importlib.import_module(module)
-    for name in filter(None, names.split(",")):
-        try:
-            getattr(imported, name)
-        except AttributeError:
-            importlib.import_module(f"{module}.{name}")
+            import_entry(name)
 
 
 def _preload_libraries(entries: list[str]) -> bool:

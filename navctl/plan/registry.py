@@ -58,16 +58,25 @@ class RuntimeDef:
     # the option of its section that lowers precision at run time, and the values meaning full precision
     precision_option: str | None = None
     full_precision: tuple[str, ...] = ("fp32", "f32", "none")
+    # its artifacts can name operators a Python library registers at import (torch.library, TensorFlow's
+    # load_op_library): its runner processes import the libraries the user's files import first
+    user_ops: bool = False
 
 
 _STEPS = "navctl.steps"
-_TORCH: dict = {"options": "torch", "extra": "torch", "preload": ("torch",), "precision_option": "autocast"}
+_TORCH: dict = {
+    "options": "torch",
+    "extra": "torch",
+    "preload": ("torch",),
+    "precision_option": "autocast",
+    "user_ops": True,
+}
 # torch's export machinery (sympy, dynamo) costs 1.5-2 s per step that loads or makes an ExportedProgram:
 # worth importing once, but only for plans that hold one (the TorchScript-based ONNX exporter, tried
 # first, does not need it), and while the samples step and the other exports already run.
 _TORCH_EXPORT: dict = {**_TORCH, "preload_later": ("torch._export.serde.serialize",)}
 _ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
-_TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",)}
+_TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",), "user_ops": True}
 
 # Import name -> the pip extra that installs it (for "pip install 'navctl[x]'" hints).
 PACKAGE_EXTRAS: dict[str, str] = {

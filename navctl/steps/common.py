@@ -6,14 +6,20 @@ import re
 
 import numpy as np
 
+from navctl.plan import registry
+from navctl.plan.registry import SOURCE
 from navctl.runners import Runner, RunnerConfig, create_runner
 from navctl.steps.child import StepContext
+from navctl.steps.libraries import import_libraries
 from navctl.steps.tensors import ModelIO, load_samples
 
 
 def runner_for(ctx: StepContext, runner: str, io: ModelIO | None, overrides: dict | None = None) -> Runner:
-    """The step's runner; `overrides` replace some of the recipe's runner options (tuning)."""
+    """The step's runner; `overrides` replace some of the recipe's runner options (tuning). A runtime whose
+    artifacts may name operators that libraries register at import gets the user's libraries first."""
     spec = ctx.spec
+    if spec.format != SOURCE and registry.RUNTIMES[registry.split_runner(runner)[0]].user_ops:
+        import_libraries(spec.libraries, ctx.log)
     artifact = ctx.path(spec.artifact) if spec.artifact else None
     return create_runner(
         runner,

@@ -45,6 +45,11 @@ class StepSpec(BaseModel):
     threads: int = 1
     seed: int = 0
     memory_limit: int | None = Field(None, description="RLIMIT_AS in bytes for this step process")
+    libraries: list[str] = Field(
+        default_factory=list,
+        description="the installed libraries the user's files import (`module` or `module:names`): runner "
+        "processes of runtimes whose artifacts may name operators they register import them first",
+    )
     forks_runners: bool = Field(
         False,
         description="the step forks a process per runner: it must not touch the framework's thread pools "

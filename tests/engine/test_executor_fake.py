@@ -156,6 +156,9 @@ def test_the_worker_preloads_the_models_libraries_but_not_what_it_imports_anyway
     fake = _run_all_ok(recipe, {"torch": True, "onnx": True, "onnxruntime": True})
     assert fake.preload == ["torch", "onnxruntime"]  # the worker imports these itself
     assert fake.libraries == ["tokenizers", "transformers:BertModel"]
+    # and every step process gets the same list, for runners that load artifacts naming their operators
+    spec = StepSpec.model_validate_json((tmp_path / "ws/steps/correctness/onnx@onnxruntime-cpu/spec.json").read_text())
+    assert spec.libraries == fake.libraries
 
 
 def test_failed_and_crashed_steps_skip_their_dependents(setup) -> None:
