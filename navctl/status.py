@@ -86,6 +86,9 @@ class StepRecord(_Model):
     state: StepState
     reason: str = ""
     duration_s: float | None = None
+    started_s: float | None = Field(
+        None, description="seconds after the run started that the step began (a reused step: when it was reused)"
+    )
     log: str | None = None
     fingerprint: str | None = None
     artifacts: list[Artifact] = Field(default_factory=list)

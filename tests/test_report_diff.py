@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from navctl.cli.main import main
-from navctl.report.diff import comparability_warnings, diff_status, parse_percent
+from navctl.report.comparability import comparability_warnings
+from navctl.report.diff import diff_status, parse_percent
 from navctl.status import (
     CorrectnessResult,
     EnvironmentInfo,

@@ -18,6 +18,7 @@ import typer
 from navctl import __version__
 from navctl.cli.options import (
     Accelerator,
+    CompareBasis,
     DynamicBatchingOpt,
     Executor,
     FormatOpt,
@@ -172,13 +173,6 @@ def optimize(
         raise typer.Exit(code)
 
 
-def _github_summary(text: str) -> None:
-    summary_file = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary_file:
-        with open(summary_file, "a", encoding="utf-8") as handle:
-            handle.write(text)
-
-
 def _optimize_one(recipe, workspace, package, options, pack: bool, formats, json_out: bool) -> int:
     from navctl.engine.launch import EarlyWorker
 
@@ -195,7 +189,7 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     from navctl.plan.expand import expand
     from navctl.recipe.load import load_recipe
     from navctl.report.console import progress_for, results_table, selection_lines
-    from navctl.report.markdown import markdown_summary
+    from navctl.report.github import publish_run
     from navctl.report.summary import run_notes
 
     loaded = load_recipe(recipe)
@@ -229,7 +223,7 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     stderr.print(where)
     if outcome.exit_code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
-    _github_summary(markdown_summary(status))
+    publish_run(outcome, loaded.path, list(loaded.recipe.targets))
     if json_out:
         from navctl.report.summary import run_document
 
@@ -241,6 +235,7 @@ def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: 
     from navctl.engine.fleet import load_all, run_fleet
     from navctl.report.console import FleetConsole
     from navctl.report.fleet import fleet_document, fleet_markdown, fleet_notes, fleet_table
+    from navctl.report.github import publish_fleet
 
     entries = load_all(recipes, workspace.resolve() if workspace else None)
     view = FleetConsole(stderr, entries)
@@ -255,7 +250,7 @@ def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: 
         stderr.line(note)
     if code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
-    _github_summary(fleet_markdown(entries))
+    publish_fleet(entries, code, fleet_markdown(entries))
     if json_out:
         from navctl.report.summary import run_document
 
@@ -365,28 +360,39 @@ def diff(
     base: Path = typer.Argument(..., help="The baseline: a .nav package or a workspace.", metavar="BASE"),
     new: Path = typer.Argument(..., help="The run to compare with it.", metavar="NEW"),
     fail_on_regression: str | None = typer.Option(
-        None, "--fail-on-regression", help="Exit 1 when throughput drops or latency grows by more than this (e.g. 5%)."
+        None, "--fail-on-regression", help="Exit 1 when speed drops or latency grows by more than this (e.g. 5%)."
+    ),
+    compare: CompareBasis = typer.Option(
+        CompareBasis.relative,
+        "--compare",
+        help="relative: each format's speed against the source model measured in the same rounds (survives "
+        "a slower runner); raw: the figures as measured (one dedicated machine).",
     ),
     json_out: JsonOpt = False,
 ) -> None:
-    """Compare correctness and best throughput/latency per format@runner between two runs (a CI gate)."""
-    from navctl.report.diff import comparability_warnings, diff_status, parse_percent
-    from navctl.report.tables import diff_document, diff_view
+    """Compare correctness and speed per format@runner between two runs (a CI gate)."""
+    from navctl.report.comparability import comparability_warnings
+    from navctl.report.diff import diff_status, parse_percent, verdict_caveat
+    from navctl.report.github import publish_diff
+    from navctl.report.tables import diff_document, diff_verdict, diff_view
 
     try:
         threshold = parse_percent(fail_on_regression) if fail_on_regression is not None else 5.0
     except ValueError as exc:
         raise UsageError(f"--fail-on-regression: {exc}") from None
     base_status, new_status = _load_status(base), _load_status(new)
-    rows = diff_status(base_status, new_status, threshold)
+    rows = diff_status(base_status, new_status, threshold, compare.value)
     warnings = comparability_warnings(base_status, new_status)
+    note = verdict_caveat(base_status, new_status, rows)
     if json_out:
-        print_json(diff_document(threshold, rows, warnings))
+        print_json(diff_document(threshold, rows, warnings, note))
     else:
         for warning in warnings:
             stderr.print(f"warning: {warning}")
-        stdout.print(diff_view(threshold, rows))
-    if fail_on_regression is not None and any(r.regressions for r in rows):
+        stdout.print(diff_view(threshold, rows, compare.value, note))
+    gating = fail_on_regression is not None
+    publish_diff(threshold, rows, warnings, diff_verdict(threshold, rows, compare.value, note), gating)
+    if gating and any(r.regressions for r in rows):
         raise typer.Exit(1)
 
 

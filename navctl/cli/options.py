@@ -37,6 +37,11 @@ class PackageFormats(str, Enum):
     selected = "selected"
 
 
+class CompareBasis(str, Enum):
+    relative = "relative"
+    raw = "raw"
+
+
 class PlanFormat(str, Enum):
     tree = "tree"
     json = "json"

@@ -118,6 +118,9 @@ class Executor:
             s.id for s in plan.steps if any(registry.RUNTIMES[r].preload_later for r in self._runtimes(s))
         }
         self._interrupt_noted = False
+        # when each step began, for the report's timeline (status records it as seconds after this start)
+        self._clock_start = time.monotonic()
+        self._began: dict[str, float] = {}
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
     # ----- status -------------------------------------------------------------------------------
@@ -346,6 +349,7 @@ class Executor:
         self.status.steps[step.id] = StepRecord(
             kind=step.kind, state="running", log=self.ws.relative(log), fingerprint=fp
         )
+        self._began[step.id] = time.monotonic()
         self.log(f"start {step.id} (pid {pid})")
         self.events.started(step)
         self._write()
@@ -455,6 +459,9 @@ class Executor:
             return 0
 
     def _finish(self, step: PlannedStep, record: StepRecord) -> None:
+        if record.state != "unavailable":
+            began = self._began.pop(step.id, time.monotonic())
+            record.started_s = round(began - self._clock_start, 3)
         self.status.steps[step.id] = record
         if step.kind == "samples" and record.state in SUCCESS_STATES:
             self.recipe_problems = unknown_tensor_names(
@@ -467,6 +474,7 @@ class Executor:
     # ----- results ------------------------------------------------------------------------------
     def _run_select(self, step: PlannedStep) -> None:
         started = time.monotonic()
+        self._began[step.id] = started
         verify = self.recipe.verify is not None
         self.status.selection = select(self.status.results, self.recipe.selection, verify)
         self.status.best_by_batch_size = best_by_batch_size(self.status.results, verify)

@@ -28,6 +28,9 @@ class ResultRow:
     top1: float | None = None  # the lowest over the outputs that look like class scores
     top1_baseline: float | None = None  # the highest share of one reference class (where top-1 gates)
     proves_little: bool = False  # passed, but the check (or the verify function) proves little
+    # the raw figures' ratio at the same batch size, kept when it disagrees with `speedup` (the source
+    # and this runner were measured at different moments of a machine whose speed drifted)
+    raw_speedup: float | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -35,10 +38,12 @@ class ResultRow:
 
 def result_rows(status: Status) -> list[ResultRow]:
     source_best: dict[str, float] = {}
+    source_at: dict[tuple[str, int], float] = {}  # (device, batch size) -> the source's throughput
     for result in status.results.values():
         if result.format == SOURCE and result.profile:
             device = result.runner.rsplit("-", 1)[-1]
             source_best[device] = max(r.throughput for r in result.profile)
+            source_at.update({(device, r.batch_size): r.throughput for r in result.profile})
     rows = []
     for key, result in sorted(status.results.items(), key=lambda kv: (kv[1].format != SOURCE, kv[0])):
         if result.format == SOURCE:
@@ -63,9 +68,12 @@ def result_rows(status: Status) -> list[ResultRow]:
         ]
         best = max(result.profile, key=lambda r: r.throughput) if result.profile else None
         first = min(result.profile, key=lambda r: r.batch_size) if result.profile else None
-        base = source_best.get(result.runner.rsplit("-", 1)[-1])
+        device = result.runner.rsplit("-", 1)[-1]
+        base = source_best.get(device)
+        raw_speedup = None
         if best is not None and best.vs_reference is not None:
             speedup = best.vs_reference  # the same batch size, the same rounds: drift cancels out
+            raw_speedup = _disagreeing(speedup, best.throughput, source_at.get((device, best.batch_size)))
         else:
             speedup = (best.throughput / base) if best and base else None
         rows.append(
@@ -88,9 +96,21 @@ def result_rows(status: Status) -> list[ResultRow]:
                 top1=min(top1s) if top1s else None,
                 top1_baseline=max(baselines) if baselines else None,
                 proves_little=weak and correctness == "passed",
+                raw_speedup=raw_speedup,
             )
         )
     return rows
+
+
+# A same-round ratio and the raw figures' ratio further apart than this factor are both shown.
+RAW_DISAGREES = 1.25
+
+
+def _disagreeing(speedup: float, throughput: float, source: float | None) -> float | None:
+    raw = throughput / source if source else None
+    if raw is None or speedup <= 0 or max(raw / speedup, speedup / raw) <= RAW_DISAGREES:
+        return None
+    return raw
 
 
 def accuracy_cell(row: ResultRow) -> str:
@@ -160,10 +180,16 @@ def row_cells(row: ResultRow, accuracy: bool = False) -> list[str]:
         str(row.best_batch or "-"),
         fmt_number(row.p50_ms),
         fmt_number(row.p95_ms),
-        f"{row.speedup:.2f}x" if row.speedup else "-",
+        _speedup_cell(row),
         f"{row.peak_rss_mb:,.0f}" if row.peak_rss_mb else "-",
         ", ".join(row.selected_by) + (" (unstable)" if row.stable is False else ""),
     ]
+
+
+def _speedup_cell(row: ResultRow) -> str:
+    if not row.speedup:
+        return "-"
+    return f"{row.speedup:.2f}x" + (f" (raw {row.raw_speedup:.2f}x)" if row.raw_speedup else "")
 
 
 def run_notes(status: Status) -> list[str]:
@@ -171,11 +197,19 @@ def run_notes(status: Status) -> list[str]:
     notes = []
     if status.profiling.unreliable:
         notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
-    unstable = [result_key(r.format, r.runner) for r in result_rows(status) if r.stable is False]
+    rows = result_rows(status)
+    unstable = [result_key(r.format, r.runner) for r in rows if r.stable is False]
     if unstable and not status.profiling.unreliable:
         notes.append(
             f"(unstable): {len(unstable)} runner(s) had a batch size whose windows never agreed within "
             "stability_pct; their figures carry that noise"
+        )
+    drifted = [result_key(r.format, r.runner) for r in rows if r.raw_speedup]
+    if drifted:
+        notes.append(
+            f"speedup (raw ...): {', '.join(drifted)} and the source model were measured side by side, and the "
+            "speedup is their ratio in the same rounds; the throughput figures shown come from different "
+            "moments of a machine whose speed drifted, so their ratio (raw) disagrees: trust the speedup"
         )
     for step_id, record in status.steps.items():
         excused = record.reason.find(f"({EXCUSED_MARK}")

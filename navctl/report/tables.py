@@ -51,34 +51,76 @@ def inspect_view(package: str, status: Status, files: list[tuple[str, int]]) -> 
     return Group(head, signature, models, *chosen)
 
 
-def diff_document(threshold: float, rows: list[DiffRow], warnings: list[str]) -> dict[str, Any]:
+def diff_document(threshold: float, rows: list[DiffRow], warnings: list[str], verdict_note: str = "") -> dict[str, Any]:
     return {
         "threshold_pct": threshold,
         "rows": [r.as_dict() for r in rows],
         "regressions": sum(1 for r in rows if r.regressions),
         "warnings": warnings,
+        "verdict_note": verdict_note,
     }
 
 
-def diff_view(threshold: float, rows: list[DiffRow]) -> Group:
-    table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
-    for col in ("format@runner", "correct", "best thr. base", "new", "change", "p50 ms base", "new", "change"):
-        table.add_column(col)
-    table.add_column("regression")
-    for r in rows:
-        table.add_row(
-            r.key,
-            f"{_yes(r.base_correct)} -> {_yes(r.new_correct)}",
-            fmt_number(r.base_throughput),
-            fmt_number(r.new_throughput),
-            _pct(r.throughput_change_pct),
-            fmt_number(r.base_latency_ms),
-            fmt_number(r.new_latency_ms),
-            _pct(r.latency_change_pct),
-            "; ".join(r.regressions),
-        )
+DIFF_COLUMNS = (
+    "format@runner",
+    "correct",
+    "best thr. base",
+    "new",
+    "change",
+    "vs source base",
+    "new",
+    "change",
+    "p50 ms base",
+    "new",
+    "change",
+    "regression",
+)
+
+
+def _times(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}x"
+
+
+def diff_cells(row: DiffRow) -> list[str]:
+    """One diff row as text, the same in the terminal and in the GitHub step summary."""
+    at = f" @{row.speed_batch}" if row.speed_batch else ""
+    verdict = "; ".join(row.regressions)
+    if row.caveats:
+        verdict += (" | " if verdict else "") + "; ".join(row.caveats)
+    return [
+        row.key,
+        f"{_yes(row.base_correct)} -> {_yes(row.new_correct)}",
+        fmt_number(row.base_throughput),
+        fmt_number(row.new_throughput),
+        _pct(row.throughput_change_pct),
+        "reference" if row.basis == "reference" else _times(row.base_vs_source) + at,
+        "" if row.basis == "reference" else _times(row.new_vs_source),
+        _pct(row.vs_source_change_pct),
+        fmt_number(row.base_latency_ms),
+        fmt_number(row.new_latency_ms),
+        _pct(row.latency_change_pct),
+        verdict,
+    ]
+
+
+def diff_verdict(threshold: float, rows: list[DiffRow], basis: str, verdict_note: str = "") -> str:
     regressed = sum(1 for r in rows if r.regressions)
-    return Group(table, Text(f"{regressed} regression(s) beyond {threshold:g}%"))
+    compared = (
+        "speeds against the source model measured in the same rounds; raw figures shown beside"
+        if basis == "relative"
+        else "raw figures"
+    )
+    line = f"{regressed} regression(s) beyond {threshold:g}% ({compared})"
+    return line + (f"; {verdict_note}" if verdict_note else "")
+
+
+def diff_view(threshold: float, rows: list[DiffRow], basis: str = "relative", verdict_note: str = "") -> Group:
+    table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
+    for col in DIFF_COLUMNS:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*diff_cells(r))
+    return Group(table, Text(diff_verdict(threshold, rows, basis, verdict_note)))
 
 
 def _yes(value: bool | None) -> str:

@@ -1,0 +1,51 @@
+"""What differs between two runs besides the code under test (`navctl diff`'s warnings)."""
+
+from __future__ import annotations
+
+from navctl.status import Status
+
+_TRACKED_PACKAGES = (
+    "torch",
+    "onnxruntime",
+    "onnxruntime-gpu",
+    "openvino",
+    "tensorflow",
+    "tensorflow-cpu",
+    "jax",
+    "tensorrt",
+    "numpy",
+)
+
+
+def comparability_warnings(base: Status, new: Status) -> list[str]:
+    """What differs between the two runs besides the code under test: figures from different
+    machines, thread counts, recipes or library versions are not a regression test."""
+    warnings = []
+    be, ne = base.environment, new.environment
+    if base.recipe.name != new.recipe.name:
+        warnings.append(f"different recipes: {base.recipe.name} vs {new.recipe.name}")
+    elif base.recipe.sha256 != new.recipe.sha256:
+        warnings.append("the recipe changed between the runs (different sha256)")
+    if (
+        base.outputs
+        and new.outputs
+        and [(t.name, t.shape) for t in base.outputs] != [(t.name, t.shape) for t in new.outputs]
+    ):
+        warnings.append("the model's outputs differ (names or shapes): a different model?")
+    if be.threads != ne.threads:
+        warnings.append(f"different thread counts: {be.threads} vs {ne.threads}")
+    if be.cpu != ne.cpu:
+        warnings.append(f"different CPUs: {be.cpu} vs {ne.cpu}")
+    if be.gpu != ne.gpu:
+        warnings.append(f"different GPUs: {', '.join(be.gpu) or 'none'} vs {', '.join(ne.gpu) or 'none'}")
+    changed = [
+        f"{name} {be.packages.get(name, '-')} -> {ne.packages.get(name, '-')}"
+        for name in _TRACKED_PACKAGES
+        if be.packages.get(name) != ne.packages.get(name)
+    ]
+    if changed:
+        warnings.append("different library versions: " + ", ".join(changed))
+    for label, status in (("base", base), ("new", new)):
+        if status.profiling.unreliable:
+            warnings.append(f"the {label} run's numbers are flagged unreliable: {status.profiling.unreliable}")
+    return warnings
