@@ -342,3 +342,36 @@ def stop_server(server) -> str:
     assert not group_alive(server.pid), "a server process outlived navctl serve"
     assert server.returncode == 0, output
     return output
+
+
+def profile_point(batch: int, throughput: float, p50: float = 1.0, vs: float | None = None, stable: bool = True):
+    """A status.yaml profile record, built by hand for the report and diff tests."""
+    from navctl.status import ProfileRecord
+
+    return ProfileRecord(
+        batch_size=batch,
+        mean_ms=p50,
+        p50_ms=p50,
+        p90_ms=p50 * 1.1,
+        p95_ms=p50 * 1.2,
+        p99_ms=p50 * 1.5,
+        throughput=throughput,
+        cv=0.05,
+        stable=stable,
+        requests=50,
+        vs_reference=vs,
+    )
+
+
+def hand_status(results: dict, name: str = "demo", **fields):
+    """A Status with `results` (format@runner -> RunnerResult) and the other fields filled in."""
+    from navctl.status import EnvironmentInfo, RecipeInfo, RunInfo, Status, ToolInfo
+
+    return Status(
+        tool=ToolInfo(version="0.1.0"),
+        recipe=RecipeInfo(path="../recipe.yaml", sha256="x", name=name),
+        environment=EnvironmentInfo(python="3.11", platform="linux", cpu="test cpu", threads=2),
+        run=RunInfo(started_at="2026-01-01T00:00:00+00:00"),
+        results=results,
+        **fields,
+    )

@@ -341,18 +341,17 @@ def inspect(
 
 @app.command()
 def report(
-    target: Path = typer.Argument(..., help="A .nav package or a workspace.", metavar="TARGET"),
-    out: Path = typer.Option(Path("navctl_report"), "--out", help="Folder for report.md and the PNG plot."),
+    targets: list[Path] = typer.Argument(
+        ..., help="Packages or workspaces, or folders holding them (several make one fleet page).", metavar="TARGET..."
+    ),
+    out: Path = typer.Option(Path("navctl_report"), "--out", help="Folder for report.html, report.md and plots."),
 ) -> None:
-    """Write a Markdown report and a latency-against-throughput plot (needs matplotlib: navctl[report])."""
-    from navctl.plan.environment import module_available
+    """Write report.html (self-contained: charts, correctness, timeline, environment), report.md and,
+    with matplotlib (navctl[report]), PNG plots."""
+    from navctl.report.files import write_reports
 
-    if not module_available("matplotlib"):
-        raise UsageError("navctl report needs matplotlib", hint="pip install 'navctl[report]'")
-    from navctl.report.plot import write_report
-
-    for path in write_report(_load_status(target), out):
-        stdout.print(f"wrote {path}")
+    for line in write_reports(targets, out):
+        stdout.print(line)
 
 
 @app.command()

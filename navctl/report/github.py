@@ -22,7 +22,7 @@ from navctl.engine.record import FAILED_STATES, excused_export_failures
 from navctl.plan.registry import GROUPS, SOURCE
 from navctl.recipe.yaml_loader import YamlProblems, load_yaml
 from navctl.report.markdown import markdown_summary
-from navctl.status import Status
+from navctl.status import EXCUSED_MARK, Status
 
 # Step states a workflow must hear about: the first three fail the run unless excused.
 ANNOUNCED_STATES = (*FAILED_STATES, "rejected")
@@ -109,7 +109,13 @@ def failures(status: Status, targets: list[str]) -> list[Failure]:
     """Every failed, timed-out, crashed or rejected step, and whether it counts towards exit code 1."""
     excused = excused_export_failures(status, targets)
     return [
-        Failure(step_id, r.state, r.reason, r.log, r.state in FAILED_STATES and step_id not in excused)
+        Failure(
+            step_id,
+            r.state,
+            r.reason,
+            r.log,
+            r.state in FAILED_STATES and step_id not in excused and EXCUSED_MARK not in r.reason,
+        )
         for step_id, r in status.steps.items()
         if r.state in ANNOUNCED_STATES
     ]
@@ -169,7 +175,7 @@ def run_annotations(status: Status, recipe: Path, targets: list[str]) -> list[st
     return out
 
 
-def _log_tail(workspace: Path, log: str | None) -> str:
+def log_tail(workspace: Path, log: str | None) -> str:
     if not log:
         return "(no log)"
     try:
@@ -184,7 +190,7 @@ def failure_details(status: Status, workspace: Path, targets: list[str]) -> str:
     """A collapsed block per announced step with its reason and the end of its log."""
     blocks = []
     for failure in failures(status, targets):
-        tail = _log_tail(workspace, failure.log)
+        tail = log_tail(workspace, failure.log)
         fence = "`" * max(3, max((len(m) for m in re.findall(r"`+", tail)), default=0) + 1)
         effect = "fails the run" if failure.counts else "does not fail the run"
         blocks.append(

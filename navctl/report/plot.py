@@ -1,4 +1,5 @@
-"""`navctl report`: a latency-vs-throughput plot per runner across batch sizes, and a Markdown report."""
+"""`navctl report`'s Markdown report and its PNG plots (matplotlib: the `report` extra); report.html is
+navctl.report.html's."""
 
 from __future__ import annotations
 
@@ -26,7 +27,10 @@ def write_plot(status: Status, path: Path) -> Path:
         xs = [r.throughput for r in records]
         ys = [r.p50_ms for r in records]
         style = "--" if result.format == "source" else "-"
-        line = axes.plot(xs, ys, style, marker="o", label=key)[0]
+        line = axes.plot(xs, ys, style, label=key)[0]
+        for r in records:  # an unstable measurement is drawn hollow, as in report.html
+            face = "white" if not r.stable else line.get_color()
+            axes.plot([r.throughput], [r.p50_ms], "o", color=line.get_color(), markerfacecolor=face)
         for r in records:
             axes.annotate(
                 str(r.batch_size),
@@ -43,10 +47,16 @@ def write_plot(status: Status, path: Path) -> Path:
     axes.set_title(f"{status.recipe.name}: latency against throughput (labels: batch size)")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize=8)
+    _mark_unreliable(figure, status)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
     return path
+
+
+def _mark_unreliable(figure, status: Status) -> None:
+    if status.profiling.unreliable:
+        figure.suptitle(f"numbers unreliable: {status.profiling.unreliable}", color="#c0392b", fontsize=9, y=0.995)
 
 
 LOADTEST_PLOT_FILE = "loadtest.png"
@@ -73,6 +83,7 @@ def write_loadtest_plot(status: Status, path: Path) -> Path | None:
     axes.set_title(f"{info.key} under load ({info.driver})")
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize=7)
+    _mark_unreliable(figure, status)
     figure.tight_layout()
     figure.savefig(path)
     plt.close(figure)
@@ -113,18 +124,26 @@ def profile_tables(status: Status) -> str:
     return "\n".join(lines)
 
 
-def write_report(status: Status, out: Path) -> list[Path]:
+def write_report(status: Status, out: Path, plots: bool = True) -> list[Path]:
+    """report.md, and with matplotlib (`plots`) the PNG plots it shows."""
     out.mkdir(parents=True, exist_ok=True)
-    plot = write_plot(status, out / PLOT_FILE)
     env = status.environment
     text = (
         markdown_summary(status)
         + f"\nMeasured with navctl {status.tool.version} on {env.cpu} ({env.threads} threads per runner), "
-        f"Python {env.python}.\n\n![latency against throughput]({PLOT_FILE})\n\n" + profile_tables(status)
+        f"Python {env.python}.\n\n"
     )
-    loadtest_plot = write_loadtest_plot(status, out / LOADTEST_PLOT_FILE)
-    if loadtest_plot is not None:
-        text += "\n" + loadtest_markdown(status) + f"![throughput against p99]({LOADTEST_PLOT_FILE})\n"
+    written = []
+    if plots:
+        written.append(write_plot(status, out / PLOT_FILE))
+        text += f"![latency against throughput]({PLOT_FILE})\n\n"
+    text += profile_tables(status)
+    if status.loadtest is not None:
+        text += "\n" + loadtest_markdown(status)
+        loadtest_plot = write_loadtest_plot(status, out / LOADTEST_PLOT_FILE) if plots else None
+        if loadtest_plot is not None:
+            written.append(loadtest_plot)
+            text += f"![throughput against p99]({LOADTEST_PLOT_FILE})\n"
     report = out / REPORT_FILE
     report.write_text(text)
-    return [report, plot] + ([loadtest_plot] if loadtest_plot else [])
+    return [report, *written]
