@@ -258,7 +258,7 @@ def test_the_actions_shell_steps_on_an_emulated_runner(tmp_path: Path) -> None:
     assert gate.failed == ("Verdict", 1), gate.text()
     assert gate.action_outputs()["regressions"] == "1"
     assert re.search(
-        r"::error title=navctl diff%3A onnx@onnxruntime-cpu::speed vs source -50\.0% at batch \d", gate.text()
+        r"::error title=navctl diff%3A onnx@onnxruntime-cpu::speed vs source -50\.0%25 at batch \d", gate.text()
     ), gate.text()
     assert "navctl diff found regressions beyond the threshold (exit 1)" in gate.text()
     assert "## navctl diff (threshold 5%)" in gate.summary.read_text()

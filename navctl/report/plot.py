@@ -134,7 +134,7 @@ def write_report(status: Status, out: Path, plots: bool = True) -> list[Path]:
         f"Python {env.python}.\n\n"
     )
     written = []
-    if plots:
+    if plots and any(r.profile for r in status.results.values()):
         written.append(write_plot(status, out / PLOT_FILE))
         text += f"![latency against throughput]({PLOT_FILE})\n\n"
     text += profile_tables(status)

@@ -117,7 +117,7 @@ def diff_verdict(threshold: float, rows: list[DiffRow], basis: str, verdict_note
 def diff_view(threshold: float, rows: list[DiffRow], basis: str = "relative", verdict_note: str = "") -> Group:
     table = Table(title=f"navctl diff (threshold {threshold:g}%)", title_justify="left")
     for col in DIFF_COLUMNS:
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for r in rows:
         table.add_row(*diff_cells(r))
     return Group(table, Text(diff_verdict(threshold, rows, basis, verdict_note)))

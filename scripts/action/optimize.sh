@@ -5,8 +5,10 @@
 set -uo pipefail
 shopt -s nullglob globstar
 recipes=()
-# shellcheck disable=SC2086 # the globs are meant to expand
-for pattern in ${RECIPES:-}; do
+# split on spaces and newlines without expanding, then expand each pattern on its own
+read -r -d '' -a patterns <<<"${RECIPES:-}" || true
+for pattern in "${patterns[@]}"; do
+  # shellcheck disable=SC2206 # the glob is meant to expand
   matched=($pattern)
   if [ ${#matched[@]} -eq 0 ]; then
     echo "::error title=navctl action::no recipe matches '$pattern'"
