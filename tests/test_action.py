@@ -22,6 +22,14 @@ ACTIONLINT_CONFIG = REPO / "docs" / "workflows" / "actionlint.yaml"
 OUR_ACTION = "your-org/navctl@v1"
 
 
+def _workflows() -> dict[str, str]:
+    """The example workflows, and the one the README's GitHub Actions section shows."""
+    found = {w.name: w.read_text() for w in WORKFLOWS}
+    readme = (REPO / "README.md").read_text().split("## GitHub Actions", 1)[1]
+    found["readme.yml"] = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
+    return found
+
+
 def _actionlint() -> str:
     found = shutil.which("actionlint") or shutil.which("actionlint", path=str(Path(sys.executable).parent))
     if found is None:
@@ -35,9 +43,8 @@ def _lint_copy(tmp_path: Path, edit=None) -> subprocess.CompletedProcess:
     repo = tmp_path / "repo"
     (repo / ".github" / "workflows").mkdir(parents=True)
     shutil.copy(REPO / "action.yml", repo / "action.yml")
-    for workflow in WORKFLOWS:
-        text = workflow.read_text().replace(OUR_ACTION, "./")
-        (repo / ".github" / "workflows" / workflow.name).write_text(text)
+    for name, text in _workflows().items():
+        (repo / ".github" / "workflows" / name).write_text(text.replace(OUR_ACTION, "./"))
     if edit:
         edit(repo)
     subprocess.run(["git", "init", "-q", str(repo)], check=True)
@@ -52,7 +59,7 @@ def _lint_copy(tmp_path: Path, edit=None) -> subprocess.CompletedProcess:
 
 
 def test_the_action_and_the_example_workflows_pass_actionlint(tmp_path: Path) -> None:
-    assert len(WORKFLOWS) == 2 and all(OUR_ACTION in w.read_text() for w in WORKFLOWS)
+    assert len(WORKFLOWS) == 2 and all(OUR_ACTION in text for text in _workflows().values())
     result = _lint_copy(tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
 
