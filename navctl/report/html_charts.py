@@ -71,7 +71,8 @@ def pareto_chart(status: Status, percentile: str = "p50", small: bool = False) -
         marks=_dedupe(marks),
         banner=unreliable_banner(status) if not small else ("unreliable" if status.profiling.unreliable else ""),
     )
-    if small:
+    if small:  # a fleet row's thumbnail: the table's column header says what it shows
+        chart.title, chart.x_label, chart.y_label = "", "samples/s", "ms"
         chart.width, chart.height, chart.legend = 300, 170, False
     return svg.xy_chart(chart)
 
@@ -194,5 +195,4 @@ def loadtest_chart(status: Status) -> str | None:
         hline=budget,
         banner=unreliable_banner(status),
     )
-    chart.width = 900
     return svg.xy_chart(chart)

@@ -69,12 +69,13 @@ def _svg(width: int, height: int, title: str, body: list[str], banner: str) -> s
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="{width}" '
         f'height="{height}" role="img" aria-label="{escape(title)}" {FONT} font-size="12">',
         f'<rect width="{width}" height="{height}" fill="#fff"/>',
-        f'<text x="8" y="18" font-size="14" font-weight="600">{escape(title)}</text>',
+        f'<text x="8" y="18" font-size="14" font-weight="600">{escape(title)}</text>' if title else "",
     ]
     if banner:
+        y = 24 if title else 0
         head.append(
-            f'<rect x="0" y="24" width="{width}" height="20" fill="{WARN}" opacity="0.12"/>'
-            f'<text x="8" y="38" fill="{WARN}" font-weight="600">{escape(banner)}</text>'
+            f'<rect x="0" y="{y}" width="{width}" height="20" fill="{WARN}" opacity="0.12"/>'
+            f'<text x="8" y="{y + 14}" fill="{WARN}" font-weight="600">{escape(banner)}</text>'
         )
     return "\n".join(head + body + ["</svg>"])
 
@@ -117,8 +118,8 @@ class XY:
     marks: list[Mark] = field(default_factory=list)
     hline: tuple[float, str] | None = None  # a limit (a latency budget) and its label
     banner: str = ""
-    width: int = 600
-    height: int = 400
+    width: int = 900
+    height: int = 420
     legend: bool = True
 
 
@@ -131,8 +132,11 @@ def _span(values: list[float], log: bool) -> tuple[float, float]:
 
 
 def xy_chart(chart: XY) -> str:
-    top = 56 if chart.banner else 36
-    legend_w = 190 if chart.legend else 0
+    top = (56 if chart.banner else 36) if chart.title else (30 if chart.banner else 10)
+    # the legend takes what its longest name needs, and the chart grows by as much: names are never cut
+    legend_w = 34 + 7 * max((len(s.name) for s in chart.series), default=0) if chart.legend else 0
+    if chart.legend:
+        chart.width += max(0, legend_w - 190)
     left, right, bottom = 64, chart.width - 16 - legend_w, chart.height - 44
     xs = [p.x for s in chart.series for p in s.points] or [1.0]
     ys = [p.y for s in chart.series for p in s.points] + ([chart.hline[0]] if chart.hline else []) or [1.0]
@@ -175,7 +179,8 @@ def xy_chart(chart: XY) -> str:
         anchor, dx = ("end", -13) if x > (left + right) / 2 else ("start", 13)
         body.append(
             f'<g class="selected"><circle cx="{x:.1f}" cy="{y:.1f}" r="10" fill="none" stroke="#222" stroke-width="2"/>'
-            f'<text x="{x + dx:.1f}" y="{y - 12:.1f}" text-anchor="{anchor}" font-weight="600">'
+            f'<text x="{x + dx:.1f}" y="{y - 12:.1f}" text-anchor="{anchor}" font-weight="600" '
+            'paint-order="stroke" stroke="#fff" stroke-width="4">'
             f"{escape(mark.text)}</text>"
             f"<title>{escape(mark.text)}</title></g>"
         )
