@@ -211,7 +211,8 @@ def _variety(png: Path) -> tuple[int, float]:
 def test_chromium_renders_the_pages_without_console_errors(tmp_path: Path) -> None:
     broken = tmp_path / "broken.html"
     broken.write_text("<html><body><script>throw new Error('on purpose')</script></body></html>")
-    assert any("on purpose" in line for line in _console(_render(broken, "--dump-dom")))  # the check can fail
+    shot = tmp_path / "broken.png"
+    assert any("on purpose" in line for line in _console(_render(broken, f"--screenshot={shot}")))  # it can fail
     pages = {
         "unreliable": single_page(_source(_run(unreliable="the reference's speed moved -40%"))),
         "failed": single_page(_source(_failed_run(), {})),
@@ -220,13 +221,11 @@ def test_chromium_renders_the_pages_without_console_errors(tmp_path: Path) -> No
     for name, text in pages.items():
         page = tmp_path / f"{name}.html"
         page.write_text(text)
-        dom = _render(page, "--dump-dom")
-        assert dom.returncode == 0 and _console(dom) == [], dom.stderr[-2000:]
-        assert "<h1>navctl report" in dom.stdout
         shot = tmp_path / f"{name}.png"
         result = _render(page, f"--screenshot={shot}", "--window-size=1280,1800", "--hide-scrollbars")
         assert result.returncode == 0 and shot.is_file(), result.stderr[-2000:]
+        assert _console(result) == [], result.stderr[-2000:]
         colours, inked = _variety(shot)
         assert colours > 50 and inked > {"failed": 0.005, "fleet": 0.02}.get(name, 0.05), (name, colours, inked)
-        if name == "unreliable":
-            assert 'class="frontier"' in dom.stdout and dom.stdout.count("<svg") >= 6
+    dom = _render(tmp_path / "unreliable.html", "--dump-dom").stdout  # as the browser parsed it
+    assert dom.count('class="frontier"') == 2 and dom.count("<svg") >= 6
