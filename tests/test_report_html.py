@@ -229,3 +229,18 @@ def test_chromium_renders_the_pages_without_console_errors(tmp_path: Path) -> No
         assert colours > 50 and inked > {"failed": 0.005, "fleet": 0.02}.get(name, 0.05), (name, colours, inked)
     dom = _render(tmp_path / "unreliable.html", "--dump-dom").stdout  # as the browser parsed it
     assert dom.count('class="frontier"') == 2 and dom.count("<svg") >= 6
+
+
+def test_the_png_says_when_the_run_is_unreliable(tmp_path: Path) -> None:
+    pytest.importorskip("matplotlib")
+    import numpy as np
+
+    from navctl.report.plot import write_plot
+
+    def reddish_top(status: Status) -> int:
+        """Pixels of the warning's colour in the strip above the plot's own title."""
+        png = write_plot(status, tmp_path / "plot.png")
+        pixels = np.asarray(pytest.importorskip("PIL.Image").open(png).convert("RGB")).astype(int)[:30]
+        return int((np.abs(pixels - [192, 57, 43]).sum(axis=2) < 90).sum())
+
+    assert reddish_top(_run()) == 0 and reddish_top(_run(unreliable="8 of 10 points unstable")) > 100

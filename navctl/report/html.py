@@ -60,7 +60,7 @@ def _results(status: Status) -> str:
     cells = []
     for row in rows:
         texts = [escape(c) for c in row_cells(row, accuracy)]
-        texts[correct] = _verdict(row.correctness)
+        texts[correct] = _verdict(row.correctness) + (" (weak)" if getattr(row, "proves_little", False) else "")
         cells.append(texts)
     numeric = {i for i, (_, justify) in enumerate(columns) if justify == "right"}
     return _table([name for name, _ in columns], cells, numeric)
@@ -81,14 +81,16 @@ def _ratio_bar(ratio: float | None, passed: bool) -> str:
     )
 
 
-def _flags(output, correctness) -> list[str]:
-    """Why a pass may prove little: navctl's own vacuous-check warning, and `proves_little` with the
-    output's `input_spread` where the run recorded them (getattr: older runs lack them)."""
+def _flags(output) -> list[str]:
+    """Why a pass may prove little: a constant or tiny reference, or an error that is a large share of
+    what the input changes (`proves_little`, `input_spread`; getattr: runs recorded before them lack them)."""
     flags = [escape(output.warning)] if output.warning else []
-    for holder in (output, correctness):
-        if getattr(holder, "proves_little", False):
-            spread = getattr(holder, "input_spread", None)
-            flags.append("proves little" + (f" (input spread {spread:.3g})" if isinstance(spread, float) else ""))
+    if getattr(output, "proves_little", False):
+        spread = getattr(output, "input_spread", None)
+        share = getattr(output, "error_to_input_spread", None)
+        figures = [f"input spread {spread:.3g}"] if isinstance(spread, float) else []
+        figures += [f"error {share:.2g} of it"] if isinstance(share, float) else []
+        flags.append("proves little" + (f" ({', '.join(figures)})" if figures else ""))
     return flags
 
 
@@ -104,7 +106,7 @@ def _correctness(status: Status) -> str:
                 allowed = o.atol + (o.rtol or 0.0) * (o.ref_max_abs or 0.0)
             ratio = o.max_abs / allowed if o.max_abs is not None and allowed else None
             reduced = is_reduced(c.precision)
-            flags = _flags(o, c)
+            flags = _flags(o)
             rows.append(
                 [
                     escape(key),
