@@ -372,7 +372,7 @@ def diff(
     """Compare correctness and speed per format@runner between two runs (a CI gate)."""
     from navctl.report.comparability import comparability_warnings
     from navctl.report.diff import diff_status, parse_percent, verdict_caveat
-    from navctl.report.github import publish_diff
+    from navctl.report.github_diff import publish_diff
     from navctl.report.tables import diff_document, diff_verdict, diff_view
 
     try:

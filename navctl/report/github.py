@@ -195,13 +195,13 @@ def failure_details(status: Status, workspace: Path, targets: list[str]) -> str:
         effect = "fails the run" if failure.counts else "does not fail the run"
         blocks.append(
             f"<details><summary><code>{failure.step_id}</code> {failure.state} ({effect})</summary>\n\n"
-            f"{_escape_md(failure.reason)}\n\n"
+            f"{escape_md(failure.reason)}\n\n"
             f"Last lines of `{failure.log or 'no log'}`:\n\n{fence}text\n{tail}\n{fence}\n\n</details>\n"
         )
     return "\n".join(blocks) + ("\n" if blocks else "")
 
 
-def _escape_md(text: str) -> str:
+def escape_md(text: str) -> str:
     return text.replace("<", "&lt;").replace(">", "&gt;")
 
 
@@ -237,7 +237,7 @@ def fleet_outputs(entries: list, exit_code: int) -> dict[str, str]:
 
 
 # ----- the calls commands make -------------------------------------------------------------------
-def _say(lines: list[str], stream: TextIO | None) -> None:
+def say(lines: list[str], stream: TextIO | None) -> None:
     stream = stream or sys.stderr
     for line in lines:
         stream.write(line + "\n")
@@ -250,7 +250,7 @@ def publish_run(outcome, recipe: Path, targets: list[str], stream: TextIO | None
     append_summary(run_summary(status, outcome.workspace, targets))
     set_outputs(run_outputs(status, outcome.exit_code, outcome.package, outcome.workspace))
     if in_github_actions():
-        _say(run_annotations(status, recipe, targets), stream)
+        say(run_annotations(status, recipe, targets), stream)
 
 
 def publish_fleet(entries: list, exit_code: int, fleet_markdown: str, stream: TextIO | None = None) -> None:
@@ -275,37 +275,4 @@ def publish_fleet(entries: list, exit_code: int, fleet_markdown: str, stream: Te
     append_summary("".join(parts))
     set_outputs(fleet_outputs(entries, exit_code))
     if in_github_actions():
-        _say(annotations, stream)
-
-
-def diff_markdown(threshold: float, rows: list, warnings: list[str], verdict: str) -> str:
-    from navctl.report.tables import DIFF_COLUMNS, diff_cells
-
-    lines = [f"## navctl diff (threshold {threshold:g}%)", ""]
-    lines += [f"> **warning: {_escape_md(w)}**\n" for w in warnings]
-    lines.append("| " + " | ".join(DIFF_COLUMNS) + " |")
-    lines.append("|---|---|" + "---:|" * (len(DIFF_COLUMNS) - 3) + "---|")
-    for row in rows:
-        cells = [_escape_md(c).replace("|", "\\|") for c in diff_cells(row)]
-        if row.regressions:
-            cells[-1] = f"**{cells[-1]}**"
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines) + f"\n\n{verdict}\n\n"
-
-
-def publish_diff(
-    threshold: float, rows: list, warnings: list[str], verdict: str, gating: bool, stream: TextIO | None = None
-) -> None:
-    """`navctl diff`: its table in the summary and an annotation per regression (an error when
-    --fail-on-regression makes it fail the step)."""
-    append_summary(diff_markdown(threshold, rows, warnings, verdict))
-    regressed = [r for r in rows if r.regressions]
-    set_outputs({"regressions": str(len(regressed))})
-    if not in_github_actions():
-        return
-    level = "error" if gating else "warning"
-    lines = []
-    for row in regressed:
-        caveat = f" ({'; '.join(row.caveats)})" if row.caveats else ""
-        lines.append(annotation(level, "; ".join(row.regressions) + caveat, title=f"navctl diff: {row.key}"))
-    _say(lines, stream)
+        say(annotations, stream)
