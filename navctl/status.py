@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, ValidationError, model_serializer
 
 from navctl.errors import UsageError
 
@@ -57,10 +57,37 @@ class EnvironmentInfo(_Model):
     packages: dict[str, str] = Field(default_factory=dict)
 
 
+class BatchProbe(_Model):
+    """The evidence behind an output's per-sample verdict (navctl/steps/batch_probe.py)."""
+
+    max_abs: float | None = Field(
+        None, description="the largest difference between the merged answer, split back, and each part's own"
+    )
+    shapes: dict[str, list[int] | None] = Field(
+        default_factory=dict, description="the output's shape for the merged batch and each part alone (None: absent)"
+    )
+    reason: str = Field("", description="why the output is not per sample ('' when it is)")
+
+
 class TensorMeta(_Model):
     name: str
     dtype: str
     shape: list[int] = Field(description="-1 marks a dynamic axis")
+    per_sample: bool | None = Field(
+        None,
+        description="outputs: the answer for samples merged along the batch axis splits back into each one's own "
+        "(None: not probed, batching off)",
+    )
+    probe: BatchProbe | None = Field(None, description="outputs: what the batch probe saw")
+
+    @model_serializer(mode="wrap")
+    def _unprobed_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Inputs, and outputs of a model run without batching, carry no probe: no keys rather than nulls."""
+        data = handler(self)
+        for key in ("per_sample", "probe"):
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 class Artifact(_Model):
@@ -283,6 +310,17 @@ class LoadtestInfo(_Model):
     finished_at: str = ""
 
 
+class BatchingInfo(_Model):
+    """Whether requests may be merged for the model, as the samples step proved it."""
+
+    enabled: bool = Field(description="the recipe's batching.enabled")
+    batchable: bool | None = Field(
+        None, description="every output is per sample, so samples and requests may be merged (None: not probed)"
+    )
+    probe: str = Field("", description="what the probe ran, e.g. samples 0 and 1 merged (batch 2 + 3)")
+    reason: str = Field("", description="why the model is not batchable, naming the outputs")
+
+
 class RunInfo(_Model):
     state: Literal["running", "finished", "interrupted", "failed"] = "running"
     started_at: str
@@ -304,6 +342,7 @@ class Status(_Model):
         description="the files of yours the run depends on: those the recipe names, the local modules they "
         "import (transitively) and runtime_files; editing one reruns the steps that read it",
     )
+    batching: BatchingInfo | None = Field(None, description="the samples step's batch probe")
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)

@@ -19,6 +19,7 @@ from navctl.recipe.load import LoadedRecipe
 from navctl.status import (
     EXCUSED_MARK,
     SUCCESS_STATES,
+    BatchingInfo,
     CalibrationInfo,
     CorrectnessResult,
     EnvironmentInfo,
@@ -66,6 +67,7 @@ def new_status(
             status.steps[step.id] = StepRecord(kind=step.kind, state="unavailable", reason=step.reason)
     if previous is not None:
         status.inputs, status.outputs = previous.inputs, previous.outputs
+        status.batching = previous.batching
         status.profiling = previous.profiling  # replaced when profiling runs again
     return status
 
@@ -143,6 +145,7 @@ def apply_result(status: Status, step: PlannedStep, result: StepResult) -> None:
     if step.kind == "samples":
         status.inputs = [TensorMeta(**t) for t in metrics.get("inputs", [])]
         status.outputs = [TensorMeta(**t) for t in metrics.get("outputs", [])]
+        status.batching = BatchingInfo(**metrics["batching"]) if "batching" in metrics else None
     elif step.kind == "correctness" and "correctness" in metrics:
         _result_entry(status, step).correctness = CorrectnessResult(**metrics["correctness"])
     elif step.kind == "verify" and "verify" in metrics:

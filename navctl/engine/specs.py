@@ -64,6 +64,12 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
             input_names=[t.name for t in recipe.inputs] if recipe.inputs else None,
             output_names=[t.name for t in recipe.outputs] if recipe.outputs else None,
             input_dynamic_axes={t.name: t.dynamic_axes for t in recipe.inputs or [] if t.dynamic_axes},
+            # the batch probe holds merged and separate answers to the recipe's own tolerance
+            probe_tolerance={
+                "atol": recipe.correctness.atol,
+                "rtol": recipe.correctness.rtol,
+                "outputs": {name: list(recipe.correctness.for_output(name)) for name in recipe.correctness.outputs},
+            },
         )
     elif step.kind in ("export", "convert") and step.format:
         fmt = registry.FORMATS[step.format]

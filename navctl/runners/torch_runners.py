@@ -28,6 +28,8 @@ def torch_device(device: str) -> torch.device:
 
 class _TorchRunner(Runner):
     model: torch.nn.Module
+    # the outputs the last call returned as None (left out of the flat outputs): the samples step notes them
+    skipped_outputs: list[str] = []
 
     @property
     def positional(self) -> bool:
@@ -56,7 +58,8 @@ class _TorchRunner(Runner):
         return torch.autocast(device_type="cuda" if self.config.device == "cuda" else "cpu", dtype=dtype)
 
     def name_outputs(self, out: object) -> dict[str, np.ndarray]:
-        flat = flatten_outputs(out)
+        self.skipped_outputs = []
+        flat = flatten_outputs(out, skipped=self.skipped_outputs)
         io = self.config.io
         if io is not None and len(flat) == len(io.outputs):
             # the recipe may have renamed outputs; order is what ties them together

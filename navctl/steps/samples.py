@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from navctl.plan import registry
-from navctl.status import TensorMeta
+from navctl.status import BatchingInfo, TensorMeta
+from navctl.steps import batch_probe
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
 from navctl.steps.contract import MODEL_IO_FILE, CallableRef
@@ -47,6 +48,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     )
     runner.config.io = provisional
     outputs = []
+    skipped: set[str] = set()
     for i, feed in enumerate(feeds):
         try:
             out = runner.infer(feed)
@@ -54,12 +56,21 @@ def collect(ctx: StepContext) -> dict[str, Any]:
             # StepFailed, not type(exc)(...): some exception types take more than a message
             raise StepFailed(f"the source model failed on sample {i}: {type(exc).__name__}: {exc}") from exc
         outputs.append(out)
+        skipped.update(getattr(runner, "skipped_outputs", []))
+    batch_probe.check_output_lists(feeds, outputs, axis)
     outputs = _rename_outputs(outputs, opts.get("output_names"))
     _check_consistent(outputs, "output")
     _check_finite(outputs)
     io = provisional.model_copy(update={"outputs": _meta(outputs, False, axis, {})})
+    notes = [f"left out, the model returned None: {', '.join(map(repr, sorted(skipped)))}"] if skipped else []
     if batching:
         io = io.model_copy(update={"outputs": _output_batch_axis(io.outputs, outputs, feeds, axis)})
+        fixed = _meta(feeds, False, axis, opts.get("input_dynamic_axes", {})), _meta(outputs, False, axis, {})
+        infer = _probe_infer(runner, opts.get("output_names"))
+        io = batch_probe.prove(io, feeds, outputs, infer, opts.get("probe_tolerance"), spec.seed, fixed)
+        if not io.batchable:
+            notes.append(f"not batchable, requests are never merged: {io.batch_reason}")
+    ctx.note = "; ".join(notes)
     for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
         save_arrays(ctx.path(f"{INPUT_DIR}/{i}.npz"), [feed[n] for n in io.input_names])
         save_arrays(ctx.path(f"{OUTPUT_DIR}/{i}.npz"), [out[n] for n in io.output_names])
@@ -73,6 +84,9 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         "call": call,
         "inputs": [m.model_dump() for m in io.inputs],
         "outputs": [m.model_dump() for m in io.outputs],
+        "batching": BatchingInfo(
+            enabled=batching, batchable=io.batchable, probe=io.batch_probe, reason=io.batch_reason
+        ).model_dump(),
     }
 
 
@@ -227,6 +241,16 @@ def _output_batch_axis(
             shape[axis] = -1
         fixed.append(meta.model_copy(update={"shape": shape}))
     return fixed
+
+
+def _probe_infer(runner: Any, names: list[str] | None) -> batch_probe.Infer:
+    """The source model for the batch probe, outputs renamed as the recipe says when their count allows."""
+
+    def infer(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = runner.infer(feed)
+        return dict(zip(names, out.values(), strict=True)) if names and len(names) == len(out) else out
+
+    return infer
 
 
 def _rename_outputs(outputs: list[dict[str, np.ndarray]], names: list[str] | None) -> list[dict[str, np.ndarray]]:

@@ -24,9 +24,12 @@ class ModelIO(BaseModel):
     inputs: list[TensorMeta]
     outputs: list[TensorMeta]
     call: Literal["positional", "keyword"]
-    batching: bool
+    batching: bool  # a batch axis in effect: the recipe's batching.enabled, unless the model is not batchable
     batch_axis: int
     samples: int
+    batchable: bool | None = None  # every output per sample (navctl/steps/batch_probe.py); None: not probed
+    batch_probe: str = ""  # what the probe ran
+    batch_reason: str = ""  # why the model is not batchable, naming its outputs
 
     @property
     def input_names(self) -> list[str]:
@@ -60,27 +63,30 @@ def to_numpy(obj: Any) -> np.ndarray:
     return np.asarray(obj)
 
 
-def flatten_outputs(obj: Any, prefix: str | None = None) -> list[tuple[str, Any]]:
+def flatten_outputs(obj: Any, prefix: str | None = None, skipped: list[str] | None = None) -> list[tuple[str, Any]]:
     """(name, leaf) pairs of a model's output: a tensor, tuple/list, dict, ModelOutput or dataclass.
 
     Names: `output_0` for a lone tensor, `output_<i>` for sequences, keys for mappings, joined
-    with '.' (mappings) or '_' (sequences) when nested.
+    with '.' (mappings) or '_' (sequences) when nested. `None` leaves are left out; their names go to
+    `skipped` when given.
     """
     if obj is None:
+        if skipped is not None:
+            skipped.append(prefix or "output_0")
         return []
     if is_leaf(obj):
         return [(prefix or "output_0", obj)]
     if isinstance(obj, Mapping) or (hasattr(obj, "items") and hasattr(obj, "keys")):
         out: list[tuple[str, Any]] = []
         for key, value in obj.items():
-            out += flatten_outputs(value, f"{prefix}.{key}" if prefix else str(key))
+            out += flatten_outputs(value, f"{prefix}.{key}" if prefix else str(key), skipped)
         return out
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return flatten_outputs({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, prefix)
+        return flatten_outputs({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, prefix, skipped)
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         out = []
         for i, value in enumerate(obj):
-            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
+            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}", skipped)
         return out
     children = _pytree_children(obj)
     if children is None and hasattr(obj, "__iter__") and hasattr(obj, "__len__"):
@@ -88,7 +94,7 @@ def flatten_outputs(obj: Any, prefix: str | None = None) -> list[tuple[str, Any]
     if children is not None:  # flattened the way torch.export flattens registered containers
         out = []
         for i, value in enumerate(children):
-            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}")
+            out += flatten_outputs(value, f"{prefix}_{i}" if prefix else f"output_{i}", skipped)
         return out
     where = f"output '{prefix}'" if prefix else "the model's output"
     raise TypeError(
