@@ -33,7 +33,13 @@ class FlatOutputs(torch.nn.Module):
 
     def forward(self, *args: torch.Tensor) -> tuple:
         out = self.model(**dict(zip(self.names, args, strict=True))) if self.keyword else self.model(*args)
-        return tuple(value for _, value in flatten_outputs(out))
+        return tuple(_as_tensor(value) for _, value in flatten_outputs(out))
+
+
+def _as_tensor(value: Any) -> torch.Tensor:
+    """Exporters take tensors only: a Python number among the outputs becomes a 0-d tensor of the dtype
+    the samples step recorded for it (numpy's: int64, float64, bool)."""
+    return value if isinstance(value, torch.Tensor) else torch.as_tensor(np.asarray(value))
 
 
 def _model_and_example(ctx: StepContext) -> tuple[Any, ModelIO, tuple, dict]:
