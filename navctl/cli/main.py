@@ -90,10 +90,17 @@ def plan(
 ) -> None:
     """Show the steps `optimize` would run: ids, dependencies, runners, and what this machine cannot run."""
     from navctl.plan.expand import expand
-    from navctl.plan.render import plan_json, plan_mermaid, plan_tree
+    from navctl.plan.render import batching_note, plan_json, plan_mermaid, plan_tree
     from navctl.recipe.load import load_recipe
+    from navctl.status import read_status
 
-    the_plan = expand(load_recipe(recipe).recipe)
+    loaded = load_recipe(recipe)
+    the_plan = expand(loaded.recipe)
+    try:
+        last_run = read_status(loaded.resolve(loaded.recipe.workspace))
+    except UsageError:  # no earlier run (or an unreadable one): nothing learned yet
+        last_run = None
+    the_plan.notes += [note for note in (batching_note(last_run),) if note]
     if format == PlanFormat.json:
         sys.stdout.write(plan_json(the_plan) + "\n")
     elif format == PlanFormat.mermaid:
@@ -403,7 +410,7 @@ def triton(
     strategy: StrategyOpt = "max-throughput",
     format_key: FormatOpt = None,
     max_batch_size: MaxBatchOpt = None,
-    dynamic_batching: DynamicBatchingOpt = True,
+    dynamic_batching: DynamicBatchingOpt = None,
     preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     queue_delay_us: QueueDelayOpt = 100,
     instances: InstancesOpt = 1,
@@ -451,7 +458,7 @@ def serve(
     grpc_port: int = typer.Option(8001, "--grpc-port"),
     metrics_port: int = typer.Option(8002, "--metrics-port"),
     max_batch_size: MaxBatchOpt = None,
-    dynamic_batching: DynamicBatchingOpt = True,
+    dynamic_batching: DynamicBatchingOpt = None,
     preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     queue_delay_us: QueueDelayOpt = 100,
     instances: InstancesOpt = 1,
@@ -485,7 +492,7 @@ def serve(
         null_model=null_model,
         log_file=log_file.resolve(),
     )
-    run_server(package, options, ready=lambda line: stdout.print(line))
+    run_server(package, options, ready=lambda line: stdout.print(line), say=lambda line: stderr.print(line))
     stdout.print("stopped")
     _SKIP_TEARDOWN.add("serve")
 
@@ -511,7 +518,7 @@ def loadtest(
     tune_instances: str = typer.Option("1,2", "--tune-instances", help="Instance counts --tune tries."),
     driver: LoadDriver = typer.Option(LoadDriver.auto, "--driver", help="auto: perf_analyzer when on PATH."),
     max_batch_size: MaxBatchOpt = None,
-    dynamic_batching: DynamicBatchingOpt = True,
+    dynamic_batching: DynamicBatchingOpt = None,
     preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
     queue_delay_us: QueueDelayOpt = 100,
     instances: InstancesOpt = 1,
@@ -544,8 +551,9 @@ def loadtest(
         tune_delays_us=[int(v) for v in tune_delays.split(",") if v.strip()],
         tune_instances=[int(v) for v in parse_levels(tune_instances, "--tune-instances")],
         driver=driver.value,
+        merging_asked=dynamic_batching,
         config=ServingConfig(
-            dynamic_batching=dynamic_batching,
+            dynamic_batching=dynamic_batching is not False,
             max_queue_delay_us=queue_delay_us,
             preferred_batch_sizes=list(preferred),
             instances=instances,

@@ -20,7 +20,14 @@ MaxBatchOpt = Annotated[
     int | None, typer.Option("--max-batch-size", min=1, help="Default: the largest batch size profiled.")
 ]
 QueueDelayOpt = Annotated[int, typer.Option("--max-queue-delay-us", min=0, help="Dynamic batching queue delay.")]
-DynamicBatchingOpt = Annotated[bool, typer.Option("--dynamic-batching/--no-dynamic-batching")]
+DynamicBatchingOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--dynamic-batching/--no-dynamic-batching",
+        help="Merge requests (default: when every output of the model is per sample).",
+        show_default=False,
+    ),
+]
 PreferredOpt = Annotated[
     list[int], typer.Option("--preferred-batch-size", help="Repeatable; default: the top two profiled.")
 ]

@@ -24,6 +24,7 @@ from navctl.loadtest.server import NULL_MODEL, ServedModel
 from navctl.loadtest.stats import read_stats, split_between
 from navctl.plan.environment import cpu_name, module_available
 from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.triton.merging import batched, merging, note, why_not
 
 # Binary search over request rate for the latency budget: at most this many probes, stopping when the
 # bracket is narrower than this fraction of its upper end.
@@ -52,6 +53,7 @@ class LoadtestOptions:
     tune_instances: list[int] = field(default_factory=lambda: [1, 2])
     driver: str = "auto"  # auto | navctl | perf_analyzer
     seed: int = 0
+    merging_asked: bool | None = None  # --dynamic-batching / --no-dynamic-batching / neither (follow the model)
 
     @property
     def window(self) -> float:
@@ -68,6 +70,8 @@ class _Target:
     inputs: dict[str, np.ndarray]
     batching: bool
     profiled_best: list[int]  # the profile's batch sizes by throughput, best first
+    config: ServingConfig  # the recipe's serving settings, dynamic batching off where it cannot merge
+    note: str = ""  # why requests are never merged, when the batch probe ruled it out
 
 
 def parse_levels(text: str, option: str) -> list[float]:
@@ -103,9 +107,13 @@ def _target(package_path: Path, options: LoadtestOptions) -> _Target:
             raise UsageError(f"{package_path}: {key} is not servable (not correct); servable: {', '.join(servable)}")
         io = package.io
         samples, _ = package.samples()
-        batching = io.batching and io.batch_axis == 0
+        batching = batched(io)
         if not batching and options.batch != 1:
-            raise UsageError(f"{package_path}: the model has no batch axis; --batch must be 1")
+            raise UsageError(f"{package_path}: --batch {options.batch}: a request holds one sample: {why_not(io)}")
+        config = options.config
+        asked = config.max_batch_size, config.preferred_batch_sizes
+        if not merging(io, options.merging_asked, *asked, "navctl loadtest"):
+            config = config.model_copy(update={"dynamic_batching": False})
         inputs = {}
         for meta in io.inputs:
             value = np.asarray(samples[0][meta.name])
@@ -117,7 +125,7 @@ def _target(package_path: Path, options: LoadtestOptions) -> _Target:
             inputs[meta.name] = np.ascontiguousarray(value)
         profile = package.status.results[key].profile
         best = [r.batch_size for r in sorted(profile, key=lambda r: -r.throughput)]
-        return _Target(package_path, key, package.status.recipe.name, inputs, batching, best)
+        return _Target(package_path, key, package.status.recipe.name, inputs, batching, best, config, note(io))
 
 
 def _sender(url: str, protocol: str, model: str, inputs: dict[str, np.ndarray]):
@@ -289,6 +297,8 @@ def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[s
     if options.driver == "perf_analyzer" and not perf_analyzer.available():
         raise EnvironmentProblem("perf_analyzer is not on PATH", hint="use --driver navctl (tritonclient asyncio)")
     target = _target(package_path, options)
+    if target.note:
+        say(target.note)
     info = LoadtestInfo(
         key=target.key,
         protocol=options.protocol,  # type: ignore[arg-type]
@@ -297,7 +307,7 @@ def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[s
         latency_budget_ms=options.latency_budget_ms,
         machine=cpu_name(),
     )
-    configs = tuning_grid(options, target) if options.tune else [options.config]
+    configs = tuning_grid(options, target) if options.tune else [target.config]
     started = time.monotonic()
     tried_instances = False
     while configs:

@@ -19,6 +19,7 @@ from navctl.plan import registry
 from navctl.plan.environment import module_available
 from navctl.steps.contract import MODEL_IO_FILE
 from navctl.steps.tensors import ModelIO
+from navctl.triton.merging import batched, merging
 
 _DTYPES = {
     "bool": "TYPE_BOOL",
@@ -45,7 +46,7 @@ class TritonOptions:
     key: str | None = None  # format@runner; else the strategy's choice
     strategy: str = "max-throughput"
     max_batch_size: int | None = None  # default: the largest batch size profiled
-    dynamic_batching: bool = True
+    dynamic_batching: bool | None = None  # None: on when the model's outputs are per sample
     preferred_batch_sizes: list[int] = field(default_factory=list)
     max_queue_delay_us: int = 100
     instances: int = 1
@@ -111,8 +112,10 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
         config.platform = backend.platform
     config.backend = backend.backend
     profiled = [r.batch_size for r in package.status.results.get(key, _empty()).profile]
-    batchable = io.batching and io.batch_axis == 0
-    max_batch = (options.max_batch_size or max(profiled, default=1)) if batchable else 0
+    merge = merging(
+        io, options.dynamic_batching, options.max_batch_size, options.preferred_batch_sizes, "navctl triton"
+    )
+    max_batch = (options.max_batch_size or max(profiled, default=1)) if batched(io) else 0
     config.max_batch_size = max_batch
     in_names, out_names = triton_names(io, backend)
     for tensors, names, target in ((io.inputs, in_names, config.input), (io.outputs, out_names, config.output)):
@@ -128,7 +131,7 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
                 # reshaped to [] so clients and the model see the tensor's true shape.
                 tensor.dims.append(1)
                 tensor.reshape.SetInParent()
-    if max_batch and options.dynamic_batching:
+    if max_batch and merge:
         preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
         config.dynamic_batching.preferred_batch_size.extend(preferred)
         config.dynamic_batching.max_queue_delay_microseconds = options.max_queue_delay_us

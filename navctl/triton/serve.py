@@ -21,6 +21,7 @@ import numpy as np
 from navctl.errors import EnvironmentProblem
 from navctl.nav import load
 from navctl.plan.environment import module_available
+from navctl.triton.merging import batched, merging, note
 
 # Triton waits this long for in-flight requests when stopping (its own default is 30 s).
 EXIT_TIMEOUT_S = 5
@@ -36,7 +37,7 @@ class ServeOptions:
     grpc_port: int = 8001
     metrics_port: int = 8002
     max_batch_size: int | None = None
-    dynamic_batching: bool = True
+    dynamic_batching: bool | None = None  # None: on when the model's outputs are per sample
     max_queue_delay_us: int = 100
     preferred_batch_sizes: list[int] = field(default_factory=list)
     instances: int = 1
@@ -91,7 +92,7 @@ def _statistics_open() -> dict:
 
 def _bind_null_model(triton, name: str, inputs: list, batching: bool, max_batch: int) -> None:
     """A model with the real one's inputs that computes nothing: what the server and client cost alone."""
-    from pytriton.decorators import batch
+    from pytriton.decorators import batch, sample
     from pytriton.model_config import ModelConfig, Tensor
 
     def nothing(**feed: np.ndarray) -> dict[str, np.ndarray]:
@@ -100,7 +101,7 @@ def _bind_null_model(triton, name: str, inputs: list, batching: bool, max_batch:
 
     triton.bind(
         model_name=name,
-        infer_func=batch(nothing) if batching else nothing,
+        infer_func=batch(nothing) if batching else sample(nothing),
         inputs=inputs,
         outputs=[Tensor(name="nothing", dtype=np.float32, shape=(1,))],
         config=ModelConfig(batching=batching, max_batch_size=max_batch),
@@ -108,12 +109,17 @@ def _bind_null_model(triton, name: str, inputs: list, batching: bool, max_batch:
     )
 
 
-def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None] = print) -> None:
+def serve(
+    package_path: Path,
+    options: ServeOptions,
+    ready: Callable[[str], None] = print,
+    say: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> None:
     """Serve until SIGINT or SIGTERM, then stop the server and return."""
     if not (module_available("pytriton") and module_available("tritonclient")):
         raise EnvironmentProblem("navctl serve needs PyTriton", hint="pip install 'navctl[triton]' (numpy < 2)")
     _python_library_path()
-    from pytriton.decorators import batch
+    from pytriton.decorators import batch, sample
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
     from pytriton.triton import Triton, TritonConfig
 
@@ -124,7 +130,12 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
             key = options.key or package.best(options.strategy)
             io = package.io
             name = options.name or package.status.recipe.name
-            batching = io.batching and io.batch_axis == 0
+            merge = merging(
+                io, options.dynamic_batching, options.max_batch_size, options.preferred_batch_sizes, "navctl serve"
+            )
+            if note(io):
+                say(note(io))
+            batching = batched(io)
             profiled = (
                 [r.batch_size for r in package.status.results[key].profile] if key in package.status.results else []
             )
@@ -145,7 +156,8 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
                         result = {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
                         return {n: (x.reshape(*x.shape, 1) if n in scalar else x) for n, x in result.items()}
 
-                    return batch(infer) if batching else infer
+                    # without batching PyTriton passes the list of requests, one at a time: `sample` unpacks it
+                    return batch(infer) if batching else sample(infer)
 
                 def tensors(metas) -> list:
                     return [
@@ -153,7 +165,7 @@ def serve(package_path: Path, options: ServeOptions, ready: Callable[[str], None
                     ]
 
                 batcher = None
-                if options.dynamic_batching:
+                if merge:
                     batcher = DynamicBatcher(
                         max_queue_delay_microseconds=options.max_queue_delay_us,
                         preferred_batch_size=[b for b in options.preferred_batch_sizes if b <= max_batch] or None,
