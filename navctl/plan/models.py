@@ -31,6 +31,7 @@ class Plan(BaseModel):
     targets: list[str]
     formats: list[str] = Field(description="formats in the plan, parents before children")
     steps: list[PlannedStep]
+    notes: list[str] = Field(default_factory=list, description="what an earlier run learned that shapes this one")
 
     def step(self, step_id: str) -> PlannedStep:
         for s in self.steps:

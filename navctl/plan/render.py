@@ -8,6 +8,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from navctl.plan.models import Plan, PlannedStep
+from navctl.status import Status
 
 
 def _label(step: PlannedStep, hidden: int) -> Text:
@@ -50,7 +51,20 @@ def plan_tree(plan: Plan) -> Tree:
         nodes[step.id] = (parent or root).add(_label(step, hidden.get(step.id, 0)))
     select = plan.steps[-1]
     root.add(Text(f"{select.id}  (after every profile and verify step)", style="bold"))
+    for note in plan.notes:
+        root.add(Text(note, style="yellow"))
     return root
+
+
+def batching_note(status: Status | None) -> str:
+    """Why a model is run and served without merging samples, as its last run's batch probe found."""
+    if status is None or status.batching is None or status.batching.batchable is not False:
+        return ""
+    return (
+        f"not batchable (the last run's samples step, {status.batching.probe}): {status.batching.reason}; "
+        "so exports keep the samples' batch, profiling never merges samples, and Triton gets "
+        "max_batch_size 0 with no dynamic batching"
+    )
 
 
 def plan_json(plan: Plan) -> str:

@@ -217,7 +217,8 @@ def run_notes(status: Status) -> list[str]:
             notes.append(f"{step_id} failed {record.reason[excused:]}")
         if record.state == "rejected":  # an answer about the format, shown beside the figures
             notes.append(f"{step_id}: {record.reason}")
-        if record.state in ("ok", "cached") and record.kind in ("export", "convert") and record.reason:
+        # the samples step's remarks: outputs left out, and why the model is not batchable
+        if record.state in ("ok", "cached") and record.kind in ("samples", "export", "convert") and record.reason:
             if record.state == "cached" and record.reason == "fingerprint unchanged":
                 continue
             notes.append(f"{step_id}: {record.reason}")
