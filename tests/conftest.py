@@ -86,3 +86,22 @@ def two_inputs_run(tmp_path_factory, worker_id: str) -> Path:
         _optimize(str(recipe), "--workspace", str(folder / "ws"), "--package", str(folder / "two-inputs.nav"))
 
     return _made_once(tmp_path_factory, worker_id, "two_inputs", make)
+
+
+@pytest.fixture(scope="session")
+def clip_like_run(tmp_path_factory, worker_id: str) -> Path:
+    """A CLIP-like two-tower model (similarity matrices images x texts; samples of batch 2 and 3) run
+    once in ONNX: its folder holds recipe.yaml, the workspace `ws` and the package `clip.nav`."""
+
+    def make(folder: Path) -> None:
+        recipe = write_project(
+            folder,
+            (REPO / "tests" / "engine" / "batch_models.py").read_text(),
+            name="clip",
+            model={"entrypoint": "model.py:clip"},
+            dataloader={"factory": "model.py:clip_pairs"},
+            targets=["onnx"],
+        )
+        _optimize(str(recipe))
+
+    return _made_once(tmp_path_factory, worker_id, "clip_like", make)

@@ -69,7 +69,15 @@ def test_quickstart_end_to_end(quickstart) -> None:
     assert status["selection"]["min-latency"] in expected
     assert status["selection"]["max-throughput-within-latency-budget"] in expected
     assert status["inputs"] == [{"name": "input", "dtype": "float32", "shape": [-1, 64]}]
-    assert status["outputs"] == [{"name": "output_0", "dtype": "float32", "shape": [-1, 10]}]
+    (output,) = status["outputs"]
+    assert (output["name"], output["dtype"], output["shape"], output["per_sample"]) == (
+        "output_0",
+        "float32",
+        [-1, 10],
+        True,
+    )
+    assert output["probe"]["reason"] == "" and status["batching"]["batchable"] is True
+    assert status["batching"]["probe"].startswith("samples 0 and 1 merged")
     assert status["environment"]["threads"] >= 1
     onnx_step = status["steps"]["export/onnx"]
     assert onnx_step["artifacts"][0]["path"] == "onnx/model.onnx"

@@ -67,7 +67,8 @@ def test_per_sample_shapes_whose_values_mix_samples() -> None:
 def test_scalars_and_outputs_without_a_batch_axis() -> None:
     def model(feed: dict) -> dict:
         x = feed["x"]
-        return {"logits": x @ W[:, :4], "count": np.asarray(7), "total": np.asarray(x.sum()), "anchors": np.ones((3, 2))}
+        scalars = {"count": np.asarray(7), "total": np.asarray(x.sum())}
+        return {"logits": x @ W[:, :4], **scalars, "anchors": np.ones((3, 2))}
 
     verdict = run_probe(model, [{"x": RNG.standard_normal((2, 12)).astype(np.float32)} for _ in range(2)])
     assert verdict.outputs["logits"].reason == ""
