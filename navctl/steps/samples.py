@@ -1,7 +1,8 @@
 """The samples step: call the dataloader, record inputs, run the source model, record its outputs.
 
 It also learns the model's input/output names, dtypes and shapes (-1 on dynamic axes) for every
-later step, and refuses samples that disagree with each other.
+later step, refuses samples that disagree with each other, and, with batching on, proves which outputs
+are per sample (navctl/steps/batch_probe.py).
 """
 
 from __future__ import annotations
