@@ -13,7 +13,9 @@ __all__ = ["__version__", "load", "optimize"]
 def optimize(recipe: str, **overrides: object):
     """Run the recipe's plan, as `navctl optimize` does, and return the run's outcome.
 
-    Keyword overrides replace top-level recipe fields (e.g. ``workspace="ws"``, ``targets=["onnx"]``).
+    Keyword overrides replace top-level recipe fields (e.g. ``targets=["onnx"]``); ``workspace="ws"`` and
+    ``package="x.nav"`` act as ``--workspace`` and ``--package`` (with a workspace alone the package is
+    ``ws.nav`` beside it, never the recipe's own).
     """
     from navctl.engine.api import optimize as _optimize
 

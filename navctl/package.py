@@ -15,6 +15,9 @@ from navctl.status import STATUS_FILE, Status, parse_status, temp_beside
 MAX_UNPACKED_BYTES = 20 << 30
 MAX_ENTRIES = 100_000
 MAX_RATIO = 200  # a member that inflates more than this is a zip bomb, not a model
+# The zip comment names the workspace a package was written from, so a run about to replace a package
+# can tell whether it is its own (outside the members: status.yaml and the artifacts stay as they were).
+ORIGIN_PREFIX = "navctl workspace: "
 
 
 def _packable(path: Path, root: Path) -> bool:
@@ -66,6 +69,7 @@ def write_package(
         total = sum(path.stat().st_size for path in files)
         done = 0
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+            archive.comment = f"{ORIGIN_PREFIX}{workspace}".encode()
             archive.write(workspace / STATUS_FILE, STATUS_FILE)
             for path in files:
                 archive.write(path, path.relative_to(workspace).as_posix())
@@ -77,6 +81,33 @@ def write_package(
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def set_origin(package: Path, workspace: Path) -> None:
+    """Record `workspace` as the package's origin (a package made elsewhere, e.g. on a Ray worker, and
+    unpacked into this workspace); only the zip's end record is rewritten."""
+    with zipfile.ZipFile(package, "a") as archive:
+        archive.comment = f"{ORIGIN_PREFIX}{workspace.resolve()}".encode()
+
+
+def package_origin(package: Path) -> str | None:
+    """The workspace `package` was written from; None when it is not a navctl package or was written
+    before navctl kept that record."""
+    try:
+        with zipfile.ZipFile(package) as archive:
+            comment = archive.comment.decode("utf-8", "replace")
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return None
+    return comment.removeprefix(ORIGIN_PREFIX) if comment.startswith(ORIGIN_PREFIX) else None
+
+
+def is_package(path: Path) -> bool:
+    """A zip holding status.yaml: what navctl writes (its contents are not checked here)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return STATUS_FILE in archive.namelist()
+    except (OSError, zipfile.BadZipFile, EOFError):
+        return False
 
 
 def _open(package: Path) -> zipfile.ZipFile:
@@ -141,6 +172,7 @@ def replace_package_status(package: Path, status: Status) -> None:
         os.close(fd)
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+                target.comment = source.comment
                 target.writestr(STATUS_FILE, dump_status(status))
                 for info in source.infolist():
                     if info.filename != STATUS_FILE:

@@ -9,16 +9,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from navctl.destinations import Unwritable, writing
 from navctl.engine.executor import Events, Executor, RunOptions
 from navctl.engine.launch import Launcher
 from navctl.engine.record import exit_code_for
+from navctl.engine.targets import check_destinations, package_path, replacement_note, workspace_path
 from navctl.engine.workspace import Workspace
-from navctl.errors import EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError, UsageError
+from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERRUPTED, EXIT_USAGE, EnvironmentProblem, RecipeError
 from navctl.package import write_package
 from navctl.plan import registry
 from navctl.plan.environment import default_threads
 from navctl.plan.expand import SAMPLES, expand
 from navctl.plan.models import Plan
+from navctl.plan.only import check_only
 from navctl.recipe.load import LoadedRecipe, load_recipe
 from navctl.status import SUCCESS_STATES, Status, write_status
 
@@ -31,39 +34,6 @@ class RunOutcome:
     package: Path | None
     exit_code: int
     notes: list[str] = field(default_factory=list)
-
-
-def workspace_path(loaded: LoadedRecipe, override: str | Path | None) -> Path:
-    """--workspace resolves against the current folder; the recipe's value against the recipe's."""
-    if override is not None:
-        return Path(override).resolve()
-    return loaded.resolve(loaded.recipe.workspace)
-
-
-def package_path(
-    loaded: LoadedRecipe, override: str | Path | None, workspace_override: str | Path | None = None
-) -> Path:
-    """--package wins; else the recipe's `package` (relative to the recipe); else `<name>.nav` beside
-    the workspace when --workspace was given (a run aimed elsewhere must not overwrite the recipe's
-    package), else beside the recipe."""
-    if override is not None:
-        return Path(override).resolve()
-    if loaded.recipe.package:
-        return loaded.resolve(loaded.recipe.package)
-    default = f"{loaded.recipe.name}.nav"
-    if workspace_override is not None:
-        return Path(workspace_override).resolve().parent / default
-    return (loaded.base_dir / default).resolve()
-
-
-def _check_package_target(target: Path, workspace: Path) -> None:
-    if target.parent != workspace.parent and not target.parent.is_dir():
-        raise UsageError(
-            f"package {target}: the folder {target.parent} does not exist",
-            hint="create it first, or give --package a path in an existing folder",
-        )
-    if target.is_dir():
-        raise UsageError(f"package {target} is a folder; give a file name such as {target / 'model.nav'}")
 
 
 def _check_runnable(plan: Plan) -> None:
@@ -104,8 +74,8 @@ def run_recipe(
     plan = plan or expand(loaded.recipe)
     ws = Workspace(workspace_path(loaded, workspace))
     target = package_path(loaded, package, workspace)
-    if pack:
-        _check_package_target(target, ws.root)
+    check_only(plan, options.only)
+    check_destinations(ws.root, target if pack else None)
     _check_runnable(plan)
     notes: list[str] = []
     ws.acquire()
@@ -131,7 +101,15 @@ def run_recipe(
                 formats = None
                 if (package_formats or loaded.recipe.package_formats) == "selected":
                     formats = {k.split("@")[0] for k in status.selection.values() if k} - {registry.SOURCE}
-                written = write_package(ws.root, target, formats, _packing_progress(events, target, formats))
+                replacing = replacement_note(target, ws.root)
+                try:
+                    with writing(target, "package"):
+                        written = write_package(ws.root, target, formats, _packing_progress(events, target, formats))
+                    notes += [replacing] if replacing else []
+                except Unwritable as exc:  # the disk filled up or the mount went read-only during the run
+                    notes.append(f"no package written: {exc.message}")
+                    code = status.run.exit_code = EXIT_ENVIRONMENT
+                    write_status(ws.root, status)
             else:
                 notes.append(
                     "no package written: no step succeeded in this run"
@@ -160,7 +138,8 @@ def _packing_progress(events: Events | None, target: Path, formats: set[str] | N
 
 
 def optimize(recipe: str | Path, **overrides: Any) -> RunOutcome:
-    """Python API: `navctl.optimize("recipe.yaml", workspace="ws", targets=["onnx"], force=True)`."""
+    """Python API: `navctl.optimize("recipe.yaml", workspace="ws", targets=["onnx"], force=True)`; as with
+    `--workspace`, the package is then `ws.nav` beside `ws` unless `package=` names one."""
     run_keys = {"force", "only", "jobs", "threads"}
     run = {k: overrides.pop(k) for k in list(overrides) if k in run_keys}
     workspace = overrides.pop("workspace", None)

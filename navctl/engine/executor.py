@@ -11,7 +11,6 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint
 from navctl.plan.models import Plan, PlannedStep
+from navctl.plan.only import only_steps
 from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe, too_few_to_calibrate, unknown_tensor_names
 from navctl.status import (
@@ -209,19 +209,7 @@ class Executor:
     def _selected_steps(self) -> set[str]:
         if not self.options.only:
             return {s.id for s in self.plan.steps if not s.inline}
-        chosen: set[str] = set()
-
-        def add(step_id: str) -> None:
-            if step_id not in chosen:
-                chosen.add(step_id)
-                for dep in self.plan.step(step_id).deps:
-                    add(dep)
-
-        for step in self.plan.steps:
-            if not step.inline and any(fnmatch(step.id, pattern) for pattern in self.options.only):
-                add(step.id)
-        if not chosen:
-            raise UsageError(f"--only {' '.join(self.options.only)} matches no step; see `navctl plan`")
+        chosen = only_steps(self.plan, self.options.only)
         for step in self.plan.steps:
             if step.id not in chosen and not step.inline and self.previous and step.id in self.previous.steps:
                 self._carry_over(step)

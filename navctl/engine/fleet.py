@@ -13,6 +13,7 @@ from pathlib import Path
 
 from navctl.engine.api import RunOutcome, run_recipe
 from navctl.engine.executor import Events, RunOptions
+from navctl.engine.targets import check_destinations, package_path, workspace_path
 from navctl.errors import (
     EXIT_ENVIRONMENT,
     EXIT_FORMATS_FAILED,
@@ -139,6 +140,43 @@ def load_all(paths: list[Path], workspace: Path | None) -> list[FleetEntry]:
             entry.plan_error = exc
         entries.append(entry)
     return entries
+
+
+class FleetDestinationErrors(NavctlError):
+    """Recipes whose workspace or package cannot be written, reported together; nothing ran."""
+
+    def __init__(self, errors: list[NavctlError]) -> None:
+        super().__init__(f"{len(errors)} of the recipes cannot write their workspace or package; nothing ran")
+        self.errors = errors
+        self.exit_code = worst_exit([e.exit_code for e in errors])
+
+
+def check_fleet_destinations(entries: list[FleetEntry], pack: bool) -> None:
+    """Before the first recipe runs: no two recipes share a workspace or a package (the second would
+    overwrite the first's), and every one can be written (a read-only folder is not found hours later,
+    at the recipe that uses it)."""
+    owners: dict[Path, FleetEntry] = {}
+    problems: list[NavctlError] = []
+    for entry in entries:
+        workspace = workspace_path(entry.loaded, entry.workspace)
+        package = package_path(entry.loaded, None, entry.workspace) if pack else None
+        for kind, path in (("workspace", workspace), ("package", package)):
+            if path is None:
+                continue
+            if path in owners:
+                raise UsageError(
+                    f"{owners[path].loaded.path} and {entry.loaded.path} would share the {kind} {path}",
+                    hint=f"give each recipe its own `{kind}`, or run them with --workspace DIR (DIR/<name>/ each)",
+                )
+            owners[path] = entry
+        try:
+            check_destinations(workspace, package)
+        except NavctlError as exc:
+            problems.append(exc)
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise FleetDestinationErrors(problems)
 
 
 class FleetEvents:

@@ -166,7 +166,8 @@ def _run_on_worker(
 
 def _receive(entry: FleetEntry, answer: dict[str, Any], user_files: list[dict[str, str]]) -> None:
     """Write the package where a local run would, and unpack it into the local workspace."""
-    from navctl.package import extract_package
+    from navctl.engine.targets import replacement_note
+    from navctl.package import extract_package, set_origin
     from navctl.status import UserFileRecord, read_status, write_status
 
     entry.exit_code = answer["exit_code"]
@@ -176,12 +177,14 @@ def _receive(entry: FleetEntry, answer: dict[str, Any], user_files: list[dict[st
     if answer["package"] is None:
         return
     target = package_path(entry.loaded, None, entry.workspace)
+    workspace = workspace_path(entry.loaded, entry.workspace)
+    replacing = replacement_note(target, workspace)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     os.close(fd)
     Path(tmp).write_bytes(answer["package"])
+    set_origin(Path(tmp), workspace)  # the worker's scratch workspace means nothing here
     os.replace(tmp, target)
-    workspace = workspace_path(entry.loaded, entry.workspace)
     extract_package(target, workspace)
     status = read_status(workspace)
     # the worker's scratch paths mean nothing here: point the record at the local recipe and files
@@ -194,7 +197,7 @@ def _receive(entry: FleetEntry, answer: dict[str, Any], user_files: list[dict[st
         workspace=workspace,
         package=target,
         exit_code=answer["exit_code"],
-        notes=list(answer["notes"]),
+        notes=[*answer["notes"], *([replacing] if replacing else [])],
     )
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import filelock
 
-from navctl.errors import EnvironmentProblem, UsageError, WorkspaceLocked
+from navctl.destinations import unwritable
+from navctl.errors import EnvironmentProblem, WorkspaceLocked
 from navctl.status import STATUS_FILE
 
 LOCK_FILE = ".navctl.lock"
@@ -30,18 +31,19 @@ class Workspace:
         return path.resolve().relative_to(self.root).as_posix()
 
     def acquire(self) -> None:
-        """Create the folder if needed and lock it; a second run exits 4 and touches nothing."""
-        if self.root.exists() and not self.root.is_dir():
-            raise UsageError(f"workspace {self.root} exists and is not a folder", hint="give --workspace a folder path")
+        """Create the folder if needed and lock it; a second run exits 4 and touches nothing. (That the
+        path is a folder navctl may write was checked before: `engine.targets.check_destinations`.)"""
         if self.root.is_dir() and any(self.root.iterdir()) and not self._looks_like_workspace():
             raise EnvironmentProblem(
                 f"workspace {self.root} is a folder that navctl did not create; refusing to write into it",
                 hint="choose another --workspace, or empty that folder",
             )
-        self.root.mkdir(parents=True, exist_ok=True)
         lock = filelock.FileLock(str(self.root / LOCK_FILE), timeout=0)
         try:
+            self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire()
+        except OSError as exc:  # checked before the run (check_destinations); here when it changed since
+            raise unwritable("workspace", self.root, exc) from None
         except filelock.Timeout:
             holder = self._holder()
             raise WorkspaceLocked(

@@ -310,3 +310,25 @@ def test_a_group_member_that_cannot_be_made_is_excused_only_when_another_was_and
     assert exit_code_for(_status_of(**made_and_not), ["torchscript-trace", "torchscript-script"]) == 1
     # a reduced-precision candidate that missed its gate is an answer, not a failure
     assert exit_code_for(_status_of(**{"correctness/onnx-int8@onnxruntime-cpu": "rejected"})) == 0
+
+
+def test_a_disk_that_fills_up_while_packing_keeps_the_results_and_exits_4(setup, monkeypatch) -> None:
+    """The package's folder was writable before the run; ENOSPC (which a test cannot make for real)
+    at packing time ends as exit 4 with the reason, the outcome and status.yaml still there."""
+    import errno
+
+    from navctl.engine import api
+
+    loaded, plan, ws = setup
+    ws.release()
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(api, "write_package", full)
+    fake = FakeLauncher({}, ws.root)
+    outcome = api.run_recipe(loaded, plan=plan, options=RunOptions(jobs=2, threads=1), launcher_factory=fake)
+    target = loaded.base_dir / "tiny.nav"
+    assert outcome.exit_code == 4 and outcome.package is None
+    assert outcome.notes == [f"no package written: package {target}: cannot be written: No space left on device"]
+    assert read_status(ws.root).run.exit_code == 4 and outcome.status.steps["select"].state == "ok"

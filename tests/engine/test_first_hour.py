@@ -15,8 +15,6 @@ import yaml
 
 from navctl.cli.main import resume_command
 from navctl.cli.output import PipeSafeStream
-from navctl.engine.api import package_path
-from navctl.recipe.load import load_recipe
 from navctl.status import write_atomic
 from tests.helpers import load_status, run_cli, write_project
 
@@ -69,14 +67,6 @@ def test_a_closed_reader_silences_output_instead_of_raising() -> None:
     stream.flush()
     stream.write("more")
     assert stream.broken
-
-
-def test_package_goes_beside_the_given_workspace(tmp_path: Path) -> None:
-    recipe = write_project(tmp_path / "proj")
-    loaded = load_recipe(recipe)
-    assert package_path(loaded, None) == recipe.parent / "tiny.nav"
-    assert package_path(loaded, None, tmp_path / "runs" / "ws") == tmp_path / "runs" / "tiny.nav"
-    assert package_path(loaded, tmp_path / "x.nav", tmp_path / "runs" / "ws") == tmp_path / "x.nav"
 
 
 def test_package_in_a_missing_folder_is_a_usage_error(tmp_path: Path) -> None:

@@ -126,6 +126,12 @@ def test_rerun_is_cached_only_keeps_the_selection_and_tolerance_change_reruns_on
     assert first.returncode == 0, first.stderr
     ran = load_status(ws)
     assert ran["run"]["exit_code"] == 0 and ran["selection"]["max-throughput"]
+    # a run aimed at a sibling workspace writes its own package, never the recipe's (it did: ws_ci/../tiny.nav)
+    own = (recipe.parent / "tiny.nav").read_bytes()
+    elsewhere = run_cli("optimize", str(recipe), "--workspace", str(recipe.parent / "ws_ci"), "--only", "export/onnx")
+    assert elsewhere.returncode == 0, elsewhere.stderr
+    assert (recipe.parent / "tiny.nav").read_bytes() == own
+    assert f"package: {recipe.parent / 'ws_ci.nav'}" in elsewhere.stderr and "replaced" not in elsewhere.stderr
     second = run_cli("optimize", str(recipe), "--no-package")
     assert second.returncode == 0
     # nothing left behind warns at exit (multiprocessing's resource tracker did)
@@ -154,6 +160,18 @@ def test_rerun_is_cached_only_keeps_the_selection_and_tolerance_change_reruns_on
     forced = run_cli("optimize", str(recipe), "--force")
     assert "cached" not in _states(load_status(recipe.parent / "ws")).values()
     assert forced.returncode == 0
+    # replacing the package another workspace wrote is said
+    aimed = [
+        "--workspace",
+        str(recipe.parent / "ws_ci"),
+        "--only",
+        "export/onnx",
+        "--package",
+        str(recipe.parent / "tiny.nav"),
+    ]
+    replaced = run_cli("optimize", str(recipe), *aimed)
+    assert replaced.returncode == 0, replaced.stderr
+    assert f"replaced {recipe.parent / 'tiny.nav'}, the package of the workspace {ws}" in replaced.stderr
 
 
 def test_two_inputs_dict_outputs(two_inputs_run: Path) -> None:
@@ -393,11 +411,13 @@ def test_python_api_runs_the_same_engine(project) -> None:
         "targets=['torchscript-trace'])\n"
         "print(out.exit_code, out.status.steps['export/torchscript-trace'].state, out.package.name)\n"
     )
+    (recipe.parent / "tiny.nav").write_bytes(b"the recipe's own package")
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=300, env={**os.environ}
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["0", "ok", "tiny.nav"]
+    assert result.stdout.split() == ["0", "ok", "api_ws.nav"]  # named after the workspace, beside it
+    assert (recipe.parent / "tiny.nav").read_bytes() == b"the recipe's own package"
 
 
 STRUCTURED = (
