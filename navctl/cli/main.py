@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from navctl import __version__
+from navctl.cli import checks
 from navctl.cli.options import (
     Accelerator,
     CompareBasis,
@@ -36,14 +37,23 @@ from navctl.cli.options import (
     StrategyOpt,
     TritonKind,
 )
-from navctl.cli.output import print_json, protect_streams, report_error, stderr, stdout
+from navctl.cli.output import (
+    CLICK_USAGE_ERROR,
+    print_json,
+    protect_streams,
+    report_error,
+    report_usage_error,
+    stderr,
+    stdout,
+)
+from navctl.destinations import check_file, check_folder, writing
 from navctl.errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_USAGE, NavctlError, UsageError
 
 app = typer.Typer(
     name="navctl",
     help="Find the fastest correct way to serve a deep-learning model.\n\n"
     "Exit codes: 0 all formats ok, 1 some format failed, 2 bad usage or recipe, 3 internal error, "
-    "4 workspace locked or environment unusable, 130 interrupted.",
+    "4 workspace locked, a destination that cannot be written, or environment unusable, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -154,7 +164,9 @@ def optimize(
     executor: Executor = typer.Option(
         Executor.local, "--executor", help="local: one recipe after another here; ray: a Ray task per recipe."
     ),
-    ray_address: str = typer.Option("auto", "--ray-address", help="auto, host:port or ray://host:10001."),
+    ray_address: str | None = typer.Option(
+        None, "--ray-address", help="auto (default), host:port or ray://host:10001.", show_default=False
+    ),
     ray_resources: str | None = typer.Option(
         None, "--ray-resources", help="Custom Ray resources per recipe, e.g. '{\"accelerator_type:H100\": 0.001}'."
     ),
@@ -163,6 +175,14 @@ def optimize(
     """Run the recipe's plan: samples, exports, conversions, correctness, profiling, selection."""
     from navctl.engine.executor import RunOptions
 
+    resources = checks.ray_resources(ray_resources)
+    if ray_address is not None:
+        checks.ray_address(ray_address)
+    for option, value in (("--ray-address", ray_address), ("--ray-resources", ray_resources)):
+        if value is not None and executor is not Executor.ray:
+            raise checks.bad(option, value, "applies to --executor ray only")
+    if package is not None and no_package:
+        raise checks.bad("--package", package, "contradicts --no-package")
     options = RunOptions(force=force, only=only, jobs=jobs, threads=threads)
     formats = package_formats.value if package_formats else None
     if len(recipes) > 1 or executor is Executor.ray:
@@ -170,9 +190,9 @@ def optimize(
             raise UsageError("--package names one file; with several recipes each writes its own package")
         ray_options = None
         if executor is Executor.ray:
-            from navctl.engine.ray_fleet import RayOptions, parse_resources
+            from navctl.engine.ray_fleet import RayOptions
 
-            ray_options = RayOptions(address=ray_address, resources=parse_resources(ray_resources))
+            ray_options = RayOptions(address=ray_address or "auto", resources=resources)
         code = _optimize_fleet(recipes, workspace, options, not no_package, formats, json_out, ray_options)
     else:
         code = _optimize_one(recipes[0], workspace, package, options, not no_package, formats, json_out)
@@ -222,12 +242,12 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
         stderr.print(note)
     for line in selection_lines(status):
         stderr.print(f"selected for {line}")
-    for note in outcome.notes:
-        stderr.print(note)
+    for note in outcome.notes:  # paths in them: never folded at the terminal's width, never read as markup
+        stderr.print(note, soft_wrap=True, markup=False)
     where = f"status: {outcome.workspace / 'status.yaml'}"
     if outcome.package:
         where += f"\npackage: {outcome.package}"
-    stderr.print(where)
+    stderr.print(where, soft_wrap=True, markup=False)
     if outcome.exit_code == EXIT_INTERRUPTED:
         stderr.print(f"interrupted; resume with: {resume_command(sys.argv)}", soft_wrap=True)
     publish_run(outcome, loaded.path, list(loaded.recipe.targets))
@@ -239,12 +259,13 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
 
 
 def _optimize_fleet(recipes, workspace, options, pack: bool, formats, json_out: bool, ray_options=None) -> int:
-    from navctl.engine.fleet import load_all, run_fleet
+    from navctl.engine.fleet import check_fleet_destinations, load_all, run_fleet
     from navctl.report.console import FleetConsole
     from navctl.report.fleet import fleet_document, fleet_markdown, fleet_notes, fleet_table
     from navctl.report.github import publish_fleet
 
     entries = load_all(recipes, workspace.resolve() if workspace else None)
+    check_fleet_destinations(entries, pack)
     view = FleetConsole(stderr, entries)
     if ray_options is not None:
         from navctl.engine.ray_fleet import run_fleet_on_ray
@@ -357,7 +378,10 @@ def report(
     with matplotlib (navctl[report]), PNG plots."""
     from navctl.report.files import write_reports
 
-    for line in write_reports(targets, out):
+    check_folder(out, "--out")
+    with writing(out, "--out"):
+        written = write_reports(targets, out)
+    for line in written:
         stdout.print(line)
 
 
@@ -378,14 +402,11 @@ def diff(
 ) -> None:
     """Compare correctness and speed per format@runner between two runs (a CI gate)."""
     from navctl.report.comparability import comparability_warnings
-    from navctl.report.diff import diff_status, parse_percent, verdict_caveat
+    from navctl.report.diff import diff_status, verdict_caveat
     from navctl.report.github_diff import publish_diff
     from navctl.report.tables import diff_document, diff_verdict, diff_view
 
-    try:
-        threshold = parse_percent(fail_on_regression) if fail_on_regression is not None else 5.0
-    except ValueError as exc:
-        raise UsageError(f"--fail-on-regression: {exc}") from None
+    threshold = checks.percent(fail_on_regression, "--fail-on-regression") if fail_on_regression is not None else 5.0
     base_status, new_status = _load_status(base), _load_status(new)
     rows = diff_status(base_status, new_status, threshold, compare.value)
     warnings = comparability_warnings(base_status, new_status)
@@ -421,6 +442,8 @@ def triton(
     ),
 ) -> None:
     """Write a Triton model repository entry (config.pbtxt + model files) for one format of a package."""
+    checks.serving(strategy, format_key, name, max_batch_size, preferred, dynamic_batching)
+    check_folder(repo, "--repo")
     from navctl.nav import load
     from navctl.triton.repository import TritonOptions, write_repository
 
@@ -440,7 +463,7 @@ def triton(
         from navctl.loadtest.run import apply_loadtest
 
         apply_loadtest(package, options, lambda line: stderr.print(line))
-    with load(package) as pkg:
+    with load(package) as pkg, writing(repo, "--repo"):
         model_dir = write_repository(pkg, repo, options)
     stdout.print(f"wrote {model_dir / 'config.pbtxt'}")
     for path in sorted((model_dir / "1").iterdir()):
@@ -454,9 +477,9 @@ def serve(
     format_key: FormatOpt = None,
     name: NameOpt = None,
     address: str = typer.Option("127.0.0.1", "--address", help="Listen address (0.0.0.0 for every interface)."),
-    http_port: int = typer.Option(8000, "--http-port"),
-    grpc_port: int = typer.Option(8001, "--grpc-port"),
-    metrics_port: int = typer.Option(8002, "--metrics-port"),
+    http_port: int = typer.Option(8000, "--http-port", min=1, max=65535),
+    grpc_port: int = typer.Option(8001, "--grpc-port", min=1, max=65535),
+    metrics_port: int = typer.Option(8002, "--metrics-port", min=1, max=65535),
     max_batch_size: MaxBatchOpt = None,
     dynamic_batching: DynamicBatchingOpt = None,
     preferred: PreferredOpt = [],  # noqa: B006 - typer reads the default, never mutates it
@@ -470,11 +493,15 @@ def serve(
     """Serve a package's selected format with a real Triton server (PyTriton) until Ctrl-C."""
     import tempfile
 
+    checks.serving(strategy, format_key, name, max_batch_size, preferred, dynamic_batching)
+    checks.listen_address(address)
+    checks.distinct_ports(http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port)
+    if log_file is None:
+        log_file = Path(tempfile.gettempdir()) / f"navctl-serve-{os.getpid()}.log"
+    check_file(log_file, "--log-file", "triton.log")
     from navctl.triton.serve import ServeOptions
     from navctl.triton.serve import serve as run_server
 
-    if log_file is None:
-        log_file = Path(tempfile.gettempdir()) / f"navctl-serve-{os.getpid()}.log"
     stderr.print(f"starting Triton; its log: {log_file}")
     options = ServeOptions(
         key=format_key,
@@ -513,9 +540,13 @@ def loadtest(
     protocol: Protocol = typer.Option(Protocol.http, "--protocol"),
     batch: int = typer.Option(1, "--batch", min=1, help="Samples per request."),
     tune: bool = typer.Option(False, "--tune", help="Try dynamic batching settings and instance counts."),
-    tune_budget: str = typer.Option("120s", "--tune-budget"),
-    tune_delays: str = typer.Option("0,100,500,2000", "--tune-delays", help="Queue delays (us) --tune tries."),
-    tune_instances: str = typer.Option("1,2", "--tune-instances", help="Instance counts --tune tries."),
+    tune_budget: str | None = typer.Option(None, "--tune-budget", help="The most --tune may take (default: 120s)."),
+    tune_delays: str | None = typer.Option(
+        None, "--tune-delays", help="Queue delays (us) --tune tries (default: 0,100,500,2000)."
+    ),
+    tune_instances: str | None = typer.Option(
+        None, "--tune-instances", help="Instance counts --tune tries (default: 1,2)."
+    ),
     driver: LoadDriver = typer.Option(LoadDriver.auto, "--driver", help="auto: perf_analyzer when on PATH."),
     max_batch_size: MaxBatchOpt = None,
     dynamic_batching: DynamicBatchingOpt = None,
@@ -526,30 +557,30 @@ def loadtest(
     json_out: JsonOpt = False,
 ) -> None:
     """Serve a package's format through Triton (PyTriton) on 127.0.0.1 and measure it under load."""
-    from navctl.loadtest.run import LoadtestOptions, parse_levels, record, run_loadtest
-    from navctl.recipe.units import parse_duration
+    checks.serving(strategy, format_key, None, max_batch_size, preferred, dynamic_batching)
+    if max_batch_size is not None and batch > max_batch_size:
+        raise checks.bad("--batch", batch, f"above --max-batch-size {max_batch_size}")
+    tuning = {"--tune-budget": tune_budget, "--tune-delays": tune_delays, "--tune-instances": tune_instances}
+    for option, value in tuning.items():
+        if value is not None and not tune:
+            raise checks.bad(option, value, "applies to --tune, which is not given")
+    from navctl.loadtest.run import LoadtestOptions, record, run_loadtest
     from navctl.report.tables import loadtest_table
     from navctl.status import ServingConfig
-
-    def seconds(value: str, option: str) -> float:
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            raise UsageError(f"{option} {value}: {exc}") from None
 
     options = LoadtestOptions(
         key=format_key,
         strategy=strategy,
-        concurrency=[int(v) for v in parse_levels(concurrency, "--concurrency")],
-        request_rates=parse_levels(request_rate, "--request-rate") if request_rate else [],
-        latency_budget_ms=seconds(latency_budget, "--latency-budget") * 1000 if latency_budget else None,
-        duration_s=seconds(duration, "--duration"),
+        concurrency=checks.levels(concurrency, "--concurrency", whole=True),
+        request_rates=checks.levels(request_rate, "--request-rate", whole=False) if request_rate else [],
+        latency_budget_ms=checks.duration(latency_budget, "--latency-budget") * 1000 if latency_budget else None,
+        duration_s=checks.duration(duration, "--duration"),
         protocol=protocol.value,
         batch=batch,
         tune=tune,
-        tune_budget_s=seconds(tune_budget, "--tune-budget"),
-        tune_delays_us=[int(v) for v in tune_delays.split(",") if v.strip()],
-        tune_instances=[int(v) for v in parse_levels(tune_instances, "--tune-instances")],
+        tune_budget_s=checks.duration(tune_budget or "120s", "--tune-budget"),
+        tune_delays_us=checks.levels(tune_delays or "0,100,500,2000", "--tune-delays", whole=True, zero_ok=True),
+        tune_instances=checks.levels(tune_instances or "1,2", "--tune-instances", whole=True),
         driver=driver.value,
         merging_asked=dynamic_batching,
         config=ServingConfig(
@@ -578,19 +609,25 @@ def schema(
     """Write the JSON Schemas of recipes and status.yaml (for editors and other tools)."""
     from navctl.schemas import write_schemas
 
-    for path in write_schemas(out):
+    check_folder(out, "--out")
+    with writing(out, "--out"):
+        written = write_schemas(out)
+    for path in written:
         stdout.print(f"wrote {path}")
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the one place where errors become exit codes."""
     try:
-        # Typer's standalone mode reports usage errors itself (exit 2) and ends with SystemExit.
-        app(args=argv, prog_name="navctl")
-        return 0
+        # Not standalone: Typer's own usage errors come back here, to be shown in navctl's format; an
+        # explicit exit (typer.Exit, --help, --version) comes back as its code.
+        code = app(args=argv, prog_name="navctl", standalone_mode=False)
+        return code if isinstance(code, int) else 0
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
+    except CLICK_USAGE_ERROR as exc:
+        return report_usage_error(exc)
     except NavctlError as exc:
         report_error(exc)
         return exc.exit_code

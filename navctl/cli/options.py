@@ -11,7 +11,12 @@ import typer
 # Options several commands share, declared once.
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 PackageArg = Annotated[Path, typer.Argument(help="A .nav package.", metavar="PACKAGE")]
-StrategyOpt = Annotated[str, typer.Option("--strategy", help="Which selection to use.")]
+StrategyOpt = Annotated[
+    str,
+    typer.Option(
+        "--strategy", help="Which selection to use: max-throughput, min-latency, max-throughput-within-latency-budget."
+    ),
+]
 FormatOpt = Annotated[
     str | None, typer.Option("--format", help="Use this FORMAT@RUNNER instead of a selection.", metavar="FORMAT@RUNNER")
 ]
@@ -29,7 +34,7 @@ DynamicBatchingOpt = Annotated[
     ),
 ]
 PreferredOpt = Annotated[
-    list[int], typer.Option("--preferred-batch-size", help="Repeatable; default: the top two profiled.")
+    list[int], typer.Option("--preferred-batch-size", min=1, help="Repeatable; default: the top two profiled.")
 ]
 InstancesOpt = Annotated[int, typer.Option("--instances", min=1, help="Model instances per device.")]
 

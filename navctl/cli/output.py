@@ -8,7 +8,9 @@ import os
 import sys
 from typing import Any
 
-from navctl.errors import NavctlError, RecipeError
+import typer
+
+from navctl.errors import EXIT_USAGE, NavctlError, RecipeError
 
 
 class PipeSafeStream:
@@ -129,3 +131,46 @@ def report_error(error: NavctlError) -> None:
     if error.hint:
         sys.stderr.write(f"hint: {error.hint}\n")
     sys.stderr.flush()
+
+
+# Click's UsageError as this Typer knows it: Typer 0.2x vendors Click (typer._click), older ones use it.
+CLICK_USAGE_ERROR: type[Exception] = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+
+
+def report_usage_error(error: Exception) -> int:
+    """Typer's own usage errors (an unknown option, a value of the wrong type or out of its range) in
+    navctl's one format: `navctl: error: --option VALUE: what is wrong`, then a hint; returns 2."""
+    ctx = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError" and ctx is not None:  # bare `navctl`: the help, as Typer does
+        sys.stdout.write(ctx.get_help() + "\n")
+        return EXIT_USAGE
+    message = str(getattr(error, "message", "")).rstrip(".")
+    param = getattr(error, "param", None)
+    if message and param is not None and isinstance(error, typer.BadParameter):
+        # Pydantic's wording, as Typer passes it on: "Value error, ..." / "Input should be ..."
+        message = message.removeprefix("Value error, ").replace("Input should be", "must be", 1)
+        name = (param.opts or [param.human_readable_name])[0]
+        value = _typed_value(error)
+        message = f"{name} {value}: {message}" if value is not None else f"{name}: {message}"
+    else:
+        message = error.format_message().rstrip(".")  # type: ignore[attr-defined]
+        message = message[:1].lower() + message[1:]
+    sys.stderr.write(f"navctl: error: {message}\n")
+    if ctx is not None:
+        sys.stderr.write(f"hint: see {ctx.command_path} --help\n")
+    sys.stderr.flush()
+    return EXIT_USAGE
+
+
+def _typed_value(error: Exception) -> object | None:
+    """The value the user typed, where Typer kept it (its Pydantic validation error's input)."""
+    cause = error.__cause__
+    errors = getattr(cause, "errors", None)
+    if callable(errors):
+        try:
+            found = errors()
+        except Exception:  # noqa: BLE001 - only decoration of the message
+            return None
+        if found and isinstance(found[0].get("input"), str | int | float):
+            return found[0]["input"]
+    return None

@@ -12,7 +12,6 @@ writes the `.nav` where a local run would and unpacks it into the local workspac
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sys
 import tempfile
@@ -27,7 +26,7 @@ from navctl.engine.api import RunOutcome, package_path, workspace_path
 from navctl.engine.executor import RunOptions
 from navctl.engine.fleet import FleetEntry, FleetEvents, worst_exit
 from navctl.engine.ray_shipment import Shipment
-from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED, EnvironmentProblem, UsageError
+from navctl.errors import EXIT_ENVIRONMENT, EXIT_INTERNAL, EXIT_INTERRUPTED, EnvironmentProblem
 from navctl.plan.environment import module_available
 
 
@@ -36,18 +35,6 @@ class RayOptions:
     address: str = "auto"  # auto | host:port | ray://host:10001
     resources: dict[str, float] | None = None
     max_retries: int = 1  # a task whose node dies starts again elsewhere this many times
-
-
-def parse_resources(text: str | None) -> dict[str, float] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"--ray-resources: not JSON ({exc})") from None
-    if not isinstance(value, dict) or not all(isinstance(v, int | float) for v in value.values()):
-        raise UsageError('--ray-resources: expected an object of numbers, e.g. {"accelerator_type:H100": 0.001}')
-    return value
 
 
 def _connect(address: str) -> bool:

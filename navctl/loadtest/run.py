@@ -24,7 +24,7 @@ from navctl.loadtest.server import NULL_MODEL, ServedModel
 from navctl.loadtest.stats import read_stats, split_between
 from navctl.plan.environment import cpu_name, module_available
 from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
-from navctl.triton.merging import batched, merging, note, why_not
+from navctl.triton.merging import batched, check_preferred, merging, note, why_not
 
 # Binary search over request rate for the latency budget: at most this many probes, stopping when the
 # bracket is narrower than this fraction of its upper end.
@@ -74,25 +74,6 @@ class _Target:
     note: str = ""  # why requests are never merged, when the batch probe ruled it out
 
 
-def parse_levels(text: str, option: str) -> list[float]:
-    """'1,2,4,8' or 'START:END:STEP' (perf_analyzer's range form; STEP defaults to START)."""
-    try:
-        if ":" in text:
-            start, end, *step = (float(v) for v in text.split(":"))
-            stride = step[0] if step else start
-            if start <= 0 or stride <= 0 or end < start:
-                raise UsageError(f"{option} {text}: a range needs 0 < START <= END and a positive STEP")
-            count = int((end - start) / stride + 1e-9) + 1
-            values = [start + i * stride for i in range(count)]
-        else:
-            values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise UsageError(f"{option} {text}: expected numbers like 1,2,4 or START:END:STEP") from None
-    if not values or any(v <= 0 for v in values):
-        raise UsageError(f"{option} {text}: expected positive numbers")
-    return values
-
-
 def _target(package_path: Path, options: LoadtestOptions) -> _Target:
     from navctl.nav import load
 
@@ -125,6 +106,14 @@ def _target(package_path: Path, options: LoadtestOptions) -> _Target:
             inputs[meta.name] = np.ascontiguousarray(value)
         profile = package.status.results[key].profile
         best = [r.batch_size for r in sorted(profile, key=lambda r: -r.throughput)]
+        max_batch = (config.max_batch_size or max(best, default=1)) if batching else 0
+        if batching and options.batch > max_batch:
+            raise UsageError(
+                f"--batch {options.batch}: above the max batch size {max_batch}, so Triton would refuse every request",
+                hint="--max-batch-size sets it (default: the largest batch size profiled)",
+            )
+        if config.dynamic_batching:
+            check_preferred(config.preferred_batch_sizes, max_batch)
         return _Target(package_path, key, package.status.recipe.name, inputs, batching, best, config, note(io))
 
 
@@ -264,9 +253,11 @@ def _score(run: LoadtestRun, budget_ms: float | None) -> float:
 
 def tuning_grid(options: LoadtestOptions, target: _Target) -> list[ServingConfig]:
     """No dynamic batching; dynamic batching at each queue delay (preferred sizes: the profile's best two
-    above 1); then more instances of the best of those, added by `tune` once it knows that best."""
-    preferred = sorted(b for b in target.profiled_best[:3] if b > 1)[:2]
+    above 1, within the max batch size); then more instances of the best of those, added by `tune` once it
+    knows that best."""
     base = options.config
+    ceiling = base.max_batch_size or max(target.profiled_best, default=1)
+    preferred = sorted(b for b in target.profiled_best[:3] if 1 < b <= ceiling)[:2]
     grid = [base.model_copy(update={"dynamic_batching": False, "preferred_batch_sizes": [], "instances": 1})]
     if target.batching:
         grid += [

@@ -52,6 +52,19 @@ def merging(io: ModelIO, asked: bool | None, max_batch_size: int | None, preferr
     return False
 
 
+def check_preferred(preferred: list[int], max_batch: int) -> None:
+    """Preferred batch sizes the model's max batch size allows: Triton refuses any other config, at load
+    time, in its own log."""
+    for size in preferred:
+        if not max_batch:
+            raise UsageError(f"--preferred-batch-size {size}: the model has no batch axis, so Triton does not batch it")
+        if size > max_batch:
+            raise UsageError(
+                f"--preferred-batch-size {size}: above the max batch size {max_batch}",
+                hint="--max-batch-size sets it (default: the largest batch size profiled)",
+            )
+
+
 def note(io: ModelIO) -> str:
     """The line a server prints when the probe ruled merging out ('' otherwise)."""
     if io.batchable is not False:

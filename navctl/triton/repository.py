@@ -19,7 +19,7 @@ from navctl.plan import registry
 from navctl.plan.environment import module_available
 from navctl.steps.contract import MODEL_IO_FILE
 from navctl.steps.tensors import ModelIO
-from navctl.triton.merging import batched, merging
+from navctl.triton.merging import batched, check_preferred, merging
 
 _DTYPES = {
     "bool": "TYPE_BOOL",
@@ -131,6 +131,8 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
                 # reshaped to [] so clients and the model see the tensor's true shape.
                 tensor.dims.append(1)
                 tensor.reshape.SetInParent()
+    if merge:
+        check_preferred(options.preferred_batch_sizes, max_batch)
     if max_batch and merge:
         preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
         config.dynamic_batching.preferred_batch_size.extend(preferred)

@@ -21,7 +21,7 @@ import numpy as np
 from navctl.errors import EnvironmentProblem
 from navctl.nav import load
 from navctl.plan.environment import module_available
-from navctl.triton.merging import batched, merging, note
+from navctl.triton.merging import batched, check_preferred, merging, note
 
 # Triton waits this long for in-flight requests when stopping (its own default is 30 s).
 EXIT_TIMEOUT_S = 5
@@ -166,9 +166,10 @@ def serve(
 
                 batcher = None
                 if merge:
+                    check_preferred(options.preferred_batch_sizes, max_batch)
                     batcher = DynamicBatcher(
                         max_queue_delay_microseconds=options.max_queue_delay_us,
-                        preferred_batch_size=[b for b in options.preferred_batch_sizes if b <= max_batch] or None,
+                        preferred_batch_size=options.preferred_batch_sizes or None,
                     )
                 config = TritonConfig(
                     http_address=options.address,

@@ -7,9 +7,8 @@ import asyncio
 
 import pytest
 
-from navctl.errors import UsageError
 from navctl.loadtest import driver, perf_analyzer
-from navctl.loadtest.run import LoadtestOptions, answer, parse_levels, tuning_grid
+from navctl.loadtest.run import LoadtestOptions, answer, tuning_grid
 from navctl.loadtest.stats import split_between
 from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 
@@ -95,13 +94,6 @@ def test_perf_analyzer_csv_in_microseconds() -> None:
     assert cmd[cmd.index("--request-rate-range") + 1] == "250:250" and "poisson" in cmd
 
 
-def test_levels_take_lists_and_ranges() -> None:
-    assert parse_levels("1,2,4", "--concurrency") == [1, 2, 4]
-    assert parse_levels("100:300:100", "--request-rate") == [100, 200, 300]
-    with pytest.raises(UsageError, match="--request-rate 0:10"):
-        parse_levels("0:10", "--request-rate")
-
-
 def _point(throughput: float, p99: float, level: float = 1) -> LoadPoint:
     return LoadPoint(
         mode="concurrency", level=level, requests=10, throughput=throughput, p50_ms=p99 / 2, p99_ms=p99, stable=True
@@ -137,3 +129,17 @@ def test_without_a_batch_axis_tuning_tries_no_dynamic_batching_only() -> None:
         (True, 0, [4, 8]),
         (True, 500, [4, 8]),
     ]
+    # with --max-batch-size 4 the preferred sizes stay within it (navctl serve refuses 8 > 4)
+    capped = LoadtestOptions(tune_delays_us=[0], config=ServingConfig(max_batch_size=4))
+    assert [c.preferred_batch_sizes for c in tuning_grid(capped, Target())] == [[], [4]]  # type: ignore[arg-type]
+
+
+def test_preferred_batch_sizes_above_the_max_batch_size_are_refused() -> None:
+    from navctl.errors import UsageError
+    from navctl.triton.merging import check_preferred
+
+    check_preferred([4, 8], 8)
+    with pytest.raises(UsageError, match="--preferred-batch-size 16: above the max batch size 8"):
+        check_preferred([4, 16], 8)
+    with pytest.raises(UsageError, match="the model has no batch axis"):
+        check_preferred([2], 0)
