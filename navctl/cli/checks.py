@@ -17,7 +17,6 @@ from navctl.errors import UsageError
 MAX_LEVELS = 1000
 _LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
-_MODEL_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
 def bad(option: str, value: object, problem: str, hint: str | None = None) -> UsageError:
@@ -147,8 +146,10 @@ def batching(max_batch_size: int | None, preferred: list[int], dynamic_batching:
 
 def model_name(name: str | None) -> None:
     """A Triton model name is a folder in the model repository."""
-    if name is not None and (not _MODEL_NAME.match(name) or name in (".", "..")):
-        raise bad("--name", name, "a Triton model name is letters, digits, '_', '.' and '-' (a folder name)")
+    from navctl.triton.repository import MODEL_NAME_RE
+
+    if name is not None and not MODEL_NAME_RE.match(name):
+        raise bad("--name", name, "a Triton model name is a letter or digit, then those, '_', '.' and '-'")
 
 
 def format_key(key: str | None) -> None:

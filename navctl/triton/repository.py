@@ -36,7 +36,9 @@ _DTYPES = {
     "float64": "TYPE_FP64",
     "bfloat16": "TYPE_BF16",
 }
-_NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+# A model name is a folder of the repository: starting with a letter or digit, so never '.' or '..' (the
+# folder written over would be the repository itself, or its parent).
+MODEL_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 PYTHON_MODEL = "model.py"
 
 
@@ -173,8 +175,8 @@ def write_repository(package: NavPackage, repo: Path, options: TritonOptions) ->
     if key not in package.status.results:
         raise UsageError(f"{package.path} has no results for {key}; it has: {', '.join(package.status.results)}")
     name = options.name or package.status.recipe.name
-    if not _NAME_RE.match(name):
-        raise UsageError(f"'{name}' is not a valid Triton model name (letters, digits, '_', '.', '-')")
+    if not MODEL_NAME_RE.match(name):
+        raise UsageError(f"'{name}' is not a valid Triton model name (a letter or digit, then those, '_', '.', '-')")
     config, backend = build_config(package, key, options, name)
     model_dir = repo / name
     version_dir = model_dir / "1"
