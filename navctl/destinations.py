@@ -58,7 +58,8 @@ def _existing_ancestor(path: Path) -> Path:
 def _probe(folder: Path) -> None:
     """Create and remove a file in `folder`: the only test that sees read-only mounts, ACLs and quotas
     alike (os.access answers yes to root for every folder, and ignores some mounts)."""
-    fd, name = tempfile.mkstemp(prefix=".navctl-probe-", dir=folder)
+    # named like the temp files of atomic writes, which packing skips: another run may be packing this folder
+    fd, name = tempfile.mkstemp(prefix=".navctl-probe-", suffix=".tmp", dir=folder)
     os.close(fd)
     os.unlink(name)
 

@@ -42,14 +42,14 @@ class Workspace:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             lock.acquire()
-        except OSError as exc:  # checked before the run (check_destinations); here when it changed since
-            raise unwritable("workspace", self.root, exc) from None
-        except filelock.Timeout:
+        except filelock.Timeout:  # first: it is an OSError too (a TimeoutError)
             holder = self._holder()
             raise WorkspaceLocked(
                 f"workspace {self.root} is in use by another navctl run{holder}",
                 hint="wait for it to finish, or give this run another --workspace",
             ) from None
+        except OSError as exc:  # checked before the run (check_destinations); here when it changed since
+            raise unwritable("workspace", self.root, exc) from None
         self._lock = lock
         (self.root / PID_FILE).write_text(str(os.getpid()))
 

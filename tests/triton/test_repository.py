@@ -114,9 +114,14 @@ def test_repository_errors(tiny_package: Path, tmp_path: Path, capsys) -> None:
         == 2
     )
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", "nope@nothing"]) == 2
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", "trt-fp16@tensorrt-cuda"]) == 2
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--name", "bad name!"]) == 2
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--preferred-batch-size", "64"]) == 2
     err = capsys.readouterr().err
-    assert "applies to ONNX formats" in err and "has no results for nope@nothing" in err and "not a valid Triton" in err
+    assert "applies to ONNX formats" in err and "--format nope@nothing: unknown format 'nope'" in err
+    assert "has no results for trt-fp16@tensorrt-cuda" in err and "--name bad name!: a Triton model name" in err
+    # the package's own max batch size: the largest profiled (Triton would refuse the config at load time)
+    assert "--preferred-batch-size 64: above the max batch size" in err
 
 
 def test_scripted_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
