@@ -162,7 +162,7 @@ def test_a_package_received_from_a_ray_worker_records_the_local_workspace(tmp_pa
     remote = write_package(_workspace(tmp_path / "scratch" / "tiny"), tmp_path / "scratch" / "package.nav")
     (entry,) = load_all([write_project(tmp_path / "proj")], tmp_path / "fleet")
     write_package(_workspace(tmp_path / "fleet" / "elsewhere"), tmp_path / "fleet" / "tiny.nav")
-    _receive(entry, {"exit_code": 0, "package": remote.read_bytes(), "notes": [], "error": ""})
+    _receive(entry, {"exit_code": 0, "package": remote.read_bytes(), "notes": [], "error": ""}, [])
     local = tmp_path / "fleet" / "tiny"
     assert package_origin(tmp_path / "fleet" / "tiny.nav") == str(local)  # not the worker's scratch folder
     assert entry.outcome is not None and entry.outcome.notes == [

@@ -122,6 +122,7 @@ CASES: dict[str, tuple[list[str], int, str]] = {
     "diff --fail-on-regression five": ([PKG, PKG, "--fail-on-regression", "five"], 2, "--fail-on-regression five:"),
     "diff --fail-on-regression -5%": ([PKG, PKG, "--fail-on-regression", "-5%"], 2, "cannot be negative"),
     "diff --fail-on-regression nan": ([PKG, PKG, "--fail-on-regression", "nan"], 2, "must be finite"),
+    "diff --compare median": ([PKG, PKG, "--compare", "median"], 2, "--compare median: 'median' is not one of"),
     # schema
     "schema --out a file": (["--out", "{tmp}/afile"], 2, "--out {tmp}/afile: exists and is not a folder"),
     "schema --out under a file": (["--out", "{tmp}/afile/schemas"], 4, NOT_A_DIR),
