@@ -67,6 +67,16 @@ class BatchProbe(_Model):
         default_factory=dict, description="the output's shape for the merged batch and each part alone (None: absent)"
     )
     reason: str = Field("", description="why the output is not per sample ('' when it is)")
+class AxisRange(_Model):
+    """The sizes one dynamic axis takes: what the samples showed, widened by what the recipe declared."""
+
+    axis: int
+    symbol: str = Field(description="its name in exported formats; axes always of one size share one")
+    min: int
+    typical: int = Field(description="the most common size among the samples (the smaller on a tie)")
+    max: int
+    samples_min: int = Field(description="the smallest size among the samples")
+    samples_max: int = Field(description="the largest size among the samples")
 
 
 class TensorMeta(_Model):
@@ -88,6 +98,7 @@ class TensorMeta(_Model):
             if data.get(key) is None:
                 data.pop(key, None)
         return data
+    axes: list[AxisRange] = Field(default_factory=list, description="the range of each dynamic axis")
 
 
 class Artifact(_Model):
@@ -172,6 +183,18 @@ class OutputError(_Model):
     )
 
 
+class BoundCheck(_Model):
+    """A sample navctl made at a bound of the shape ranges (min or max), checked like the recorded ones."""
+
+    name: str = Field(
+        description="min: every dynamic axis at its smallest; max: every axis but the batch at its largest"
+    )
+    shapes: dict[str, list[int]]
+    passed: bool
+    max_abs: float | None = None
+    problem: str = ""
+
+
 class CorrectnessResult(_Model):
     passed: bool
     outputs: dict[str, OutputError] = Field(default_factory=dict)
@@ -187,6 +210,12 @@ class CorrectnessResult(_Model):
         "",
         description="split: the first recorded samples calibrated, the rest were checked; factory: a "
         "calibration factory's samples calibrated, every recorded sample was checked",
+    )
+    shapes: list[dict[str, list[int]]] = Field(
+        default_factory=list, description="every distinct set of input shapes checked, bound samples included"
+    )
+    bounds: list[BoundCheck] = Field(
+        default_factory=list, description="the samples made at the ranges' bounds that the samples lack"
     )
 
 
@@ -218,6 +247,8 @@ class ProfileRecord(_Model):
         description="throughput over the reference's (the source model's) at this batch size, median of the "
         "ratios in the rounds both were measured in side by side",
     )
+    shape_name: str | None = Field(None, description="the profiled shape (profiling.shapes): typical, min, max, ...")
+    shapes: dict[str, list[int]] | None = Field(None, description="input name -> the dims measured")
 
 
 class RunnerResult(_Model):
@@ -225,7 +256,12 @@ class RunnerResult(_Model):
     runner: str
     correctness: CorrectnessResult | None = None
     verify: VerifyResult | None = None
-    profile: list[ProfileRecord] = Field(default_factory=list)
+    profile: list[ProfileRecord] = Field(
+        default_factory=list, description="the points at the shape selection compares (selection.shape)"
+    )
+    profile_shapes: list[ProfileRecord] = Field(
+        default_factory=list, description="the points at the other shapes profiled (profiling.shapes)"
+    )
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
     peak_rss_mb: float | None = Field(None, description="the runner's process peak resident memory while profiled")
@@ -301,6 +337,8 @@ class LoadtestInfo(_Model):
     protocol: Literal["http", "grpc"] = "http"
     driver: str = Field(description="perf_analyzer, or navctl's tritonclient asyncio driver")
     batch: int = Field(1, description="samples per request")
+    shape_name: str = Field("", description="typical, min, max, or given (--shape)")
+    shapes: dict[str, list[int]] = Field(default_factory=dict, description="input name -> the dims every request sent")
     latency_budget_ms: float | None = None
     floor: LoadPoint | None = Field(None, description="the driver against a model that does nothing: the floor")
     runs: list[LoadtestRun] = Field(default_factory=list, description="one per serving configuration tried")

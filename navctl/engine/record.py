@@ -153,6 +153,7 @@ def apply_result(status: Status, step: PlannedStep, result: StepResult) -> None:
     elif step.kind == "profile" and "profile" in metrics:
         entry = _result_entry(status, step)
         entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
+        entry.profile_shapes = [ProfileRecord(**r) for r in metrics.get("profile_shapes", [])]
         entry.profile_stopped = metrics.get("profile_stopped", "")
         entry.tuning = metrics.get("tuning", [])
         entry.peak_rss_mb = result.peak_rss_mb

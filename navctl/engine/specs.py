@@ -70,6 +70,12 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
                 "rtol": recipe.correctness.rtol,
                 "outputs": {name: list(recipe.correctness.for_output(name)) for name in recipe.correctness.outputs},
             },
+            input_axes={
+                t.name: {a: b.model_dump(exclude_none=True) for a, b in t.axes.items()}
+                for t in recipe.inputs or []
+                if t.axes
+            },
+            max_batch_size=recipe.batching.max_batch_size,
         )
     elif step.kind in ("export", "convert") and step.format:
         fmt = registry.FORMATS[step.format]
@@ -92,7 +98,11 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
         options["outputs_dir"] = f"steps/correctness/{key}/{CORRECTNESS_OUTPUTS}"
         options["gate"] = _gate(recipe, step, output_names)
     elif step.kind == "profile":
-        options.update(recipe.profiling.model_dump(exclude={"enabled"}), max_batch_size=recipe.batching.max_batch_size)
+        options.update(
+            recipe.profiling.model_dump(exclude={"enabled"}),
+            max_batch_size=recipe.batching.max_batch_size,
+            selection_shape=recipe.selection.shape,
+        )
     parent_artifact = None
     if step.kind == "convert" and step.format:
         parent = registry.FORMATS[step.format].makers[recipe.framework].parent

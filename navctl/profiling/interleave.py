@@ -117,8 +117,10 @@ def run_session(
     predict: bool = True,
     reference: str | None = None,
     on_round: Callable[[int, int], None] | None = None,
+    drift: bool = True,
 ) -> SessionResult:
-    """Profile `members` in rounds at each batch size; `sizes[key]` lists a member's batch sizes."""
+    """Profile `members` in rounds at each batch size; `sizes[key]` lists a member's batch sizes.
+    `drift=False`: the reference is not measured again at the end (a caller with more to measure does it)."""
     results = {m.key: MemberResult(m.key) for m in members}
     window_s = settings.window_ms / 1000.0
     started: set[str] = set()
@@ -164,20 +166,23 @@ def run_session(
                 start_reference = record.throughput
             if auto and not _sweep_continues(result, record, gain_pct, patience, predict):
                 result.active = False
-    drift = _drift(members, results, reference, start_reference, sizes, settings)
+    moved = _drift(members, results, reference, start_reference, sizes, settings) if drift else None
     points = [r for m in results.values() for r in m.records]
     unstable = sum(1 for r in points if not r.stable)
-    session = SessionResult(results, reference, drift, unstable, len(points))
-    session.unreliable = _verdict(session)
+    session = SessionResult(results, reference, moved, unstable, len(points))
+    session.unreliable = verdict(session)
     return session
 
 
 def _drift(members, results, reference, start_throughput, sizes, settings) -> float | None:
-    """The reference measured again at its first batch size: percent change since the start."""
     if reference is None or start_throughput is None or results[reference].error:
         return None
     member = next(m for m in members if m.key == reference)
-    size = sizes[reference][0]
+    return reference_drift(member, sizes[reference][0], settings, start_throughput)
+
+
+def reference_drift(member: Member, size: int, settings: MeasureSettings, start_throughput: float) -> float | None:
+    """The reference measured again at its first batch size: percent change since the start."""
     try:
         member.warmup(size, BETWEEN_SIZES_WARMUP_S)
         windows = [_window(member, size, settings.window_ms / 1000.0) for _ in range(settings.windows)]
@@ -187,7 +192,7 @@ def _drift(members, results, reference, start_throughput, sizes, settings) -> fl
     return (end - start_throughput) / start_throughput * 100.0 if start_throughput > 0 else None
 
 
-def _verdict(session: SessionResult) -> str:
+def verdict(session: SessionResult) -> str:
     """Why the numbers should not be trusted, or '' when nothing says so."""
     reasons = []
     if session.drift_pct is not None and abs(session.drift_pct) > DRIFT_LIMIT_PCT:

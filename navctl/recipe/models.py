@@ -16,6 +16,7 @@ from pydantic import (
     PositiveInt,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 from navctl.recipe.units import parse_duration, parse_size
@@ -87,12 +88,31 @@ class Dataloader(StrictModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
+class AxisBounds(StrictModel):
+    """A dynamic axis's range beyond what the samples show (e.g. a maximum sequence length), and its name."""
+
+    min: PositiveInt | None = Field(None, description="the smallest size to serve (default: the samples' smallest)")
+    max: PositiveInt | None = Field(None, description="the largest size to serve (default: the samples' largest)")
+    symbol: Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")] | None = Field(
+        None, description="its name in exported formats; axes given one symbol are always the same size"
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AxisBounds:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
 class TensorSpec(StrictModel):
     """Names (and optionally dynamic axes) for the model's inputs or outputs, in order."""
 
     name: str
     dynamic_axes: list[NonNegativeInt] | None = Field(
         None, description="axes that vary at run time besides the batch axis"
+    )
+    axes: dict[NonNegativeInt, AxisBounds] | None = Field(
+        None, description="inputs only: axis -> its range and symbol (the axis is dynamic), e.g. {1: {max: 128}}"
     )
 
 
@@ -157,6 +177,12 @@ class Correctness(StrictModel):
         return atol or 0.0, rtol or 0.0
 
 
+ShapeChoice = Annotated[
+    Literal["typical", "min", "max"] | dict[str, list[PositiveInt]],
+    Field(description="typical, min, max (from the shape ranges) or {input: dims} (the batch axis is swept)"),
+]
+
+
 class Profiling(StrictModel):
     """Measurement settings; the defaults stop as soon as the windows agree."""
 
@@ -175,6 +201,13 @@ class Profiling(StrictModel):
         True,
         description="auto sweep: stop at the second miss when latency grows linearly and no larger size can gain",
     )
+    shapes: Literal["auto", "samples"] | list[ShapeChoice] = Field(
+        "auto",
+        description="the input shapes profiled besides the batch size: auto = the typical shape, the smallest "
+        "and the largest of the ranges; samples = the typical shape and every distinct shape of the samples; or a "
+        "list of typical, min, max and {input: dims} (the batch axis is swept). The first shape (selection.shape) "
+        "gets the whole batch sweep, the others its smallest batch size and each runner's best",
+    )
     tune: bool = Field(False, description="also try each runner's alternative session settings; keep the best")
     tune_budget_s: PositiveFloat = Field(30.0, description="time a runner's tuning may take before it stops")
 
@@ -185,6 +218,13 @@ class Profiling(StrictModel):
             if not value:
                 raise ValueError("give at least one batch size, or 'auto'")
             return sorted(set(value))
+        return value
+
+    @field_validator("shapes")
+    @classmethod
+    def _some_shape(cls, value: Any) -> Any:
+        if isinstance(value, list) and not value:
+            raise ValueError("give at least one shape, or 'auto'")
         return value
 
 
@@ -199,6 +239,9 @@ class Selection(StrictModel):
     latency_budget_ms: PositiveFloat | None = None
     latency_percentile: Literal["p50", "p90", "p95", "p99"] = "p95"
     pin: str | None = Field(None, description="'format@runner' to select regardless of the figures")
+    shape: ShapeChoice = Field(
+        "typical", description="the profiled shape the strategies compare at: typical, min, max or {input: dims}"
+    )
 
     @field_validator("pin")
     @classmethod

@@ -12,7 +12,7 @@ from rich.text import Text
 from navctl.engine.executor import Events
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.registry import result_key
-from navctl.report.summary import result_columns, result_rows, row_cells, shows_accuracy
+from navctl.report.summary import result_columns, result_rows, table_lines
 from navctl.status import Status, StepRecord
 
 STATE_STYLE = {
@@ -118,8 +118,8 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
     columns = result_columns(rows)
-    accuracy = shows_accuracy(rows)
-    cells = [row_cells(row, accuracy) for row in rows]
+    lines = table_lines(rows)
+    cells = [cell for _, cell, _ in lines]
     keep = list(range(len(columns)))
     correct = [name for name, _ in columns].index("correct")
     last = len(columns) - 1  # the selection column wraps between words
@@ -134,12 +134,12 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
             break
         keep = [i for i in keep if not columns[i][0].startswith(minor)]
     if width is not None and natural() > width:
-        return _results_lines(status, rows, cells, columns)
+        return _results_lines(status, lines, columns)
     table = Table(title=f"navctl results: {status.recipe.name}", title_justify="left")
     for i in keep:
         name, justify = columns[i]
         table.add_column(name, justify=justify, no_wrap=i != last, overflow="fold")
-    for row, cell in zip(rows, cells, strict=True):
+    for row, cell, _ in lines:
         style = {"passed": "green", "failed": "red", "rejected": "magenta", "reference": "cyan"}.get(
             row.correctness, ""
         )
@@ -149,13 +149,13 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
     return table
 
 
-def _results_lines(status: Status, rows, cells, columns) -> Group:
+def _results_lines(status: Status, lines, columns) -> Group:
     """The same figures as lines that wrap, for terminals too narrow for the table."""
-    lines = [Text(f"navctl results: {status.recipe.name}", style="italic")]
-    for row, cell in zip(rows, cells, strict=True):
+    out = [Text(f"navctl results: {status.recipe.name}", style="italic")]
+    for row, cell, _ in lines:
         figures = ", ".join(f"{columns[i][0]} {cell[i]}" for i in range(2, len(columns)) if cell[i] not in ("", "-"))
-        lines.append(Text(f"{result_key(row.format, row.runner)}: {figures}"))
-    return Group(*lines)
+        out.append(Text(f"{result_key(row.format, row.runner)}: {figures}"))
+    return Group(*out)
 
 
 def steps_table(status: Status, include_unavailable: bool = True) -> Table:

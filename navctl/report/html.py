@@ -12,7 +12,7 @@ from navctl.plan.registry import SOURCE, is_reduced, result_key
 from navctl.report import html_charts as charts
 from navctl.report.github import failures, log_tail
 from navctl.report.sources import ReportSource
-from navctl.report.summary import result_columns, result_rows, row_cells, run_notes, shows_accuracy
+from navctl.report.summary import result_columns, result_rows, run_notes, table_lines
 from navctl.status import Status
 
 HTML_FILE = "report.html"
@@ -55,12 +55,12 @@ def _results(status: Status) -> str:
     if not rows:
         return "<p>No format produced results in this run.</p>"
     columns = result_columns(rows)
-    accuracy = shows_accuracy(rows)
     correct = [name for name, _ in columns].index("correct")
     cells = []
-    for row in rows:
-        texts = [escape(c) for c in row_cells(row, accuracy)]
-        texts[correct] = _verdict(row.correctness) + (" (weak)" if getattr(row, "proves_little", False) else "")
+    for row, line, shape_line in table_lines(rows):
+        texts = [escape(c) for c in line]
+        if not shape_line:  # a line per other profiled shape holds that shape's figures only
+            texts[correct] = _verdict(row.correctness) + (" (weak)" if getattr(row, "proves_little", False) else "")
         cells.append(texts)
     numeric = {i for i, (_, justify) in enumerate(columns) if justify == "right"}
     return _table([name for name, _ in columns], cells, numeric)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from navctl.report.summary import result_columns, result_rows, row_cells, run_notes, shows_accuracy
+from navctl.report.summary import result_columns, result_rows, run_notes, table_lines
 from navctl.status import Status
 
 
@@ -31,8 +31,7 @@ def markdown_summary(status: Status) -> str:
         columns = result_columns(rows)
         lines.append("| " + " | ".join(name for name, _ in columns) + " |")
         lines.append("|" + "|".join("---:" if justify == "right" else "---" for _, justify in columns) + "|")
-        accuracy = shows_accuracy(rows)
-        lines += ["| " + " | ".join(row_cells(row, accuracy)) + " |" for row in rows]
+        lines += ["| " + " | ".join(cells) + " |" for _, cells, _ in table_lines(rows)]
     else:
         lines.append("No format produced results in this run.")
     lines.append("")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from navctl.plan.registry import SOURCE, is_reduced, result_key
+from navctl.report.shape_rows import ShapeFigures, other_shapes, primary_label, shapes_note
 from navctl.status import EXCUSED_MARK, LoadtestInfo, Status
 
 
@@ -31,6 +32,8 @@ class ResultRow:
     # the raw figures' ratio at the same batch size, kept when it disagrees with `speedup` (the source
     # and this runner were measured at different moments of a machine whose speed drifted)
     raw_speedup: float | None = None
+    shape: str = ""  # the shape the figures above are at (selection.shape), when shapes were profiled
+    other_shapes: list[ShapeFigures] = field(default_factory=list)  # the other profiled shapes' figures
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -65,7 +68,7 @@ def result_rows(status: Status) -> list[ResultRow]:
             o.max_abs
             for o in (result.correctness.outputs.values() if result.correctness else [])
             if o.max_abs is not None
-        ]
+        ] + [b.max_abs for b in (result.correctness.bounds if result.correctness else []) if b.max_abs is not None]
         best = max(result.profile, key=lambda r: r.throughput) if result.profile else None
         first = min(result.profile, key=lambda r: r.batch_size) if result.profile else None
         device = result.runner.rsplit("-", 1)[-1]
@@ -97,6 +100,8 @@ def result_rows(status: Status) -> list[ResultRow]:
                 top1_baseline=max(baselines) if baselines else None,
                 proves_little=weak and correctness == "passed",
                 raw_speedup=raw_speedup,
+                shape=primary_label(status, result),
+                other_shapes=other_shapes(status, result),
             )
         )
     return rows
@@ -148,6 +153,7 @@ def result_columns(rows: list[ResultRow]) -> list[tuple[str, str]]:
     return [
         ("format", "left"),
         ("runner", "left"),
+        *([("shape", "left")] if shows_shapes(rows) else []),
         *([("prec.", "left")] if accuracy else []),
         ("correct", "left"),
         ("max abs err", "right"),
@@ -167,11 +173,18 @@ def shows_accuracy(rows: list[ResultRow]) -> bool:
     return any(is_reduced(r.precision) for r in rows)
 
 
-def row_cells(row: ResultRow, accuracy: bool = False) -> list[str]:
-    """One row's figures as text, the same in every rendering (`accuracy`: see `shows_accuracy`)."""
+def shows_shapes(rows: list[ResultRow]) -> bool:
+    """A shape column, and a line per other shape under each runner, when more than one shape was profiled."""
+    return any(r.other_shapes for r in rows)
+
+
+def row_cells(row: ResultRow, accuracy: bool = False, shapes: bool = False) -> list[str]:
+    """One row's figures as text, the same in every rendering (`accuracy`: see `shows_accuracy`;
+    `shapes`: see `shows_shapes`)."""
     return [
         row.format,
         row.runner,
+        *([row.shape] if shapes else []),
         *([row.precision] if accuracy else []),
         row.correctness + (" (weak)" if row.proves_little else ""),
         fmt_number(row.max_abs, 2),
@@ -190,11 +203,40 @@ def _speedup_cell(row: ResultRow) -> str:
     if not row.speedup:
         return "-"
     return f"{row.speedup:.2f}x" + (f" (raw {row.raw_speedup:.2f}x)" if row.raw_speedup else "")
+def shape_cells(row: ResultRow, figures: ShapeFigures, accuracy: bool = False) -> list[str]:
+    """A runner's figures at another shape, under its row: only the shape's own columns are filled."""
+    batch = "" if figures.latency_batch == row.latency_batch else f" @{figures.latency_batch}"
+    return [
+        "",
+        "",
+        figures.shape,
+        *([""] if accuracy else []),
+        "",
+        "",
+        *([""] if accuracy else []),
+        fmt_number(figures.best_throughput),
+        str(figures.best_batch),
+        fmt_number(figures.p50_ms) + batch,
+        fmt_number(figures.p95_ms) + batch,
+        f"{figures.speedup:.2f}x" if figures.speedup else "-",
+        "",
+        "" if figures.stable else "(unstable)",
+    ]
+
+
+def table_lines(rows: list[ResultRow]) -> list[tuple[ResultRow, list[str], bool]]:
+    """(row, cells, is a shape line) for every line of the results table, in every rendering."""
+    accuracy, shapes = shows_accuracy(rows), shows_shapes(rows)
+    lines = []
+    for row in rows:
+        lines.append((row, row_cells(row, accuracy, shapes), False))
+        lines += [(row, shape_cells(row, f, accuracy), True) for f in row.other_shapes]
+    return lines
 
 
 def run_notes(status: Status) -> list[str]:
     """Warnings a reader of any report must see next to the numbers."""
-    notes = []
+    notes = [shapes_note(status)] if shapes_note(status) else []
     if status.profiling.unreliable:
         notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
     rows = result_rows(status)

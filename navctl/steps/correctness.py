@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from navctl.status import CorrectnessResult, OutputError
+from navctl.steps.bound_checks import bounds_summary, judge_bounds, run_bounds
 from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected
 from navctl.steps.common import recorded_samples, runner_for
@@ -207,6 +208,7 @@ def check(ctx: StepContext) -> dict[str, Any]:
             except Exception as exc:
                 # StepFailed, not type(exc)(...): some exception types take more than a message
                 raise StepFailed(f"{ctx.spec.runner} failed on sample {i}: {type(exc).__name__}: {exc}") from exc
+        bounds = run_bounds(ctx, runner, io)
     if options.get("keep_outputs"):
         folder = Path("steps") / ctx.spec.step_id / CORRECTNESS_OUTPUTS
         for i, out in zip(indices, outputs, strict=True):
@@ -216,6 +218,14 @@ def check(ctx: StepContext) -> dict[str, Any]:
     result = compare(
         outputs, [reference[i] for i in indices], tolerances, gate, batch_axis=batch_axis, spread_from=reference
     )
+    samples_passed = result.passed
+    judge_bounds(
+        result,
+        [inputs[i] for i in indices],
+        bounds,
+        lambda o, r: compare(o, r, tolerances, gate, batch_axis=batch_axis, spread_from=reference),
+        summary,
+    )
     if gate is not None:
         result.precision, result.gate = gate["precision"], gate["describe"]
         result.calibration = "split" if gate["split"] else "factory"
@@ -223,7 +233,8 @@ def check(ctx: StepContext) -> dict[str, Any]:
             result.samples = indices
     metrics = {"correctness": result.model_dump(mode="json")}
     if not result.passed:
+        reason = "; ".join(filter(None, [summary(result) if not samples_passed else "", bounds_summary(result)]))
         if gate is not None:
-            raise StepRejected(f"rejected ({gate['precision']} gate): {summary(result)}", metrics)
-        raise StepFailed(f"not correct: {summary(result)}", metrics)
+            raise StepRejected(f"rejected ({gate['precision']} gate): {reason}", metrics)
+        raise StepFailed(f"not correct: {reason}", metrics)
     return metrics

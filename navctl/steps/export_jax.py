@@ -9,6 +9,7 @@ from typing import Any
 
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
+from navctl.steps.shape_ranges import axis_symbols
 from navctl.steps.tensors import ModelIO
 
 
@@ -65,10 +66,8 @@ def jax2onnx(ctx: StepContext) -> dict[str, Any]:
     for t in io.inputs:
         if np.dtype(t.dtype) != np.float32:
             raise StepFailed(f"input '{t.name}' is {t.dtype}: this jax2onnx path takes float32 inputs only")
-        dims = [f"d{i}_{t.name}" if d == -1 else d for i, d in enumerate(t.shape)]
-        if io.batching:
-            dims[io.batch_axis] = "B"
-        specs.append(tuple(dims))
+        symbols = axis_symbols(t)  # shared names: jax2onnx ties the axes that share one
+        specs.append(tuple(symbols.get(i, d) for i, d in enumerate(t.shape)))
     model = to_onnx(_positional(io, runner.function), specs, opset=ctx.spec.options.get("opset", 18))
     target = ctx.path(ctx.spec.artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -87,10 +86,8 @@ def jax2tf(ctx: StepContext) -> dict[str, Any]:
     io, runner = _jax_runner(ctx)
     shapes = []
     for t in io.inputs:
-        dims = ["_" if d != -1 else f"d{i}" for i, d in enumerate(t.shape)]
-        if io.batching:
-            dims[io.batch_axis] = "b"
-        shapes.append("(" + ", ".join(dims) + ")")
+        symbols = axis_symbols(t)
+        shapes.append("(" + ", ".join(symbols.get(i, "_") for i in range(len(t.shape))) + ")")
     converted = converter.convert(_positional(io, runner.function), polymorphic_shapes=shapes, with_gradient=False)
     save_serving(ctx, io, lambda feed: converted(*[feed[n] for n in io.input_names]), keep=tf.Module())
     return {"exporter": "jax2tf", "tensorflow": tf.__version__}

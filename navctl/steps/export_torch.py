@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
 
 from navctl.steps.child import StepContext
-from navctl.steps.common import runner_for
+from navctl.steps.common import root_cause, runner_for
 from navctl.steps.onnx_exporters import export_onnx_file
 from navctl.steps.onnx_names import restore_names
+from navctl.steps.shape_ranges import axis_symbols, export_bounds
 from navctl.steps.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
 
 
@@ -78,21 +80,39 @@ def _prepare_dir(ctx: StepContext) -> str:
     return str(path)
 
 
-def _dynamic_axes(io: ModelIO) -> dict[str, list[int]]:
-    return {t.name: [i for i, d in enumerate(t.shape) if d == -1] for t in io.inputs}
-
-
 def _flat_model_and_example(ctx: StepContext) -> tuple[FlatOutputs, ModelIO, tuple]:
     model, io, args, kwargs = _model_and_example(ctx)
     return FlatOutputs(model, io), io, args or tuple(kwargs[n] for n in io.input_names)
 
 
-def _dynamic_shapes(io: ModelIO) -> Any:
-    """torch.export's dynamic_shapes for FlatOutputs: its *args are one tuple, in navctl's input order."""
-    per_input = {
-        name: ({axis: torch.export.Dim.DYNAMIC for axis in axes} or None) for name, axes in _dynamic_axes(io).items()
-    }
-    return (tuple(per_input[n] for n in io.input_names),)
+def _dynamic_shapes(io: ModelIO, named: bool = True) -> Any:
+    """torch.export's dynamic_shapes for FlatOutputs (its *args are one tuple, in navctl's input order):
+    one Dim per symbol, shared by the axes that share it, bounded where the recipe declared a range.
+    `named=False`: Dim.DYNAMIC everywhere, torch inferring which axes are equal."""
+    bounds = export_bounds(io.inputs)
+    dims: dict[str, Any] = {}
+    for meta in io.inputs:
+        for symbol in axis_symbols(meta).values():
+            low, high = bounds.get(symbol, (None, None))
+            dims.setdefault(symbol, torch.export.Dim(symbol, min=low, max=high))
+    per_input = [
+        {axis: dims[s] if named else torch.export.Dim.DYNAMIC for axis, s in axis_symbols(meta).items()} or None
+        for meta in io.inputs
+    ]
+    return (tuple(per_input),)
+
+
+def _export_with_symbols(ctx: StepContext, export: Callable[[Any], Any], io: ModelIO) -> Any:
+    """Export with navctl's shared symbols; when torch finds the model ties axes the samples did not (two
+    symbols that must be equal), again with the symbols torch infers, and a note saying so."""
+    try:
+        return export(_dynamic_shapes(io))
+    except Exception as exc:
+        if "Constraints violated" not in root_cause(exc) and "Constraints violated" not in str(exc):
+            raise
+        ctx.log(f"the shared symbols do not hold for this model: {exc}")
+        ctx.note = f"exported with the symbols torch inferred: {root_cause(exc)}"
+        return export(_dynamic_shapes(io, named=False))
 
 
 def torchscript_trace(ctx: StepContext) -> dict[str, Any]:
@@ -116,7 +136,9 @@ def torchscript_script(ctx: StepContext) -> dict[str, Any]:
 
 def torch_export(ctx: StepContext) -> dict[str, Any]:
     model, io, args = _flat_model_and_example(ctx)
-    program = torch.export.export(model, args, dynamic_shapes=_dynamic_shapes(io), strict=False)
+    program = _export_with_symbols(
+        ctx, lambda shapes: torch.export.export(model, args, dynamic_shapes=shapes, strict=False), io
+    )
     path = _prepare_dir(ctx)
     torch.export.save(program, path)
     ctx.add_artifact(ctx.spec.artifact)
@@ -142,7 +164,7 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     path = _prepare_dir(ctx)
     outcome = export_onnx_file(
         options.get("exporter", "auto"),
-        lambda name: _export_onnx(model, io, args, path, name, opset),
+        lambda name: _export_onnx(ctx, model, io, args, path, name, opset),
         cleanup=lambda: _remove_partial(path),
         log=ctx.log,
     )
@@ -160,15 +182,21 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     }
 
 
-def _export_onnx(model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int) -> None:
+def _export_onnx(
+    ctx: StepContext, model: FlatOutputs, io: ModelIO, args: tuple, path: str, exporter: str, opset: int
+) -> None:
     common = dict(input_names=io.input_names, output_names=io.output_names, opset_version=opset)
     if exporter == "dynamo":
-        torch.onnx.export(
-            model, args, path, dynamo=True, dynamic_shapes=_dynamic_shapes(io), external_data=False, **common
+        _export_with_symbols(
+            ctx,
+            lambda shapes: torch.onnx.export(
+                model, args, path, dynamo=True, dynamic_shapes=shapes, external_data=False, **common
+            ),
+            io,
         )
     else:
-        axes = {n: {a: f"{n}_dim{a}" for a in ax} for n, ax in _dynamic_axes(io).items() if ax}
-        axes.update({t.name: {a: f"{t.name}_dim{a}" for a, d in enumerate(t.shape) if d == -1} for t in io.outputs})
+        # the dims' names in the graph: navctl's symbols, shared by the axes that are always equal
+        axes = {t.name: axis_symbols(t) for t in io.inputs + io.outputs if axis_symbols(t)}
         torch.onnx.export(model, args, path, dynamo=False, dynamic_axes=axes, **common)
 
 

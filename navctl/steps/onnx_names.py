@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from navctl.steps.child import StepFailed
+from navctl.steps.onnx_dims import name_dims
 from navctl.steps.tensors import ModelIO
 
 
@@ -22,7 +23,8 @@ def _mapping(graph_names: list[str], wanted: list[str], what: str) -> dict[str, 
 
 
 def restore_names(path: str, io: ModelIO) -> bool:
-    """Rename graph inputs/outputs to io's names (by name when they match up to ':0', else by position)."""
+    """Rename graph inputs/outputs to io's names (by name when they match up to ':0', else by position),
+    and their dynamic dims to io's symbols (navctl.steps.onnx_dims); True when a tensor was renamed."""
     import onnx
 
     model = onnx.load(path, load_external_data=False)
@@ -31,12 +33,11 @@ def restore_names(path: str, io: ModelIO) -> bool:
     inputs = [i.name for i in graph.input if i.name not in initializers]
     mapping = _mapping(inputs, io.input_names, "input")
     mapping.update(_mapping([o.name for o in graph.output], io.output_names, "output"))
-    if not mapping:
-        return False
     for node in graph.node:
         node.input[:] = [mapping.get(n, n) for n in node.input]
         node.output[:] = [mapping.get(n, n) for n in node.output]
     for value in list(graph.input) + list(graph.output) + list(graph.value_info):
         value.name = mapping.get(value.name, value.name)
-    onnx.save(model, path)
-    return True
+    if name_dims(graph, io) or mapping:
+        onnx.save(model, path)
+    return bool(mapping)

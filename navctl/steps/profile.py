@@ -16,38 +16,42 @@ import numpy as np
 
 from navctl.engine.launch import die_with_parent
 from navctl.plan import registry
-from navctl.profiling.interleave import MemberFailed, run_session
+from navctl.profiling.grid import run_grid, sweep_grid
+from navctl.profiling.interleave import MemberFailed
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
-from navctl.profiling.sweep import SweepResult, sweep
+from navctl.profiling.shapes import GridShape, dims_at, grid
+from navctl.profiling.sweep import SweepResult
 from navctl.status import ProfileRecord
 from navctl.steps.child import StepContext, peak_rss_mb, seed_everything, set_threads
 from navctl.steps.common import recorded_samples, runner_for
-from navctl.steps.tensors import ModelIO, concat_batch
+from navctl.steps.shaped_feeds import feed_at, sample_sizes
+from navctl.steps.tensors import ModelIO
 
 
 def _settings(opts: dict[str, Any]) -> MeasureSettings:
     return MeasureSettings(**{k: opts[k] for k in ("warmup_s", "window_ms", "windows", "stability_pct", "max_trials")})
 
 
-def _plan_sizes(io: ModelIO, inputs: list[dict[str, np.ndarray]], opts: dict[str, Any]):
-    """(requested, batch sizes, the samples that can be concatenated into one batch)."""
+def _plan(io: ModelIO, inputs: list[dict[str, np.ndarray]], opts: dict[str, Any]):
+    """(requested batch sizes, the batch sizes, the shapes: navctl.profiling.shapes)."""
+    shapes = grid(
+        io.inputs, opts.get("shapes", "auto"), opts.get("selection_shape", "typical"), sample_sizes(inputs, io.inputs)
+    )
     if not io.batching:
-        return [], [1], inputs[:1]
+        return [], [1], shapes
     requested = opts.get("batch_sizes", "auto")
     sizes = auto_batch_sizes(opts["max_batch_size"]) if requested == "auto" else list(requested)
-    base = inputs[0]
-    # Samples whose other axes differ (e.g. sequence length) cannot share a batch with sample 0.
-    same = [
-        f
-        for f in inputs
-        if all(
-            np.delete(np.array(f[n].shape), io.batch_axis).tolist()
-            == np.delete(np.array(base[n].shape), io.batch_axis).tolist()
-            for n in io.input_names
-        )
-    ]
-    return requested, sizes, same
+    return requested, sizes, shapes
+
+
+def _feed(io: ModelIO, inputs: list[dict[str, np.ndarray]], shape: GridShape, size: int) -> dict[str, np.ndarray]:
+    # samples whose other axes differ (e.g. sequence length) never share a batch: feed_at takes one shape
+    return feed_at(inputs, io.inputs, shape, size if io.batching else None, io.batch_axis)
+
+
+def _dims(io: ModelIO):
+    return lambda shape, size: dims_at(io.inputs, shape, size if io.batching else None)
 
 
 def measure(ctx: StepContext) -> dict[str, Any]:
@@ -55,19 +59,21 @@ def measure(ctx: StepContext) -> dict[str, Any]:
     io, inputs, _ = recorded_samples(ctx)
     opts = ctx.spec.options
     settings = _settings(opts)
-    requested, sizes, same = _plan_sizes(io, inputs, opts)
+    requested, sizes, shapes = _plan(io, inputs, opts)
 
-    def run(overrides: dict | None) -> SweepResult:
+    def run(overrides: dict | None) -> tuple[SweepResult, list[ProfileRecord]]:
         with runner_for(ctx, ctx.spec.runner, io, overrides) as runner:
 
-            def make_infer(size: int):
-                feed = concat_batch(same, io.batch_axis, size) if io.batching else same[0]
+            def make_infer(index: int, size: int):
+                feed = _feed(io, inputs, shapes[index], size)
                 return lambda: runner.infer(feed)
 
-            return sweep(
+            return sweep_grid(
                 make_infer,
+                shapes,
                 sizes,
                 settings,
+                _dims(io),
                 auto=requested == "auto",
                 gain_pct=opts.get("throughput_gain_pct", 5.0),
                 patience=opts.get("patience", 2),
@@ -79,35 +85,41 @@ def measure(ctx: StepContext) -> dict[str, Any]:
         runner_class = type(runner_for(ctx, ctx.spec.runner, io))
         variants += runner_class.tuning_variants(ctx.spec.threads)
     started = time.monotonic()
-    results: list[tuple[dict, SweepResult]] = []
+    results: list[tuple[dict, list[ProfileRecord]]] = []
+    stopped = ""
     tries: list[dict[str, Any]] = []
     for i, variant in enumerate(variants):
         if i and time.monotonic() - started > opts.get("tune_budget_s", 30.0):
             tries.append({"settings": variant, "skipped": "tune_budget_s spent"})
             continue
-        result = run(variant)
-        results.append((variant, result))
+        first, others = run(variant)
+        stopped = stopped if i else first.stopped
+        results.append((variant, first.records + others))
         tries += [
             {"settings": variant, "batch_size": r.batch_size, "throughput": r.throughput, "p50_ms": r.p50_ms}
-            for r in result.records
+            | ({"shape": r.shape_name} if len(shapes) > 1 else {})
+            for r in first.records + others
         ]
-    records, stopped = _best_per_batch(results, tuned=len(variants) > 1)
+    records = _best_per_point(results, tuned=len(variants) > 1)
     return {
-        "profile": [r.model_dump() for r in records],
+        "profile": [r.model_dump() for r in records if r.shape_name == shapes[0].name],
+        "profile_shapes": [r.model_dump() for r in records if r.shape_name != shapes[0].name],
         "profile_stopped": stopped,
         "tuning": tries if len(variants) > 1 else [],
     }
 
 
-def _best_per_batch(results: list[tuple[dict, SweepResult]], tuned: bool) -> tuple[list[ProfileRecord], str]:
+def _best_per_point(results: list[tuple[dict, list[ProfileRecord]]], tuned: bool) -> list[ProfileRecord]:
+    """Each (shape, batch size)'s best record over the settings tried."""
     if not tuned:
-        return results[0][1].records, results[0][1].stopped
-    best: dict[int, ProfileRecord] = {}
-    for variant, result in results:
-        for record in result.records:
-            if record.batch_size not in best or record.throughput > best[record.batch_size].throughput:
-                best[record.batch_size] = record.model_copy(update={"settings": variant or {"recipe": True}})
-    return [best[b] for b in sorted(best)], results[0][1].stopped
+        return results[0][1]
+    best: dict[tuple[str, int], ProfileRecord] = {}
+    for variant, records in results:
+        for record in records:
+            point = (record.shape_name or "", record.batch_size)
+            if point not in best or record.throughput > best[point].throughput:
+                best[point] = record.model_copy(update={"settings": variant or {"recipe": True}})
+    return sorted(best.values(), key=lambda r: r.batch_size)
 
 
 # ----- several runners side by side -------------------------------------------------------------------
@@ -116,7 +128,12 @@ class _RunnerProcess:
     crashes ends its own measurements only, and runtimes never share a process's thread pools."""
 
     def __init__(
-        self, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]], warm: tuple[int, float]
+        self,
+        ctx: StepContext,
+        io: ModelIO,
+        inputs: list[dict[str, np.ndarray]],
+        shapes: list[GridShape],
+        warm: tuple[int, float],
     ) -> None:
         import multiprocessing
 
@@ -132,21 +149,26 @@ class _RunnerProcess:
             self.conn.close()
             code = 0
             try:
-                _serve_runner(child, ctx, io, same)
+                _serve_runner(child, ctx, io, inputs, shapes)
             except BaseException:  # noqa: BLE001 - the parent sees the closed pipe
                 code = 1
             finally:
                 os._exit(code)
         child.close()
         self.error = ""
+        self.shape = 0
         self.peak_rss_mb: float | None = None
         # Loading and the first warm-up are not measured: every member loads and warms up at the first
         # batch size at once (overlapping on the cores), and `loaded()` collects the answers.
         self._warm_size: int | None = warm[0]
         try:
-            self._send("load", *warm)
+            self._send("load", *warm, 0)
         except MemberFailed as exc:
             self.error = str(exc)
+
+    def use_shape(self, index: int) -> None:
+        if index != self.shape:
+            self.shape, self._warm_size = index, None
 
     def loaded(self) -> None:
         if self.error:
@@ -195,10 +217,10 @@ class _RunnerProcess:
     def warmup(self, batch_size: int, seconds: float) -> None:
         if batch_size == self._warm_size:  # warmed up while loading: one call, as between sizes
             self._warm_size, seconds = None, 0.0
-        self._call("warmup", batch_size, seconds)
+        self._call("warmup", batch_size, seconds, self.shape)
 
     def window(self, batch_size: int, seconds: float) -> list[float]:
-        return self._call("window", batch_size, seconds)
+        return self._call("window", batch_size, seconds, self.shape)
 
     def close(self) -> None:
         with contextlib.suppress(OSError, EOFError, MemberFailed):
@@ -208,9 +230,11 @@ class _RunnerProcess:
             os.waitpid(self.pid, 0)
 
 
-def _serve_runner(conn, ctx: StepContext, io: ModelIO, same: list[dict[str, np.ndarray]]) -> None:
+def _serve_runner(
+    conn, ctx: StepContext, io: ModelIO, inputs: list[dict[str, np.ndarray]], shapes: list[GridShape]
+) -> None:
     runner = None
-    feeds: dict[int, dict[str, np.ndarray]] = {}
+    feeds: dict[tuple[int, int], dict[str, np.ndarray]] = {}
     while True:
         message = conn.recv()
         kind = message[0]
@@ -224,10 +248,10 @@ def _serve_runner(conn, ctx: StepContext, io: ModelIO, same: list[dict[str, np.n
                 runner = runner_for(ctx, ctx.spec.runner, io)
                 runner.load()
                 kind = "warmup"  # then warm up at the size and for the time the message gives
-            size, seconds = message[1], message[2]
-            if size not in feeds:
-                feeds[size] = concat_batch(same, io.batch_axis, size) if io.batching else same[0]
-            feed = feeds[size]
+            size, seconds, shape = message[1], message[2], message[3]
+            if (shape, size) not in feeds:
+                feeds[(shape, size)] = _feed(io, inputs, shapes[shape], size)
+            feed = feeds[(shape, size)]
             clock = time.perf_counter
             if kind == "warmup":
                 until = clock() + seconds
@@ -260,27 +284,30 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
     opts = ctx.spec.options
     members = [StepSpec.model_validate_json(ctx.path(p).read_text()) for p in opts["members"]]
     io, inputs, _ = recorded_samples(ctx)
-    requested, sizes, same = _plan_sizes(io, inputs, members[0].options)
+    requested, sizes, shapes = _plan(io, inputs, members[0].options)
     settings = _settings(members[0].options)
     processes: list[_RunnerProcess] = []
     try:
         for spec in members:
             member_ctx = StepContext(spec=spec, workspace=ctx.workspace)
-            processes.append(_RunnerProcess(member_ctx, io, same, warm=(sizes[0], settings.warmup_s)))
+            processes.append(_RunnerProcess(member_ctx, io, inputs, shapes, warm=(sizes[0], settings.warmup_s)))
         for process in processes:
             process.loaded()
         ready = [p for p in processes if not p.error]
         reference = opts.get("reference") if any(p.key == opts.get("reference") for p in ready) else None
-        session = run_session(
+        measured = run_grid(
             ready,
+            shapes,
             {p.key: sizes for p in ready},
             settings,
+            _dims(io),
             auto=requested == "auto",
             gain_pct=members[0].options.get("throughput_gain_pct", 5.0),
             patience=members[0].options.get("patience", 2),
             predict=members[0].options.get("predict_saturation", True),
             reference=reference,
         )
+        session = measured.session
     finally:
         for process in processes:
             process.close()
@@ -291,7 +318,12 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             result = StepResult(state="failed", message=f"profiling {process.key}: {error}")
         else:
             stopped = outcome.stopped if not error else f"stopped by an error at {error}"
-            metrics = {"profile": [r.model_dump() for r in outcome.records], "profile_stopped": stopped, "tuning": []}
+            metrics = {
+                "profile": [r.model_dump() for r in outcome.records],
+                "profile_shapes": [r.model_dump() for r in measured.others.get(process.key, [])],
+                "profile_stopped": stopped,
+                "tuning": [],
+            }
             result = StepResult(state="ok", metrics=metrics)
         result.peak_rss_mb = process.peak_rss_mb  # the runner's own process, not the session's
         write_atomic(ctx.path(f"steps/{spec.step_id}/{RESULT_FILE}"), result.model_dump_json(indent=2))

@@ -22,6 +22,8 @@ from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
 from navctl.steps.contract import MODEL_IO_FILE, CallableRef
 from navctl.steps.loading import load_callable
+from navctl.steps.shape_ranges import name_output_axes, ranged_inputs
+from navctl.steps.shaped_feeds import record_bounds
 from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, is_leaf, save_arrays, to_numpy
 
 MAX_SAMPLES = 256
@@ -72,11 +74,15 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         if not io.batchable:
             notes.append(f"not batchable, requests are never merged: {io.batch_reason}")
     ctx.note = "; ".join(notes)
+    # ranges once the probe has said whether the batch axis is one (a model that is not batchable keeps its batch)
+    io.inputs = ranged_inputs(io.inputs, feeds, {**opts, "batching": io.batching})
+    io.outputs = name_output_axes(io.outputs, outputs, io.inputs, feeds, axis)
     for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
         save_arrays(ctx.path(f"{INPUT_DIR}/{i}.npz"), [feed[n] for n in io.input_names])
         save_arrays(ctx.path(f"{OUTPUT_DIR}/{i}.npz"), [out[n] for n in io.output_names])
         ctx.add_artifact(f"{INPUT_DIR}/{i}.npz")
         ctx.add_artifact(f"{OUTPUT_DIR}/{i}.npz")
+    io = record_bounds(ctx, feeds, io, _probe_infer(runner, opts.get("output_names")))
     io.write(ctx.path(MODEL_IO_FILE))
     ctx.add_artifact(MODEL_IO_FILE)
     runner.close()

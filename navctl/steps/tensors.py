@@ -10,12 +10,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from navctl.status import TensorMeta
 
 INPUT_DIR = "model_input"
 OUTPUT_DIR = "model_output"
+BOUNDS_DIR = "bounds"  # under INPUT_DIR and OUTPUT_DIR: the samples made at the shape ranges' bounds
 
 
 class ModelIO(BaseModel):
@@ -30,6 +31,9 @@ class ModelIO(BaseModel):
     batchable: bool | None = None  # every output per sample (navctl/steps/batch_probe.py); None: not probed
     batch_probe: str = ""  # what the probe ran
     batch_reason: str = ""  # why the model is not batchable, naming its outputs
+    bounds: list[str] = Field(
+        default_factory=list, description="samples made at the shape ranges' bounds (model_input/bounds/<name>.npz)"
+    )
 
     @property
     def input_names(self) -> list[str]:
