@@ -539,6 +539,11 @@ def loadtest(
     duration: str = typer.Option("5s", "--duration", help="The most one load point may take."),
     protocol: Protocol = typer.Option(Protocol.http, "--protocol"),
     batch: int = typer.Option(1, "--batch", min=1, help="Samples per request."),
+    shape: str | None = typer.Option(
+        None,
+        "--shape",
+        help="What each request sends: typical (default), min, max, or dims per input, e.g. input_ids:1x64.",
+    ),
     tune: bool = typer.Option(False, "--tune", help="Try dynamic batching settings and instance counts."),
     tune_budget: str | None = typer.Option(None, "--tune-budget", help="The most --tune may take (default: 120s)."),
     tune_delays: str | None = typer.Option(
@@ -577,6 +582,7 @@ def loadtest(
         duration_s=checks.duration(duration, "--duration"),
         protocol=protocol.value,
         batch=batch,
+        shape=shape,
         tune=tune,
         tune_budget_s=checks.duration(tune_budget or "120s", "--tune-budget"),
         tune_delays_us=checks.levels(tune_delays or "0,100,500,2000", "--tune-delays", whole=True, zero_ok=True),

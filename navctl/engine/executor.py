@@ -29,6 +29,7 @@ from navctl.plan.fingerprint import fingerprint
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.only import only_steps
 from navctl.profiling.selection import best_by_batch_size, select
+from navctl.recipe.axes import signature_problems
 from navctl.recipe.load import LoadedRecipe, too_few_to_calibrate, unknown_tensor_names
 from navctl.status import (
     SUCCESS_STATES,
@@ -455,6 +456,7 @@ class Executor:
             self.recipe_problems = unknown_tensor_names(
                 self.loaded, [t.name for t in self.status.inputs], self._output_names()
             ) + too_few_to_calibrate(self.loaded, self._sample_count(), self.plan.formats)
+            self.recipe_problems += signature_problems(self.loaded.path, self.recipe, self.status.inputs)
         self.log(f"{record.state} {step.id} {record.reason}".rstrip())
         self._write()
         self.events.finished(step, record)

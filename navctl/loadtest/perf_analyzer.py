@@ -21,13 +21,24 @@ def available() -> bool:
 
 
 def command(
-    model: str, url: str, protocol: str, mode: str, level: float, batch: int, window_ms: int, csv_path: Path
+    model: str,
+    url: str,
+    protocol: str,
+    mode: str,
+    level: float,
+    batch: int,
+    window_ms: int,
+    csv_path: Path,
+    shapes: dict[str, list[int]] | None = None,
 ) -> list[str]:
+    """`shapes`: input -> dims without the batch axis (perf_analyzer's --shape, needed for dynamic dims)."""
     cmd = [
         EXECUTABLE, "-m", model, "-u", url, "-i", protocol, "-b", str(batch), "-f", str(csv_path),
         "--measurement-interval", str(window_ms), "--stability-percentage", "10", "--max-trials", "10",
         "--percentile", "99",
     ]  # fmt: skip
+    for name, dims in (shapes or {}).items():
+        cmd += ["--shape", f"{name}:{','.join(str(d) for d in dims)}"]
     if mode == "concurrency":
         return cmd + ["--concurrency-range", f"{int(level)}:{int(level)}"]
     return cmd + ["--request-distribution", "poisson", "--request-rate-range", f"{level:g}:{level:g}"]
@@ -65,11 +76,20 @@ def parse_csv(text: str, batch: int) -> list[LoadPoint]:
     return points
 
 
-def measure(model: str, url: str, protocol: str, mode: str, level: float, batch: int, window_ms: int) -> LoadPoint:
+def measure(
+    model: str,
+    url: str,
+    protocol: str,
+    mode: str,
+    level: float,
+    batch: int,
+    window_ms: int,
+    shapes: dict[str, list[int]] | None = None,
+) -> LoadPoint:
     """One level (one perf_analyzer call: its ranges do not take an arbitrary list of levels)."""
     with tempfile.TemporaryDirectory(prefix="navctl-pa-") as folder:
         csv_path = Path(folder) / "perf.csv"
-        cmd = command(model, url, protocol, mode, level, batch, window_ms, csv_path)
+        cmd = command(model, url, protocol, mode, level, batch, window_ms, csv_path, shapes)
         done = subprocess.run(cmd, capture_output=True, text=True)
         points = parse_csv(csv_path.read_text(), batch) if csv_path.exists() else []
         if done.returncode != 0 or not points:

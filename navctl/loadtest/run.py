@@ -21,9 +21,11 @@ from navctl import stopping
 from navctl.errors import EnvironmentProblem, UsageError
 from navctl.loadtest import driver, perf_analyzer
 from navctl.loadtest.server import NULL_MODEL, ServedModel
+from navctl.loadtest.shape import outside_ranges, request_shape
 from navctl.loadtest.stats import read_stats, split_between
 from navctl.plan.environment import cpu_name, module_available
 from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.steps.shaped_feeds import feed_at
 from navctl.triton.merging import batched, check_preferred, merging, note, why_not
 
 # Binary search over request rate for the latency budget: at most this many probes, stopping when the
@@ -46,6 +48,7 @@ class LoadtestOptions:
     warmup_s: float = 0.5
     protocol: str = "http"
     batch: int = 1
+    shape: str | None = None  # typical (None), min, max or INPUT:DIMS,... (navctl.loadtest.shape)
     config: ServingConfig = field(default_factory=ServingConfig)
     tune: bool = False
     tune_budget_s: float = 120.0
@@ -72,6 +75,8 @@ class _Target:
     profiled_best: list[int]  # the profile's batch sizes by throughput, best first
     config: ServingConfig  # the recipe's serving settings, dynamic batching off where it cannot merge
     note: str = ""  # why requests are never merged, when the batch probe ruled it out
+    shape_name: str = "typical"  # the shape every request sends (navctl.loadtest.shape)
+    shape_notes: list[str] = field(default_factory=list)  # sizes beyond what correctness checked
 
 
 def _target(package_path: Path, options: LoadtestOptions) -> _Target:
@@ -89,20 +94,20 @@ def _target(package_path: Path, options: LoadtestOptions) -> _Target:
         io = package.io
         samples, _ = package.samples()
         batching = batched(io)
-        if not batching and options.batch != 1:
-            raise UsageError(f"{package_path}: --batch {options.batch}: a request holds one sample: {why_not(io)}")
+        shape, batch = request_shape(io, options.shape, options.batch)
+        if not batching and batch != 1:
+            raise UsageError(f"{package_path}: --batch {batch}: a request holds one sample: {why_not(io)}")
+        options.batch = batch
         config = options.config
         asked = config.max_batch_size, config.preferred_batch_sizes
         if not merging(io, options.merging_asked, *asked, "navctl loadtest"):
             config = config.model_copy(update={"dynamic_batching": False})
+        feed = feed_at(samples, io.inputs, shape, batch if batching else None, io.batch_axis)
         inputs = {}
         for meta in io.inputs:
-            value = np.asarray(samples[0][meta.name])
-            if batching:
-                reps = -(-options.batch // value.shape[0])
-                value = np.concatenate([value] * reps, axis=0)[: options.batch]
-                if value.ndim == 1:  # one value per sample travels as [batch, 1] (serve's rule)
-                    value = value.reshape(-1, 1)
+            value = feed[meta.name]
+            if batching and value.ndim == 1:  # one value per sample travels as [batch, 1] (serve's rule)
+                value = value.reshape(-1, 1)
             inputs[meta.name] = np.ascontiguousarray(value)
         profile = package.status.results[key].profile
         best = [r.batch_size for r in sorted(profile, key=lambda r: -r.throughput)]
@@ -114,7 +119,18 @@ def _target(package_path: Path, options: LoadtestOptions) -> _Target:
             )
         if config.dynamic_batching:
             check_preferred(config.preferred_batch_sizes, max_batch)
-        return _Target(package_path, key, package.status.recipe.name, inputs, batching, best, config, note(io))
+        return _Target(
+            package_path,
+            key,
+            package.status.recipe.name,
+            inputs,
+            batching,
+            best,
+            config,
+            note(io),
+            shape.name,
+            outside_ranges(io, shape),
+        )
 
 
 def _sender(url: str, protocol: str, model: str, inputs: dict[str, np.ndarray]):
@@ -174,8 +190,11 @@ class _Session:
             before = read_stats(self.served.url("http"), self.target.name)
             window_ms = int(self.options.window * 1000)
             url = self.served.url(self.options.protocol)
+            # perf_analyzer's --shape leaves out the batch axis (-b gives it)
+            cut = 1 if self.target.batching else 0
+            shapes = {n: list(v.shape[cut:]) for n, v in self.target.inputs.items()}
             found = perf_analyzer.measure(
-                self.target.name, url, self.options.protocol, mode, level, self.options.batch, window_ms
+                self.target.name, url, self.options.protocol, mode, level, self.options.batch, window_ms, shapes
             )
             found.server = split_between(before, read_stats(self.served.url("http"), self.target.name))
             return found
@@ -290,11 +309,17 @@ def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[s
     target = _target(package_path, options)
     if target.note:
         say(target.note)
+    sent = {name: list(value.shape) for name, value in target.inputs.items()}
+    say(f"every request sends {', '.join(f'{n} {d}' for n, d in sent.items())} ({target.shape_name} shape)")
+    for line in target.shape_notes:
+        say(f"note: {line}")
     info = LoadtestInfo(
         key=target.key,
         protocol=options.protocol,  # type: ignore[arg-type]
         driver="perf_analyzer" if use_pa else f"navctl (tritonclient.{options.protocol}.aio)",
         batch=options.batch,
+        shape_name=target.shape_name,
+        shapes=sent,
         latency_budget_ms=options.latency_budget_ms,
         machine=cpu_name(),
     )
@@ -330,7 +355,12 @@ def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[s
 
 
 def answer(info: LoadtestInfo) -> str:
-    """The line users came for, printed first."""
+    """The line users came for, printed first, with what each request sent."""
+    sent = ", ".join(f"{name} {dims}" for name, dims in info.shapes.items())
+    return _answer(info) + (f"; each request sent {sent} ({info.shape_name} shape)" if sent else "")
+
+
+def _answer(info: LoadtestInfo) -> str:
     budget = info.latency_budget_ms
     if budget is None:
         run = max(info.runs, key=lambda r: _score(r, None))

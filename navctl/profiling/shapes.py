@@ -150,3 +150,14 @@ def record_label(inputs: list[TensorMeta], name: str | None, dims: dict[str, lis
             if axis.symbol != BATCH_SYMBOL and dims and meta.name in dims and axis.axis < len(dims[meta.name]):
                 sizes.setdefault(axis.symbol, dims[meta.name][axis.axis])
     return GridShape(name, sizes).label
+
+
+def symbolic_shape(meta: TensorMeta) -> str:
+    """'[batch, input_ids_dim1, 100]': the dims with each dynamic axis's symbol."""
+    named_axes = {a.axis: a.symbol for a in meta.axes}
+    return "[" + ", ".join(named_axes.get(i, str(d)) for i, d in enumerate(meta.shape)) + "]"
+
+
+def ranges_text(meta: TensorMeta) -> str:
+    """'batch 1..64, input_ids_dim1 16..32 (typical 16)'."""
+    return ", ".join(f"{a.symbol} {a.min}..{a.max} (typical {a.typical})" for a in meta.axes)

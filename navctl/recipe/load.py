@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from navctl.errors import RecipeError, RecipeProblem
 from navctl.plan import registry
+from navctl.recipe.axes import static_problems
 from navctl.recipe.files import ENTRYPOINT_FIELDS, matching_files
 from navctl.recipe.models import Recipe
 from navctl.recipe.units import parse_duration
@@ -193,18 +194,62 @@ def _dotted(loc: tuple[Any, ...]) -> str:
 
 def _pydantic_problems(exc: ValidationError, doc: LoadedYaml) -> list[RecipeProblem]:
     problems = []
-    for err in exc.errors(include_url=False):
+    for err in _without_union_noise(exc.errors(include_url=False)):
         # Pydantic adds the union member or validator name to loc (e.g. 'literal['auto']'); drop those.
         loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_internal_loc(p))
-        path = tuple(str(p) if not isinstance(p, int) else p for p in loc)
+        path = _yaml_path(doc, tuple(str(p) if not isinstance(p, int) else p for p in loc))
         line, col = doc.position(path, key=err["type"] == "extra_forbidden")
         message = _message(err, loc)
-        problems.append(RecipeProblem(message, line, col, _dotted(loc)))
+        problems.append(RecipeProblem(message, line, col, _dotted(path)))
     return problems
 
 
+_MISMATCH = {"literal_error", "dict_type", "list_type", "model_type", "model_attributes_type", "string_type"}
+_MEMBER = ("literal[", "list[", "dict[", "union[")
+
+
+def _fits(member: str, value: Any) -> bool:
+    if member.startswith("literal["):
+        return isinstance(value, (str, int, float, bool))
+    return isinstance(value, list) if member.startswith("list[") else isinstance(value, dict)
+
+
+def _without_union_noise(errors: list[Any]) -> list[Any]:
+    """A value that fails a union (`auto | [sizes]`) fails every member; keep what the member of the
+    value's own kind says ('batch_sizes[1]: greater than 0', not also "'[1, 0]' is not one of auto")."""
+    for level in range(3):  # unions nested in unions (a list of `name | {input: dims}`)
+        groups: dict[tuple, list[tuple[Any, str, bool]]] = {}
+        for err in errors:
+            tags = [i for i, p in enumerate(err["loc"]) if isinstance(p, str) and p.startswith(_MEMBER)]
+            if len(tags) > level:
+                at = tags[level]
+                direct = len(err["loc"]) == at + 1 and err["type"] in _MISMATCH
+                groups.setdefault(tuple(err["loc"][:at]), []).append((err, err["loc"][at], direct))
+        drop: list[Any] = []
+        for members in groups.values():
+            if len({tag for _, tag, _ in members}) < 2:
+                continue
+            direct = [(err, tag) for err, tag, is_direct in members if is_direct]
+            if len(direct) < len(members):
+                drop += [err for err, _ in direct]
+            elif any(_fits(tag, err.get("input")) for err, tag in direct):
+                drop += [err for err, tag in direct if not _fits(tag, err.get("input"))]
+        errors = [err for err in errors if not any(err is d for d in drop)]
+    return errors
+
+
+def _yaml_path(doc: LoadedYaml, path: tuple[Any, ...]) -> tuple[Any, ...]:
+    """`path` as the YAML positions know it: an int is a list index, or a mapping key (`axes: {1: ...}`),
+    which they hold as a string."""
+    out: tuple[Any, ...] = ()
+    for part in path:
+        known = out + (part,) in doc.value_pos or out + (part,) in doc.key_pos
+        out += (part,) if known or not isinstance(part, int) else (str(part),)
+    return out
+
+
 def _is_internal_loc(part: str) -> bool:
-    return part.startswith(("literal[", "list[", "function-", "constrained-")) or part in {"str", "int", "float"}
+    return part.startswith((*_MEMBER, "function-", "constrained-")) or part in {"str", "int", "float"}
 
 
 def _message(err: dict[str, Any], loc: tuple[Any, ...]) -> str:
@@ -442,6 +487,7 @@ def _cross_checks(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list
         too_big = [b for b in sizes if isinstance(b, int) and b > max_bs]
         if too_big:
             found.append((("profiling", "batch_sizes"), f"{too_big} exceed batching.max_batch_size ({max_bs})"))
+    found += static_problems(data)
     problems = []
     for loc, message in found:
         line, col = doc.position(tuple(loc))

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from navctl.profiling.shapes import record_label
 from navctl.report.markdown import markdown_summary
+from navctl.report.shape_rows import by_shape
 from navctl.report.summary import LOADTEST_COLUMNS, loadtest_cells
 from navctl.status import Status
 
@@ -20,26 +22,27 @@ def write_plot(status: Status, path: Path) -> Path:
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(8, 5), dpi=120)
+    shaped = any(r.profile_shapes for r in status.results.values())
     for key, result in sorted(status.results.items()):
-        if not result.profile:
-            continue
-        records = sorted(result.profile, key=lambda r: r.batch_size)
-        xs = [r.throughput for r in records]
-        ys = [r.p50_ms for r in records]
-        style = "--" if result.format == "source" else "-"
-        line = axes.plot(xs, ys, style, label=key)[0]
-        for r in records:  # an unstable measurement is drawn hollow, as in report.html
-            face = "white" if not r.stable else line.get_color()
-            axes.plot([r.throughput], [r.p50_ms], "o", color=line.get_color(), markerfacecolor=face)
-        for r in records:
-            axes.annotate(
-                str(r.batch_size),
-                (r.throughput, r.p50_ms),
-                textcoords="offset points",
-                xytext=(3, 3),
-                fontsize=7,
-                color=line.get_color(),
-            )
+        for group in by_shape(result.profile) + by_shape(result.profile_shapes):
+            records = sorted(group, key=lambda r: r.batch_size)
+            xs = [r.throughput for r in records]
+            ys = [r.p50_ms for r in records]
+            style = "--" if result.format == "source" else ("-" if group[0] in result.profile else ":")
+            label = f"{key} ({record_label(status.inputs, group[0].shape_name, group[0].shapes)})" if shaped else key
+            line = axes.plot(xs, ys, style, label=label)[0]
+            for r in records:  # an unstable measurement is drawn hollow, as in report.html
+                face = "white" if not r.stable else line.get_color()
+                axes.plot([r.throughput], [r.p50_ms], "o", color=line.get_color(), markerfacecolor=face)
+            for r in records:
+                axes.annotate(
+                    str(r.batch_size),
+                    (r.throughput, r.p50_ms),
+                    textcoords="offset points",
+                    xytext=(3, 3),
+                    fontsize=7,
+                    color=line.get_color(),
+                )
     axes.set_xlabel("throughput (samples/s)")
     axes.set_ylabel("p50 latency per request (ms)")
     axes.set_xscale("log")
@@ -103,18 +106,21 @@ def loadtest_markdown(status: Status) -> str:
 
 def profile_tables(status: Status) -> str:
     lines = ["## Profiles", ""]
+    shaped = any(r.profile_shapes for r in status.results.values())
     for key, result in sorted(status.results.items()):
         if not result.profile:
             continue
         lines += [
             f"### {key}",
             "",
-            "| batch | throughput (/s) | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | cv | stable | requests |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+            ("| shape " if shaped else "")
+            + "| batch | throughput (/s) | mean ms | p50 ms | p90 ms | p95 ms | p99 ms | cv | stable | requests |",
+            ("|---" if shaped else "") + "|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         ]
-        for r in result.profile:
+        for r in result.profile + result.profile_shapes:
+            shape = f"| {record_label(status.inputs, r.shape_name, r.shapes)} " if shaped else ""
             lines.append(
-                f"| {r.batch_size} | {r.throughput:,.0f} | {r.mean_ms:.4g} | {r.p50_ms:.4g} | {r.p90_ms:.4g} "
+                f"{shape}| {r.batch_size} | {r.throughput:,.0f} | {r.mean_ms:.4g} | {r.p50_ms:.4g} | {r.p90_ms:.4g} "
                 f"| {r.p95_ms:.4g} | {r.p99_ms:.4g} | {r.cv:.2f} | {'yes' if r.stable else 'no'} "
                 f"| {r.requests} |"
             )

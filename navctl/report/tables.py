@@ -9,6 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from navctl.profiling.shapes import ranges_text, symbolic_shape
 from navctl.report.diff import DiffRow
 from navctl.report.summary import LOADTEST_COLUMNS, fmt_number, loadtest_cells
 from navctl.status import LoadtestInfo, Status
@@ -36,11 +37,11 @@ def inspect_view(package: str, status: Status, files: list[tuple[str, int]]) -> 
         f"on {env.platform} ({env.cpu}, {threads})"
     )
     signature = Table(title="model signature", title_justify="left")
-    for col in ("", "name", "dtype", "shape"):
+    for col in ("", "name", "dtype", "shape", "ranges"):
         signature.add_column(col)
     for kind, tensors in (("input", status.inputs), ("output", status.outputs)):
         for t in tensors:
-            signature.add_row(kind, t.name, t.dtype, str(t.shape))
+            signature.add_row(kind, t.name, t.dtype, symbolic_shape(t), ranges_text(t) if kind == "input" else "")
     models = Table(title="files (models and their artifacts)", title_justify="left")
     models.add_column("path")
     models.add_column("bytes", justify="right")

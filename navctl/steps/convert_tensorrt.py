@@ -1,8 +1,8 @@
 """TensorRT engines from the ONNX format, built through Polygraphy's loaders.
 
-Optimization profiles come from the recipe (tensorrt.shape_profiles) or from the samples: batch axis
-1 .. max_batch_size (opt = the largest sample batch), other dynamic axes from their smallest to their
-largest sample size. int8 calibrates on the calibration samples (see `calibration`) and keeps its
+Optimization profiles come from the recipe (tensorrt.shape_profiles) or from the shape ranges: batch axis
+1 .. max_batch_size (opt = the largest sample batch), other dynamic axes over their range (inputs[].axes
+widen it beyond the samples), opt at their typical size. int8 calibrates on the calibration samples (see `calibration`) and keeps its
 cache beside the engine; a timing cache in the workspace speeds up later builds. A failed build can
 retry at half the batch.
 
@@ -27,13 +27,18 @@ def derive_profile(io: ModelIO, samples: list[dict], max_batch: int) -> dict[str
     for meta in io.inputs:
         shapes = [s[meta.name].shape for s in samples]
         low, opt, high = [], [], []
+        ranges = {a.axis: a for a in meta.axes}
         for axis, dim in enumerate(meta.shape):
             sizes = [shape[axis] for shape in shapes]
             if io.batching and axis == io.batch_axis:
                 low.append(1)
                 opt.append(min(max(sizes), max_batch))
                 high.append(max_batch)
-            elif dim == -1:
+            elif axis in ranges:
+                low.append(ranges[axis].min)
+                opt.append(ranges[axis].typical)
+                high.append(ranges[axis].max)
+            elif dim == -1:  # a model_io.json from before ranges were recorded
                 low.append(min(sizes))
                 opt.append(max(sizes))
                 high.append(max(sizes))
