@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from navctl.profiling.shapes import BATCH_SYMBOL
 from navctl.status import Status
 
 _TRACKED_PACKAGES = (
@@ -32,6 +33,9 @@ def comparability_warnings(base: Status, new: Status) -> list[str]:
         and [(t.name, t.shape) for t in base.outputs] != [(t.name, t.shape) for t in new.outputs]
     ):
         warnings.append("the model's outputs differ (names or shapes): a different model?")
+    shapes = [_profiled_shape(base), _profiled_shape(new)]
+    if all(shapes) and shapes[0] != shapes[1]:
+        warnings.append(f"the figures are at different input shapes: {shapes[0]} vs {shapes[1]}")
     if be.threads != ne.threads:
         warnings.append(f"different thread counts: {be.threads} vs {ne.threads}")
     if be.cpu != ne.cpu:
@@ -49,3 +53,16 @@ def comparability_warnings(base: Status, new: Status) -> list[str]:
         if status.profiling.unreliable:
             warnings.append(f"the {label} run's numbers are flagged unreliable: {status.profiling.unreliable}")
     return warnings
+
+
+def _profiled_shape(status: Status) -> str:
+    """The input shape the selection's figures are at (the first profiled point's dims, the batch's as 'b')."""
+    batch = {(m.name, a.axis) for m in status.inputs for a in m.axes if a.symbol == BATCH_SYMBOL}
+    for result in status.results.values():
+        for record in result.profile:
+            if record.shapes:
+                return ", ".join(
+                    f"{name} [{', '.join('b' if (name, i) in batch else str(d) for i, d in enumerate(dims))}]"
+                    for name, dims in record.shapes.items()
+                )
+    return ""

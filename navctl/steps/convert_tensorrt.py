@@ -2,9 +2,9 @@
 
 Optimization profiles come from the recipe (tensorrt.shape_profiles) or from the shape ranges: batch axis
 1 .. max_batch_size (opt = the largest sample batch), other dynamic axes over their range (inputs[].axes
-widen it beyond the samples), opt at their typical size. int8 calibrates on the calibration samples (see `calibration`) and keeps its
-cache beside the engine; a timing cache in the workspace speeds up later builds. A failed build can
-retry at half the batch.
+widen it beyond the samples), opt at their typical size. int8 calibrates on the calibration samples (see
+`calibration`) and keeps its cache beside the engine; a timing cache in the workspace speeds up later
+builds. A failed build can retry at half the batch.
 
 Needs `tensorrt` and a CUDA device; without them the plan marks these steps unavailable.
 """

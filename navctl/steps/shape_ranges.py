@@ -1,10 +1,12 @@
-"""Shape ranges from the samples: which axes are dynamic, the sizes each takes (min, typical, max), which
-axes share one symbol, and samples made at the ranges' bounds or at any profiled shape.
+"""Shape ranges from the samples: which axes are dynamic, the sizes each takes (min, typical, max), and
+which axes share one symbol.
 
 An axis is dynamic when the samples differ on it, when the recipe declares it (`inputs[].dynamic_axes`,
 `inputs[].axes`), or when it is the batch axis. Two axes share a symbol when the batch axis is what they
-are, when the recipe gives them one `symbol`, or when they take the same size in every sample and that
-size varies (input_ids' and attention_mask's sequence): a size that never varies proves nothing.
+are, when the recipe gives them one `symbol`, or when they are axes of different inputs that take the
+same size in every sample and that size varies (input_ids' and attention_mask's sequence): a size that
+never varies proves nothing, and two axes of one input that agree (a square image's height and width)
+are more likely a habit of the data than a rule of the model.
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ def find_ranges(
     wanted |= {(n, a) for n, axes in declared.items() for a in axes if (n, a) in sizes}
     wanted |= set(batch_slots)
     groups: list[_Group] = [_Group(batch_slots, BATCH_SYMBOL)] if batch_slots else []
-    by_symbol = {}
+    by_symbol: dict[str, _Group] = {}
     for slot in sorted(wanted - set(batch_slots), key=lambda s: (names.index(s[0]), s[1])):
         bounds = declared.get(slot[0], {}).get(slot[1], {})
         symbol = bounds.get("symbol")
@@ -79,8 +81,8 @@ def find_ranges(
 
 
 def _merge_by_evidence(groups: list[_Group], sizes: dict[Slot, list[int]]) -> list[_Group]:
-    """Groups whose sizes vary and agree in every sample become one (never the batch's, never two the
-    recipe named differently)."""
+    """Groups of different inputs whose sizes vary and agree in every sample become one (never the batch's,
+    never two the recipe named differently)."""
     merged: list[_Group] = []
     for group in groups:
         seen = sizes[group.slots[0]]
@@ -93,6 +95,7 @@ def _merge_by_evidence(groups: list[_Group], sizes: dict[Slot, list[int]]) -> li
                 and (group.symbol is None or kept.symbol is None)
                 and len(set(seen)) > 1
                 and sizes[kept.slots[0]] == seen
+                and not {n for n, _ in group.slots} & {n for n, _ in kept.slots}
             ),
             None,
         )

@@ -5,6 +5,7 @@ to grow, so every value stays one the model was fed (token ids, a mask of ones, 
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def record_bounds(ctx: StepContext, feeds: list[Feed], io: ModelIO, infer: Calla
     """Make the bound samples the recorded ones lack, run the source model on them (`infer`: a feed to
     named outputs) and save both under bounds/; returns io listing them."""
     made = bound_feeds(feeds, io.inputs, io.batching, io.batch_axis)
+    for folder in (INPUT_DIR, OUTPUT_DIR):  # an earlier run's bounds are not this run's
+        shutil.rmtree(ctx.path(f"{folder}/{BOUNDS_DIR}"), ignore_errors=True)
     for name, feed in made.items():
         shapes = {n: list(v.shape) for n, v in feed.items()}
         try:
@@ -102,6 +105,11 @@ def record_bounds(ctx: StepContext, feeds: list[Feed], io: ModelIO, infer: Calla
                 f"the source model failed on the {name}-bound sample navctl made from the shape ranges "
                 f"({shapes}): {type(exc).__name__}: {exc}; narrow inputs[].axes or give samples that reach it"
             ) from exc
+        if list(out) != io.output_names:
+            raise StepFailed(
+                f"the source model's outputs on the {name}-bound sample {shapes} are {list(out)}, "
+                f"on the samples {io.output_names}"
+            )
         for output, array in out.items():
             if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
                 raise StepFailed(f"the source model's output '{output}' holds NaN or Inf on the {name}-bound sample")

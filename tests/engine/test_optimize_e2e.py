@@ -68,13 +68,15 @@ def test_quickstart_end_to_end(quickstart) -> None:
     assert status["selection"]["max-throughput"] in expected
     assert status["selection"]["min-latency"] in expected
     assert status["selection"]["max-throughput-within-latency-budget"] in expected
-    assert status["inputs"] == [{"name": "input", "dtype": "float32", "shape": [-1, 64]}]
+    batch = {"axis": 0, "symbol": "batch", "min": 1, "typical": 4, "max": 64, "samples_min": 4, "samples_max": 4}
+    assert status["inputs"] == [{"name": "input", "dtype": "float32", "shape": [-1, 64], "axes": [batch]}]
     (output,) = status["outputs"]
-    assert (output["name"], output["dtype"], output["shape"], output["per_sample"]) == (
+    assert (output["name"], output["dtype"], output["shape"], output["per_sample"], output["axes"]) == (
         "output_0",
         "float32",
         [-1, 10],
         True,
+        [batch],
     )
     assert output["probe"]["reason"] == "" and status["batching"]["batchable"] is True
     assert status["batching"]["probe"].startswith("samples 0 and 1 merged")
@@ -398,7 +400,8 @@ def test_onnx_file_recipe_with_synthetic_samples(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     status = load_status(ws)
-    assert status["inputs"] == [{"name": "features", "dtype": "float32", "shape": [-1, 16]}]
+    assert [(t["name"], t["dtype"], t["shape"]) for t in status["inputs"]] == [("features", "float32", [-1, 16])]
+    assert [(a["symbol"], a["min"], a["max"]) for a in status["inputs"][0]["axes"]] == [("batch", 1, 64)]
     assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["outputs"]["scores"]["max_abs"] == 0.0
     assert [r["batch_size"] for r in status["results"]["onnx@onnxruntime-cpu"]["profile"]] == [1, 16]
 

@@ -30,6 +30,12 @@ def gpt2():  # the default config: use_cache=True, so the output holds a Dynamic
                                       bos_token_id=0, eos_token_id=0)).eval()
 
 
+def two_lengths(lengths=(16, 32, 16), batch=2):  # a decoder's prompts: two sequence lengths
+    g = torch.Generator().manual_seed(0)
+    ids = [torch.randint(0, 100, (batch, n), generator=g) for n in lengths]
+    return [{"input_ids": t, "attention_mask": torch.ones_like(t)} for t in ids]
+
+
 def tokens(count=3, mask=True):
     g = torch.Generator().manual_seed(0)
     out = []
@@ -96,22 +102,52 @@ def test_bert_encoder_with_the_torchscript_group_exits_0(project) -> None:
     assert "peak MB" in result.stderr
 
 
-def test_gpt2_with_its_cache_output_runs_every_format_that_holds_it(project) -> None:
+def test_gpt2_with_its_cache_output_and_two_lengths_is_checked_and_profiled_at_both(project) -> None:
+    """A decoder fed prompts of 16 and 32 tokens: the sequence axis gets one range and one symbol shared
+    by input_ids, attention_mask and every output that follows it; correctness runs at both bounds (the
+    batch-1 one made by navctl), profiling at both lengths, and the results table has a line per length."""
     pytest.importorskip("transformers")
+    import onnx
+
     recipe = project(
         HF_MODELS,
         model={"entrypoint": "model.py:gpt2"},
-        dataloader={"factory": "model.py:tokens", "kwargs": {"mask": False}},
+        dataloader={"factory": "model.py:two_lengths"},
         targets=["torchscript-trace", "torch-export", "onnx"],
-        profiling=PROFILING,
+        profiling={**FAST_PROFILING, "batch_sizes": [1, 2]},
     )
     result = run_cli("optimize", str(recipe), timeout=600)
     assert result.returncode == 0, result.stderr
     status = load_status(recipe.parent / "ws")
     names = [t["name"] for t in status["outputs"]]
     assert names[0] == "logits" and len(names) == 1 + 2 * 2  # logits + (key, value) per layer
-    for key in ("torchscript-trace@torchscript-cpu", "torch-export@torch-export-cpu", "onnx@onnxruntime-cpu"):
-        assert status["results"][key]["correctness"]["passed"], key
+    ids, mask = status["inputs"]
+    batch, seq = ids["axes"]
+    assert (batch["symbol"], batch["min"], batch["typical"], batch["max"]) == ("batch", 1, 2, 64)
+    assert (seq["axis"], seq["min"], seq["typical"], seq["max"]) == (1, 16, 16, 32)
+    assert mask["axes"] == ids["axes"]
+    graph = onnx.load(str(recipe.parent / "ws" / "onnx" / "model.onnx"), load_external_data=False).graph
+    dims = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in graph.input}
+    dims.update({v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in graph.output})
+    symbol = seq["symbol"]
+    assert dims["input_ids"] == dims["attention_mask"] == ["batch", symbol]
+    assert dims["logits"] == ["batch", symbol, 100] and dims[names[1]][0] == "batch" and symbol in dims[names[1]]
+    keys = ("torchscript-trace@torchscript-cpu", "torch-export@torch-export-cpu", "onnx@onnxruntime-cpu")
+    for key in keys:
+        check = status["results"][key]["correctness"]
+        assert check["passed"], key
+        checked = [s["input_ids"] for s in check["shapes"]]
+        assert [2, 16] in checked and [2, 32] in checked and [1, 16] in checked, (key, checked)
+        assert [(b["name"], b["passed"], b["shapes"]["input_ids"]) for b in check["bounds"]] == [("min", True, [1, 16])]
+    for key in keys + ("source@torch-cpu",):
+        entry = status["results"][key]
+        assert {(p["shape_name"], p["shapes"]["input_ids"][1]) for p in entry["profile"]} == {("typical", 16)}
+        at_max = {(p["shape_name"], p["shapes"]["attention_mask"][1]) for p in entry["profile_shapes"]}
+        assert at_max == {("max", 32)}, key
+        assert all(p["shapes"]["input_ids"][0] == p["batch_size"] for p in entry["profile"] + entry["profile_shapes"])
+    table = [line for line in result.stderr.splitlines() if "│" in line]
+    assert sum("typical 16" in line for line in table) == 4 and sum("max 32" in line for line in table) == 4
+    assert f"shapes: sizes of {symbol} (input_ids axis 1, attention_mask axis 1): 16..32" in result.stderr
 
 
 def test_all_zero_outputs_are_flagged_as_a_vacuous_check(project) -> None:

@@ -43,8 +43,10 @@ def _loadtest(package: Path, *args: str) -> dict:
 
 
 def test_concurrency_sweep_and_a_budget_the_model_meets(package: Path) -> None:
-    info = _loadtest(package, "--concurrency", "1,2,4", "--latency-budget", "10s")
+    info = _loadtest(package, "--concurrency", "1,2,4", "--latency-budget", "10s", "--shape", "x:3x8")
     assert info["key"] == KEY and info["driver"].startswith("navctl")
+    assert (info["shape_name"], info["shapes"], info["batch"]) == ("given", {"x": [3, 8]}, 3)  # --shape's batch
+    assert info["answer"].endswith("; each request sent x [3, 8] (given shape)")
     (run,) = info["runs"]
     sweep = [p for p in run["points"] if p["mode"] == "concurrency"]
     assert [p["level"] for p in sweep] == [1, 2, 4]

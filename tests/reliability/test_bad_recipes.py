@@ -97,6 +97,23 @@ CASES = {
         9,
         "exceed batching.max_batch_size",
     ),
+    "axis range upside down": (
+        GOOD + "inputs:\n  - name: x\n    axes:\n      1: {min: 40, max: 20}\n",
+        11,
+        "inputs[0].axes.1: min 40 is above max 20",
+    ),
+    "range on the batch axis": (GOOD + "inputs:\n  - name: x\n    axes: {0: {max: 4}}\n", 10, "is the batch axis"),
+    "range on an output": (GOOD + "outputs:\n  - name: y\n    axes: {1: {max: 4}}\n", 10, "given for inputs"),
+    "symbol not an identifier": (
+        GOOD + "inputs:\n  - name: x\n    axes: {1: {symbol: 9x}}\n",
+        10,
+        "inputs[0].axes.1.symbol: string should match pattern",
+    ),
+    "unknown profiled shape": (
+        GOOD + "profiling:\n  shapes: [typical, huge]\n",
+        9,
+        "profiling.shapes[1]: 'huge' is not one of typical, min, max",
+    ),
     "tab indentation": ("name: x\nmodel:\n\tentrypoint: a.py:b\n", 3, "YAML syntax error"),
     "bad opset": (GOOD + "onnx: {opset: 3}\n", 8, "greater than or equal to 7"),
     "unknown precision": (GOOD + "tensorrt: {precisions: [fp8]}\n", 8, "is not one of"),
@@ -127,6 +144,14 @@ def test_bad_recipe_exits_2_with_position(case: str, tmp_path: Path, capsys) -> 
     if line is not None:
         assert re.search(rf"^{re.escape(str(recipe))}:{line}:\d+: ", err, re.M), err
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_a_value_failing_a_union_gets_the_message_of_its_own_kind(tmp_path: Path, capsys) -> None:
+    # `batch_sizes: auto | [sizes]`: a list with a bad size is not also "not one of auto"
+    code, err = _run(_write(tmp_path, GOOD + "profiling: {batch_sizes: [4, -1]}\nselection: {shape: huge}\n"), capsys)
+    assert code == 2 and "2 problems" in err, err
+    assert "batch_sizes[1]: input should be greater than 0" in err and "not one of auto" not in err
+    assert "selection.shape: 'huge' is not one of typical, min, max" in err and "mapping" not in err
 
 
 def test_syntax_error_in_the_model_file(tmp_path: Path, capsys) -> None:
