@@ -89,16 +89,19 @@ class TensorMeta(_Model):
         "(None: not probed, batching off)",
     )
     probe: BatchProbe | None = Field(None, description="outputs: what the batch probe saw")
+    axes: list[AxisRange] = Field(default_factory=list, description="the range of each dynamic axis")
 
     @model_serializer(mode="wrap")
     def _unprobed_left_out(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        """Inputs, and outputs of a model run without batching, carry no probe: no keys rather than nulls."""
+        """Inputs, and outputs of a model run without batching, carry no probe; a tensor without a dynamic
+        axis has no ranges: no keys rather than nulls or empty lists."""
         data = handler(self)
         for key in ("per_sample", "probe"):
             if data.get(key) is None:
                 data.pop(key, None)
+        if data.get("axes") == []:
+            data.pop("axes")
         return data
-    axes: list[AxisRange] = Field(default_factory=list, description="the range of each dynamic axis")
 
 
 class Artifact(_Model):
