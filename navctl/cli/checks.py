@@ -203,3 +203,12 @@ def ray_resources(text: str | None) -> dict[str, float] | None:
         if isinstance(amount, bool) or not isinstance(amount, int | float) or not math.isfinite(amount) or amount < 0:
             raise bad("--ray-resources", text, f"'{name}': the amount must be a number >= 0")
     return value
+
+
+def request_shape(text: str | None) -> None:
+    """`loadtest --shape`: a named shape, or dims per input that parse, before any package is opened."""
+    from navctl.loadtest.shape import parse_dims
+    from navctl.profiling.shapes import NAMED
+
+    if text is not None and text not in NAMED:
+        parse_dims(text)

@@ -569,6 +569,7 @@ def loadtest(
     for option, value in tuning.items():
         if value is not None and not tune:
             raise checks.bad(option, value, "applies to --tune, which is not given")
+    checks.request_shape(shape)
     from navctl.loadtest.run import LoadtestOptions, record, run_loadtest
     from navctl.report.tables import loadtest_table
     from navctl.status import ServingConfig

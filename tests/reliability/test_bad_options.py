@@ -195,6 +195,8 @@ CASES.update(
         "loadtest --duration soon": ([PKG, "--duration", "soon"], 2, "--duration soon: 'soon' is not a duration"),
         "loadtest --batch 0": ([PKG, "--batch", "0"], 2, "--batch 0: must be greater than or equal to 1"),
         "loadtest --batch above max": ([PKG, "--batch", "8", "--max-batch-size", "4"], 2, "--batch 8: above"),
+        "loadtest --shape bogus": ([PKG, "--shape", "bogus"], 2, "--shape bogus: write typical, min, max"),
+        "loadtest --shape zero dim": ([PKG, "--shape", "x:0x8"], 2, "--shape x:0x8: write typical"),
         "loadtest --protocol ftp": ([PKG, "--protocol", "ftp"], 2, "--protocol ftp:"),
         "loadtest --driver wrk": ([PKG, "--driver", "wrk"], 2, "--driver wrk:"),
         "loadtest --tune-budget 0s": ([PKG, "--tune", "--tune-budget", "0s"], 2, "--tune-budget 0s: a duration must"),
