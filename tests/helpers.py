@@ -157,7 +157,10 @@ FAST_PROFILING = {
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300):
     """Run `python -m navctl ARGS` in a fresh process, as a user would."""
-    full_env = {**os.environ, **(env or {})}
+    # pytest-xdist sets COLUMNS=80 in its workers: without it the output is a pipe's (160 columns), in
+    # every worker and alone alike
+    full_env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    full_env.update(env or {})
     full_env.pop("GITHUB_ACTIONS", None) if env is None or "GITHUB_ACTIONS" not in env else None
     return subprocess.run(
         [sys.executable, "-m", "navctl", *args],

@@ -172,9 +172,10 @@ def format_key(key: str | None) -> None:
 def strategy(name: str) -> None:
     from typing import get_args
 
+    from navctl.profiling.selection import PINNED
     from navctl.recipe.models import StrategyName
 
-    known = list(get_args(StrategyName))
+    known = [*get_args(StrategyName), PINNED]
     if name not in known:
         raise bad("--strategy", name, f"not one of {', '.join(known)}{_suggest(name, known)}")
 
