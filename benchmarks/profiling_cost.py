@@ -23,11 +23,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from vs_model_navigator import MODELS, write_recipe  # noqa: E402 - the side-by-side benchmark's models
+from vs_model_navigator import lay_out, write_recipe  # noqa: E402 - the side-by-side benchmark's models
 
 SESSION = "steps/profile/side-by-side"
 # The step as the warm worker runs it: the framework imported before the clock starts.
@@ -109,7 +108,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        (folder / "models.py").write_text(textwrap.dedent(MODELS))
+        lay_out(folder)
         for name in args.models.split(","):
             workspace = build(folder, name)
             rows: dict[str, list] = {v: [] for v in VARIANTS}
