@@ -9,6 +9,7 @@ import yaml
 
 _STARTED = re.compile(r"Command '(\w+)' started")
 _SECONDS = re.compile(r"pipeline\.py:\d+ - Execution time: ([0-9.]+)\[s\]")
+_USAGE = re.compile(r"Memory Usage \[(\w+)\]")
 _KEY = re.compile(r" - +(Model key|Runner): (\S+)$")
 # a traceback's last line: an exception class (dotted or not) at the start of the line
 _EXCEPTION = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception)): (.*)")
@@ -25,20 +26,32 @@ def _phase(command: str) -> str:
 
 
 def _sections(log: Path) -> list[dict]:
-    """navigator.log cut at each command: its name, model key, runner, seconds and the exceptions it logged."""
+    """navigator.log cut at each command: its name, model key, runner, seconds and the exceptions it logged.
+
+    A command logs its start, its time, then its memory usage with the model key and runner; a skipped
+    one logs no start, so a second time in one section opens the next.
+    """
     sections: list[dict] = []
+
+    def begin(command: str | None) -> dict:
+        sections.append({"command": command, "key": None, "runner": None, "seconds": None, "errors": []})
+        return sections[-1]
+
     for line in log.read_text(errors="replace").splitlines():
         if started := _STARTED.search(line):
-            sections.append({"command": started[1], "key": None, "runner": None, "seconds": 0.0, "errors": []})
+            begin(started[1])
+        elif seconds := _SECONDS.search(line):
+            section = sections[-1] if sections and sections[-1]["seconds"] is None else begin(None)
+            section["seconds"] = float(seconds[1])
         elif not sections:
             continue
-        elif seconds := _SECONDS.search(line):
-            sections[-1]["seconds"] = float(seconds[1])
+        elif usage := _USAGE.search(line):
+            sections[-1]["command"] = sections[-1]["command"] or usage[1]
         elif found := _KEY.search(line):
             sections[-1]["key" if found[1] == "Model key" else "runner"] = found[2]
         elif error := _EXCEPTION.match(line):
             sections[-1]["errors"].append(f"{error[1].rsplit('.', 1)[-1]}: {error[2][:160]}")
-    return sections
+    return [s for s in sections if s["command"]]
 
 
 def _reason(sections: list[dict], command: str, key: str, runner: str | None) -> str:
@@ -74,5 +87,5 @@ def read_model_navigator(workspace: Path) -> dict:
     phases: dict[str, float] = {}
     for section in sections:
         phase = _phase(section["command"])
-        phases[phase] = phases.get(phase, 0.0) + section["seconds"]
+        phases[phase] = phases.get(phase, 0.0) + (section["seconds"] or 0.0)
     return {"delivered": delivered, "failed": failed, "phases": phases}
