@@ -20,10 +20,10 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+from navctl.contract.step import ModelRef
 from navctl.profiling.measure import MeasureSettings, measure
 from navctl.runners.base import RunnerConfig
 from navctl.runners.onnxruntime import OnnxRuntimeRunner
-from navctl.steps.contract import ModelRef
 
 SIZES = [512, 1024, 1024, 512]  # 512*1024 + 1024*1024 + 1024*512 MACs = about 4.2 MFLOP per sample
 THREADS = 2

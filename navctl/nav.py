@@ -15,13 +15,13 @@ from pathlib import Path
 
 import numpy as np
 
+from navctl.contract.step import MODEL_IO_FILE, SPEC_FILE, ModelRef
+from navctl.contract.tensors import ModelIO, load_samples
 from navctl.errors import EnvironmentProblem, PackageError, UsageError
 from navctl.package import extract_package
 from navctl.plan import registry
 from navctl.plan.environment import module_available
 from navctl.status import Status, read_status
-from navctl.steps.contract import MODEL_IO_FILE, SPEC_FILE, ModelRef
-from navctl.steps.tensors import ModelIO, load_samples
 
 
 class NavPackage:

@@ -270,7 +270,7 @@ def files_project(root: Path, **fields) -> Path:
 def step_spec(step_id: str, **fields):
     """A step's spec.json content for calling a step function in-process, with the fields a test does
     not care about filled in."""
-    from navctl.steps.contract import ModelRef, StepSpec
+    from navctl.contract.step import ModelRef, StepSpec
 
     defaults = {"kind": step_id.split("/")[0], "function": "", "framework": "torch", "model": ModelRef()}
     return StepSpec(step_id=step_id, **{**defaults, **fields})

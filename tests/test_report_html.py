@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from navctl.cli.main import main
+from navctl.contract.records import Artifact
 from navctl.report.html import fleet_page, single_page
 from navctl.report.pareto import frontier, operating_points
 from navctl.report.sources import ReportSource
 from navctl.status import (
-    Artifact,
     CorrectnessResult,
     LoadPoint,
     LoadtestInfo,

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
+from navctl.contract.records import AxisRange, TensorMeta
 from navctl.report.console import results_table
 from navctl.report.markdown import markdown_summary
 from navctl.report.summary import result_rows, run_notes
 from navctl.status import (
-    AxisRange,
     CorrectnessResult,
     EnvironmentInfo,
     ProfileRecord,
@@ -21,7 +21,6 @@ from navctl.status import (
     RunInfo,
     RunnerResult,
     Status,
-    TensorMeta,
     ToolInfo,
 )
 

@@ -208,8 +208,8 @@ def ray_resources(text: str | None) -> dict[str, float] | None:
 
 def request_shape(text: str | None) -> None:
     """`loadtest --shape`: a named shape, or dims per input that parse, before any package is opened."""
+    from navctl.contract.shapes import NAMED
     from navctl.loadtest.shape import parse_dims
-    from navctl.profiling.shapes import NAMED
 
     if text is not None and text not in NAMED:
         parse_dims(text)

@@ -6,11 +6,11 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from navctl.contract.step import RESULT_FILE, StepResult
 from navctl.engine.workspace import Workspace
 from navctl.hashing import sha256_path
 from navctl.plan.models import PlannedStep
 from navctl.status import SUCCESS_STATES, Status, StepRecord
-from navctl.steps.contract import RESULT_FILE, StepResult
 
 
 def read_result(step_dir) -> StepResult | None:

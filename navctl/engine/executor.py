@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE, SPEC_FILE
 from navctl.engine.cache import StepCache, read_result
 from navctl.engine.launch import Launcher, StepHandle, make_launcher, write_reproduce
 from navctl.engine.library_imports import library_imports
@@ -41,7 +42,6 @@ from navctl.status import (
     write_atomic,
     write_status,
 )
-from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, SPEC_FILE
 
 # Escalation after a timeout or an interrupt: SIGINT, then SIGTERM, then SIGKILL, this far apart.
 ESCALATION_S = 2.0
@@ -440,7 +440,7 @@ class Executor:
         self._finish(step, record)
 
     def _sample_count(self) -> int:
-        from navctl.steps.tensors import ModelIO
+        from navctl.contract.tensors import ModelIO
 
         try:
             return ModelIO.read(self.ws.root / MODEL_IO_FILE).samples

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from navctl import __version__
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import StepResult
 from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
@@ -29,11 +31,9 @@ from navctl.status import (
     RunnerResult,
     Status,
     StepRecord,
-    TensorMeta,
     ToolInfo,
     VerifyResult,
 )
-from navctl.steps.contract import StepResult
 
 FAILED_STATES = ("failed", "timeout", "crashed")
 

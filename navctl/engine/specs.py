@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from navctl.contract.step import CORRECTNESS_OUTPUTS, SPEC_FILE, CallableRef, ModelRef, StepSpec
 from navctl.engine.workspace import STEPS_DIR
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
 from navctl.recipe.load import LoadedRecipe
-from navctl.steps.contract import CORRECTNESS_OUTPUTS, SPEC_FILE, CallableRef, ModelRef, StepSpec
 
 
 def _artifact(fmt: str | None) -> str | None:

@@ -28,7 +28,7 @@ import sys
 
 
 def _preload(names: list[str]) -> None:
-    from navctl.steps.libraries import import_entry
+    from navctl.contract.libraries import import_entry
 
     for name in filter(None, names):
         # a failure is left for the step, which imports the module again and reports the real error

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from navctl import stopping
+from navctl.contract.feeds import feed_at
 from navctl.errors import EnvironmentProblem, UsageError
 from navctl.loadtest import driver, perf_analyzer
 from navctl.loadtest.server import NULL_MODEL, ServedModel
@@ -25,7 +26,6 @@ from navctl.loadtest.shape import outside_ranges, request_shape
 from navctl.loadtest.stats import read_stats, split_between
 from navctl.plan.environment import cpu_name, module_available
 from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
-from navctl.steps.shaped_feeds import feed_at
 from navctl.triton.merging import batched, check_preferred, merging, note, why_not
 
 # Binary search over request rate for the latency budget: at most this many probes, stopping when the

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from navctl.contract.shapes import BATCH_SYMBOL, NAMED, GridShape, given, named, symbol_ranges
+from navctl.contract.tensors import ModelIO
 from navctl.errors import UsageError
-from navctl.profiling.shapes import BATCH_SYMBOL, NAMED, GridShape, given, named, symbol_ranges
-from navctl.steps.tensors import ModelIO
 
 Feed = dict[str, np.ndarray]
 

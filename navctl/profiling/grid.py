@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from navctl.contract.shapes import GridShape
 from navctl.profiling.interleave import Member, SessionResult, reference_drift, run_session, verdict
 from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.selection import trusted
-from navctl.profiling.shapes import GridShape
 from navctl.profiling.sweep import SweepResult, sweep
 from navctl.status import ProfileRecord
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from navctl.contract.records import TensorMeta
+from navctl.contract.shapes import BATCH_SYMBOL, given
 from navctl.errors import RecipeProblem
-from navctl.profiling.shapes import BATCH_SYMBOL, given
 from navctl.recipe.yaml_loader import LoadedYaml, YamlProblems, load_yaml
-from navctl.status import TensorMeta
 
 Loc = tuple[Any, ...]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from navctl.profiling.shapes import BATCH_SYMBOL
+from navctl.contract.shapes import BATCH_SYMBOL
 from navctl.status import Status
 
 _TRACKED_PACKAGES = (

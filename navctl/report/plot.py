@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from navctl.profiling.shapes import record_label
+from navctl.contract.shapes import record_label
 from navctl.report.markdown import markdown_summary
 from navctl.report.shape_rows import by_shape
 from navctl.report.summary import LOADTEST_COLUMNS, loadtest_cells

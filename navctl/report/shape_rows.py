@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from navctl.profiling.shapes import describe_symbols, record_label
+from navctl.contract.shapes import describe_symbols, record_label
 from navctl.status import ProfileRecord, RunnerResult, Status
 
 

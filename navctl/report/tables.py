@@ -9,7 +9,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from navctl.profiling.shapes import ranges_text, symbolic_shape
+from navctl.contract.shapes import ranges_text, symbolic_shape
 from navctl.report.diff import DiffRow
 from navctl.report.summary import LOADTEST_COLUMNS, fmt_number, loadtest_cells
 from navctl.status import LoadtestInfo, Status

@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.step import ModelRef
+from navctl.contract.tensors import ModelIO
 from navctl.plan import registry
-from navctl.steps.contract import ModelRef
-from navctl.steps.tensors import ModelIO
 
 
 @dataclass

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.loading import load_callable
+from navctl.contract.tensors import flatten_outputs
 from navctl.runners.base import Runner
-from navctl.steps.loading import load_callable
-from navctl.steps.tensors import flatten_outputs
 
 
 def build_jax_function(runner: Runner) -> tuple[Callable[..., Any], Callable[..., Any]]:

@@ -10,9 +10,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from navctl.contract.loading import load_callable  # noqa: E402
+from navctl.contract.tensors import flatten_outputs, to_numpy  # noqa: E402
 from navctl.runners.base import Runner  # noqa: E402
-from navctl.steps.loading import load_callable  # noqa: E402
-from navctl.steps.tensors import flatten_outputs, to_numpy  # noqa: E402
 
 SIGNATURE = "serving_default"
 

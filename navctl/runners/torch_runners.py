@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from navctl.contract.loading import load_callable
+from navctl.contract.tensors import flatten_outputs, to_numpy
 from navctl.runners.base import Runner
-from navctl.steps.loading import load_callable
-from navctl.steps.tensors import flatten_outputs, to_numpy
 
 
 def build_torch_model(runner: Runner) -> torch.nn.Module:

@@ -17,9 +17,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from navctl.status import BatchingInfo, BatchProbe, TensorMeta
+from navctl.contract.records import BatchProbe, TensorMeta
+from navctl.contract.tensors import ModelIO
+from navctl.status import BatchingInfo
 from navctl.steps.child import StepFailed
-from navctl.steps.tensors import ModelIO
 
 Feed = dict[str, np.ndarray]
 Infer = Callable[[Feed], Feed]

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.feeds import load_bounds
+from navctl.contract.tensors import ModelIO
 from navctl.status import BoundCheck, CorrectnessResult
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.shaped_feeds import load_bounds
-from navctl.steps.tensors import ModelIO
 
 Feed = dict[str, np.ndarray]
 

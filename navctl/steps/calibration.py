@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.step import CallableRef
+from navctl.contract.tensors import ModelIO, load_samples
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.contract import CallableRef
-from navctl.steps.tensors import ModelIO, load_samples
 
 
 def split_point(count: int) -> int:

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from navctl.contract.records import Artifact
+from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
 from navctl.hashing import sha256_path
 from navctl.recipe.units import format_size
-from navctl.status import Artifact, write_atomic
-from navctl.steps.contract import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
+from navctl.status import write_atomic
 
 MAX_REASON_CHARS = 300
 
@@ -59,7 +60,7 @@ class StepContext:
         self.artifacts.append(relative)
 
     def io(self):
-        from navctl.steps.tensors import ModelIO
+        from navctl.contract.tensors import ModelIO
 
         return ModelIO.read(self.workspace / MODEL_IO_FILE)
 

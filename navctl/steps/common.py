@@ -6,12 +6,12 @@ import re
 
 import numpy as np
 
+from navctl.contract.libraries import import_libraries
+from navctl.contract.tensors import ModelIO, load_samples
 from navctl.plan import registry
 from navctl.plan.registry import SOURCE
 from navctl.runners import Runner, RunnerConfig, create_runner
 from navctl.steps.child import StepContext
-from navctl.steps.libraries import import_libraries
-from navctl.steps.tensors import ModelIO, load_samples
 
 
 def runner_for(ctx: StepContext, runner: str, io: ModelIO | None, overrides: dict | None = None) -> Runner:

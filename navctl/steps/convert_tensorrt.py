@@ -14,9 +14,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from navctl.contract.tensors import ModelIO, load_samples
 from navctl.steps.calibration import calibration_feeds
 from navctl.steps.child import StepContext, StepFailed, StepUnavailable
-from navctl.steps.tensors import ModelIO, load_samples
 
 TIMING_CACHE = "trt-timing.cache"
 

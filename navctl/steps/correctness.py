@@ -7,15 +7,15 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.step import CORRECTNESS_OUTPUTS
+from navctl.contract.tensors import save_arrays
 from navctl.status import CorrectnessResult, OutputError
 from navctl.steps.bound_checks import bounds_summary, judge_bounds, run_bounds
 from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected
 from navctl.steps.common import recorded_samples, runner_for
-from navctl.steps.contract import CORRECTNESS_OUTPUTS
 from navctl.steps.gate_strength import input_spread, judge
 from navctl.steps.similarity import cosine, looks_like_scores, top1_matches
-from navctl.steps.tensors import save_arrays
 
 
 def compare(

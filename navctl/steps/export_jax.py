@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from navctl.contract.tensors import ModelIO
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
 from navctl.steps.shape_ranges import axis_symbols
-from navctl.steps.tensors import ModelIO
 
 
 def _jax_runner(ctx: StepContext):

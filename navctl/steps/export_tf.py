@@ -6,8 +6,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from navctl.contract.tensors import ModelIO, flatten_outputs
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.tensors import ModelIO, flatten_outputs
 
 
 def save_serving(ctx: StepContext, io: ModelIO, body: Callable[[dict[str, Any]], Any], keep: object) -> None:

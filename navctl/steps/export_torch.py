@@ -9,12 +9,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from navctl.contract.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
 from navctl.steps.child import StepContext
 from navctl.steps.common import root_cause, runner_for
 from navctl.steps.onnx_exporters import export_onnx_file
 from navctl.steps.onnx_names import restore_names
 from navctl.steps.shape_ranges import axis_symbols, export_bounds
-from navctl.steps.tensors import ModelIO, concat_batch, flatten_outputs, load_samples
 
 
 class FlatOutputs(torch.nn.Module):

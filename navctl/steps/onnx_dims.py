@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from navctl.contract.tensors import ModelIO
 from navctl.steps.shape_ranges import axis_symbols
-from navctl.steps.tensors import ModelIO
 
 _TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 

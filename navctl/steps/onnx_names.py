@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
+from navctl.contract.tensors import ModelIO
 from navctl.steps.child import StepFailed
 from navctl.steps.onnx_dims import name_dims
-from navctl.steps.tensors import ModelIO
 
 
 def _mapping(graph_names: list[str], wanted: list[str], what: str) -> dict[str, str]:

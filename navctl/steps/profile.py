@@ -14,19 +14,19 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.feeds import feed_at, sample_sizes
+from navctl.contract.shapes import GridShape, dims_at, grid
+from navctl.contract.tensors import ModelIO
 from navctl.engine.launch import die_with_parent
 from navctl.plan import registry
 from navctl.profiling.grid import run_grid, sweep_grid
 from navctl.profiling.interleave import MemberFailed
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
-from navctl.profiling.shapes import GridShape, dims_at, grid
 from navctl.profiling.sweep import SweepResult
 from navctl.status import ProfileRecord
 from navctl.steps.child import StepContext, peak_rss_mb, seed_everything, set_threads
 from navctl.steps.common import recorded_samples, runner_for
-from navctl.steps.shaped_feeds import feed_at, sample_sizes
-from navctl.steps.tensors import ModelIO
 
 
 def _settings(opts: dict[str, Any]) -> MeasureSettings:
@@ -34,7 +34,7 @@ def _settings(opts: dict[str, Any]) -> MeasureSettings:
 
 
 def _plan(io: ModelIO, inputs: list[dict[str, np.ndarray]], opts: dict[str, Any]):
-    """(requested batch sizes, the batch sizes, the shapes: navctl.profiling.shapes)."""
+    """(requested batch sizes, the batch sizes, the shapes: navctl.contract.shapes)."""
     shapes = grid(
         io.inputs, opts.get("shapes", "auto"), opts.get("selection_shape", "typical"), sample_sizes(inputs, io.inputs)
     )
@@ -278,8 +278,8 @@ def _serve_runner(
 def measure_together(ctx: StepContext) -> dict[str, Any]:
     """Profile every member step's runner side by side (see navctl.profiling.interleave) and write each
     member's own result.json, as if each had run alone; this session's metrics describe the session."""
+    from navctl.contract.step import RESULT_FILE, StepResult, StepSpec
     from navctl.status import write_atomic
-    from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
 
     opts = ctx.spec.options
     members = [StepSpec.model_validate_json(ctx.path(p).read_text()) for p in opts["members"]]

@@ -15,16 +15,17 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.loading import load_callable
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import MODEL_IO_FILE, CallableRef
+from navctl.contract.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, is_leaf, save_arrays, to_numpy
 from navctl.plan import registry
-from navctl.status import BatchingInfo, TensorMeta
+from navctl.status import BatchingInfo
 from navctl.steps import batch_probe
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
-from navctl.steps.contract import MODEL_IO_FILE, CallableRef
-from navctl.steps.loading import load_callable
 from navctl.steps.shape_ranges import name_output_axes, ranged_inputs
 from navctl.steps.shaped_feeds import record_bounds
-from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, is_leaf, save_arrays, to_numpy
 
 MAX_SAMPLES = 256
 SYNTHETIC_SAMPLES = 4

@@ -16,8 +16,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from navctl.profiling.shapes import BATCH_SYMBOL
-from navctl.status import AxisRange, TensorMeta
+from navctl.contract.records import AxisRange, TensorMeta
+from navctl.contract.shapes import BATCH_SYMBOL
 from navctl.steps.child import StepFailed
 
 Feed = dict[str, Any]  # name -> array

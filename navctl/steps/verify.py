@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from navctl.contract.loading import load_callable
+from navctl.contract.tensors import load_arrays
 from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected
 from navctl.steps.common import recorded_samples
 from navctl.steps.gate_strength import input_spread, perturbed_copy
-from navctl.steps.loading import load_callable
-from navctl.steps.tensors import load_arrays
 
 
 def run_verify(ctx: StepContext) -> dict[str, Any]:

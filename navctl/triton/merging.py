@@ -8,8 +8,8 @@ is refused with the output that forbids it.
 
 from __future__ import annotations
 
+from navctl.contract.tensors import ModelIO
 from navctl.errors import UsageError
-from navctl.steps.tensors import ModelIO
 
 
 def batched(io: ModelIO) -> bool:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from navctl.contract.step import MODEL_IO_FILE
+from navctl.contract.tensors import ModelIO
 from navctl.errors import EnvironmentProblem, UsageError
 from navctl.nav import NavPackage
 from navctl.plan import registry
 from navctl.plan.environment import module_available
-from navctl.steps.contract import MODEL_IO_FILE
-from navctl.steps.tensors import ModelIO
 from navctl.triton.merging import batched, check_preferred, merging
 
 _DTYPES = {
@@ -223,8 +223,8 @@ import numpy as np
 import triton_python_backend_utils as pb_utils
 
 from navctl.runners import RunnerConfig, create_runner
-from navctl.steps.contract import ModelRef
-from navctl.steps.tensors import ModelIO
+from navctl.contract.step import ModelRef
+from navctl.contract.tensors import ModelIO
 
 HERE = Path(__file__).resolve().parent
 

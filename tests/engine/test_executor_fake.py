@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from navctl.contract.step import RESULT_FILE, StepResult, StepSpec
 from navctl.engine.executor import Executor, RunOptions
 from navctl.engine.record import exit_code_for
 from navctl.engine.workspace import Workspace
@@ -19,7 +20,6 @@ from navctl.hashing import sha256_file
 from navctl.plan.expand import Machine, expand
 from navctl.recipe.load import load_recipe
 from navctl.status import Status, StepRecord, read_status
-from navctl.steps.contract import RESULT_FILE, StepResult, StepSpec
 from tests.helpers import TINY_MODEL, files_project, write_project
 
 PROFILE = {

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import ModelRef
+from navctl.contract.tensors import ModelIO
 from navctl.plan.expand import Machine, expand
 from navctl.recipe.models import Recipe
 from navctl.runners.base import RunnerConfig
-from navctl.status import TensorMeta
-from navctl.steps.contract import ModelRef
-from navctl.steps.tensors import ModelIO
 from tests.helpers import REPO, load_status, run_cli, step_spec
 
 RECIPES = REPO / "recipes"

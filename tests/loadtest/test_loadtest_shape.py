@@ -6,12 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from navctl.contract.feeds import feed_at
+from navctl.contract.records import AxisRange, TensorMeta
+from navctl.contract.tensors import ModelIO
 from navctl.errors import UsageError
 from navctl.loadtest import perf_analyzer
 from navctl.loadtest.shape import outside_ranges, parse_dims, request_shape
-from navctl.status import AxisRange, TensorMeta
-from navctl.steps.shaped_feeds import feed_at
-from navctl.steps.tensors import ModelIO
 
 
 def _axis(axis: int, symbol: str, low: int, typical: int, high: int) -> AxisRange:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from navctl.contract.records import AxisRange, TensorMeta
+from navctl.contract.shapes import GridShape, dims_at, given, grid, record_label
 from navctl.profiling import interleave
 from navctl.profiling.grid import run_grid, sweep_grid
 from navctl.profiling.measure import MeasureSettings
-from navctl.profiling.shapes import GridShape, dims_at, given, grid, record_label
-from navctl.status import AxisRange, TensorMeta
 
 SETTINGS = MeasureSettings(warmup_s=0.0, window_ms=10, windows=3, stability_pct=10, max_trials=10)
 

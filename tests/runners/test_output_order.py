@@ -9,10 +9,10 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import ModelRef
+from navctl.contract.tensors import ModelIO
 from navctl.runners.base import RunnerConfig
-from navctl.status import TensorMeta
-from navctl.steps.contract import ModelRef
-from navctl.steps.tensors import ModelIO
 
 
 def _graph(path: Path) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from navctl.contract.step import ModelRef
 from navctl.runners import RunnerConfig, create_runner
-from navctl.steps.contract import ModelRef
 
 pytestmark = pytest.mark.slow  # imports TensorFlow
 

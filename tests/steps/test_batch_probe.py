@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from navctl.status import TensorMeta
+from navctl.contract.records import TensorMeta
+from navctl.contract.tensors import ModelIO
 from navctl.steps.batch_probe import Tolerance, annotate, check_output_lists, choose_parts, probe
 from navctl.steps.child import StepFailed
-from navctl.steps.tensors import ModelIO
 
 RNG = np.random.default_rng(0)
 W = RNG.standard_normal((12, 8)).astype(np.float32)

@@ -7,11 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navctl.status import TensorMeta
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import MODEL_IO_FILE
+from navctl.contract.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, save_arrays
 from navctl.steps.calibration import calibration_feeds, checked_indices
 from navctl.steps.child import StepContext, StepFailed
-from navctl.steps.contract import MODEL_IO_FILE
-from navctl.steps.tensors import INPUT_DIR, OUTPUT_DIR, ModelIO, save_arrays
 from tests.helpers import step_spec
 
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navctl.status import TensorMeta
+from navctl.contract.records import TensorMeta
+from navctl.contract.step import CallableRef
+from navctl.contract.tensors import ModelIO, save_arrays
 from navctl.steps.child import StepContext
-from navctl.steps.contract import CallableRef
 from navctl.steps.correctness import compare
 from navctl.steps.gate_strength import input_spread, perturbed_copy
-from navctl.steps.tensors import ModelIO, save_arrays
 from navctl.steps.verify import run_verify
 from tests.helpers import step_spec
 

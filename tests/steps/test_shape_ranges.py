@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from navctl.profiling.shapes import GridShape
+from navctl.contract.feeds import bound_feeds, feed_at, resize
+from navctl.contract.records import TensorMeta
+from navctl.contract.shapes import GridShape
 from navctl.recipe.axes import signature_problems
 from navctl.recipe.load import load_recipe
-from navctl.status import TensorMeta
 from navctl.steps.child import StepFailed
 from navctl.steps.shape_ranges import find_ranges, name_output_axes, with_ranges
-from navctl.steps.shaped_feeds import bound_feeds, feed_at, resize
 
 
 def tokens(batch: int, length: int, start: int = 0) -> dict[str, np.ndarray]:

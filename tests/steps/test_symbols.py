@@ -10,9 +10,9 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
-from navctl.status import AxisRange, TensorMeta
+from navctl.contract.records import AxisRange, TensorMeta
+from navctl.contract.tensors import ModelIO
 from navctl.steps.onnx_dims import name_dims
-from navctl.steps.tensors import ModelIO
 
 
 def _axis(axis: int, symbol: str, high: int = 32, samples_max: int = 32) -> AxisRange:

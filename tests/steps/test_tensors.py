@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from navctl.steps.tensors import concat_batch, flatten_outputs
+from navctl.contract.tensors import concat_batch, flatten_outputs
 
 
 def test_flatten_names() -> None:
@@ -38,7 +38,7 @@ def test_concat_batch_builds_exact_sizes_from_real_samples() -> None:
 
 
 def test_scalar_arrays_keep_their_shape_through_npz(tmp_path) -> None:
-    from navctl.steps.tensors import load_arrays, save_arrays
+    from navctl.contract.tensors import load_arrays, save_arrays
 
     save_arrays(tmp_path / "0.npz", [np.float32(3.5) * np.ones(()), np.zeros((2, 0))])
     back = load_arrays(tmp_path / "0.npz", ["scalar", "empty"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from navctl.contract.records import TensorMeta
+from navctl.contract.tensors import ModelIO
 from navctl.errors import UsageError
-from navctl.status import TensorMeta
-from navctl.steps.tensors import ModelIO
 from navctl.triton.merging import merging, note
 
 META = TensorMeta(name="x", dtype="float32", shape=[-1, 4])

@@ -10,8 +10,8 @@ import pytest
 import navctl
 import navctl.errors
 from navctl.cli.main import main
-from navctl.status import TensorMeta
-from navctl.steps.tensors import ModelIO
+from navctl.contract.records import TensorMeta
+from navctl.contract.tensors import ModelIO
 from navctl.triton.repository import _backend
 
 pytestmark = pytest.mark.slow

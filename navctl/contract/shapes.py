@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from navctl.status import AxisRange, TensorMeta
+from navctl.contract.records import AxisRange, TensorMeta
 
 BATCH_SYMBOL = "batch"
 NAMED = ("typical", "min", "max")

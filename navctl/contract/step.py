@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from navctl.status import Artifact
+from navctl.contract.records import Artifact
 
 SPEC_FILE = "spec.json"
 RESULT_FILE = "result.json"

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from navctl.status import TensorMeta
+from navctl.contract.records import TensorMeta
 
 INPUT_DIR = "model_input"
 OUTPUT_DIR = "model_output"
