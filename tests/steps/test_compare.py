@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from navctl.steps.correctness import compare, summary
 
@@ -39,9 +40,20 @@ def test_nan_shape_dtype_and_name_mismatches_fail_with_both_sides() -> None:
 
 
 def test_reduced_precision_outputs_are_compared_not_refused() -> None:
-    ref = [{"y": np.array([1.0, 2.0], np.float32)}]
-    out = [{"y": np.array([1.0, 2.0], np.float16)}]
-    assert compare(out, ref, {"y": (1e-3, 1e-3)}).passed
+    # float16 holds 1.0 and 4.0 exactly; next to 2.0 its step is 2**-9, so 2.0019 lands on 2 + 2**-9
+    ref = [{"y": np.array([1.0, 2.0019, 4.0], np.float32)}]
+    out = [{"y": np.array([1.0, 2.0019, 4.0], np.float16)}]
+    error = abs(2 + 2**-9 - float(np.float32(2.0019)))
+    result = compare(out, ref, {"y": (1e-3, 1e-3)})
+    y = result.outputs["y"]
+    assert result.passed and y.problem == ""
+    assert y.max_abs == pytest.approx(error, rel=1e-6)
+    assert y.max_rel == pytest.approx(error / float(np.float32(2.0019)), rel=1e-6)
+    assert y.mean_abs == pytest.approx(error / 3, rel=1e-6)
+    # the same float16 values against a tolerance below their rounding error fail with the figures
+    tight = compare(out, ref, {"y": (1e-5, 0.0)})
+    assert not tight.passed and tight.outputs["y"].problem == "first exceeded on sample 0"
+    assert f"max abs error {error:.3g}" in summary(tight)
 
 
 def test_root_cause_keeps_the_real_error_without_colour_codes() -> None:
