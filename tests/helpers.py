@@ -378,3 +378,16 @@ def hand_status(results: dict, name: str = "demo", **fields):
         results=results,
         **fields,
     )
+
+
+def status_package(path: Path, status, files: dict[str, bytes] | None = None) -> Path:
+    """A .nav holding `status` (and `files`, archive name -> bytes), as the report and diff tests read it."""
+    import zipfile
+
+    from navctl.status import dump_status
+
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("status.yaml", dump_status(status))
+        for name, data in (files or {}).items():
+            archive.writestr(name, data)
+    return path

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-import zipfile
 from pathlib import Path
 
 from navctl.cli.main import main
 from navctl.report.diff import diff_status, verdict_caveat
 from navctl.report.summary import result_rows, row_cells, run_notes
 from navctl.report.tables import diff_cells
-from navctl.status import CorrectnessResult, RunnerResult, Status, dump_status
-from tests.helpers import hand_status, profile_point
+from navctl.status import CorrectnessResult, RunnerResult, Status
+from tests.helpers import hand_status, profile_point, status_package
 
 
 def _run(source: list[tuple[int, float]], onnx: list[tuple[int, float, float | None]], unreliable: str = "") -> Status:
@@ -82,15 +81,9 @@ def test_the_verdict_names_the_run_flagged_unreliable() -> None:
     assert verdict_caveat(BASE, SLOWER_RUNNER, rows) == ""
 
 
-def _package(path: Path, status: Status) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("status.yaml", dump_status(status))
-    return path
-
-
 def test_diff_cli_gates_on_relative_speed_by_default(tmp_path: Path, capsys) -> None:
-    base = _package(tmp_path / "base.nav", BASE)
-    slower = _package(tmp_path / "slower.nav", SLOWER_RUNNER)
+    base = status_package(tmp_path / "base.nav", BASE)
+    slower = status_package(tmp_path / "slower.nav", SLOWER_RUNNER)
     assert main(["diff", str(base), str(slower), "--fail-on-regression", "5%"]) == 0
     assert "0 regression(s) beyond 5% (speeds against the source model" in capsys.readouterr().out
     assert main(["diff", str(base), str(slower), "--fail-on-regression", "5%", "--compare", "raw"]) == 1

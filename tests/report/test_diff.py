@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import io
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,8 +18,8 @@ from navctl.status import (
     RunnerResult,
     Status,
     ToolInfo,
-    dump_status,
 )
+from tests.helpers import status_package
 
 
 def _status(throughput: float, p50: float, correct: bool = True, extra: bool = True) -> Status:
@@ -86,15 +85,9 @@ def test_parse_percent() -> None:
         parse_percent("five")
 
 
-def _package(path: Path, status: Status) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("status.yaml", dump_status(status))
-    return path
-
-
 def test_diff_cli_exit_codes(tmp_path: Path, capsys) -> None:
-    base = _package(tmp_path / "base.nav", _status(1000, 1.0))
-    slower = _package(tmp_path / "new.nav", _status(800, 1.0))
+    base = status_package(tmp_path / "base.nav", _status(1000, 1.0))
+    slower = status_package(tmp_path / "new.nav", _status(800, 1.0))
     assert main(["diff", str(base), str(slower)]) == 0  # report only
     assert main(["diff", str(base), str(slower), "--fail-on-regression", "5%"]) == 1
     assert main(["diff", str(base), str(slower), "--fail-on-regression", "25%"]) == 0
@@ -121,14 +114,21 @@ def test_diff_warns_when_runs_are_not_comparable(tmp_path: Path, capsys) -> None
     assert "different library versions: onnxruntime - -> 1.99" in warnings
     assert "the recipe changed between the runs (different sha256)" in warnings
     assert any("new run's numbers are flagged unreliable" in w for w in warnings)
-    code = main(["diff", str(_package(tmp_path / "a.nav", base)), str(_package(tmp_path / "b.nav", other)), "--json"])
+    code = main(
+        [
+            "diff",
+            str(status_package(tmp_path / "a.nav", base)),
+            str(status_package(tmp_path / "b.nav", other)),
+            "--json",
+        ]
+    )
     assert code == 0
     assert "different thread counts: 2 vs 8" in json.loads(capsys.readouterr().out)["warnings"]
 
 
 def test_report_writes_markdown_and_png(tmp_path: Path) -> None:
     pytest.importorskip("matplotlib")
-    package = _package(tmp_path / "run.nav", _status(1000, 1.0))
+    package = status_package(tmp_path / "run.nav", _status(1000, 1.0))
     assert main(["report", str(package), "--out", str(tmp_path / "out")]) == 0
     text = (tmp_path / "out" / "report.md").read_text()
     assert "| onnx | onnxruntime-cpu | passed |" in text and "### onnx@onnxruntime-cpu" in text
@@ -189,8 +189,8 @@ def _loadtested(status: Status, served: float, p99: float) -> Status:
 
 
 def test_load_test_results_are_diffed_reported_and_shown(tmp_path: Path, capsys) -> None:
-    base = _package(tmp_path / "base.nav", _loadtested(_status(1000, 1.0), served=400, p99=10))
-    worse = _package(tmp_path / "new.nav", _loadtested(_status(1000, 1.0), served=300, p99=10))
+    base = status_package(tmp_path / "base.nav", _loadtested(_status(1000, 1.0), served=400, p99=10))
+    worse = status_package(tmp_path / "new.nav", _loadtested(_status(1000, 1.0), served=300, p99=10))
     assert main(["diff", str(base), str(worse), "--fail-on-regression", "5%", "--json"]) == 1
     rows = {row["key"]: row for row in json.loads(capsys.readouterr().out)["rows"]}
     assert rows["served onnx@onnxruntime-cpu"]["regressions"] == ["served throughput -25.0%"]

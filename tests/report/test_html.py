@@ -7,7 +7,6 @@ import re
 import shutil
 import subprocess
 import tempfile
-import zipfile
 from pathlib import Path
 
 import pytest
@@ -28,9 +27,10 @@ from navctl.status import (
     Status,
     StepRecord,
     VerifyResult,
-    dump_status,
 )
-from tests.helpers import hand_status, profile_point
+from tests.helpers import hand_status, profile_point, status_package
+
+ONNX_FILE = {"onnx/model.onnx": b"0" * 4096}  # a package's model file: the report shows its size
 
 
 def _output(max_abs: float, **extra) -> OutputError:
@@ -140,20 +140,13 @@ def test_a_failed_run_and_a_fleet_still_make_a_page() -> None:
     assert "not profiled" in fleet  # the broken model's row
 
 
-def _package(path: Path, status: Status) -> Path:
-    with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("status.yaml", dump_status(status))
-        archive.writestr("onnx/model.onnx", b"0" * 4096)
-    return path
-
-
 def test_report_takes_several_targets_or_a_folder_of_them(tmp_path: Path, capsys) -> None:
     runs = tmp_path / "runs"
     runs.mkdir()
-    _package(runs / "mlp.nav", _run())
+    status_package(runs / "mlp.nav", _run(), ONNX_FILE)
     broken = _failed_run()
     broken.run.started_at = "2026-01-02T00:00:00+00:00"
-    _package(runs / "broken.nav", broken)
+    status_package(runs / "broken.nav", broken, ONNX_FILE)
     assert main(["report", str(runs), "--out", str(tmp_path / "out")]) == 0
     page = (tmp_path / "out" / "report.html").read_text()
     assert "navctl report: 2 models" in page and "4 KB" in page
