@@ -96,7 +96,7 @@ class NavPackage:
         from navctl.runners import RunnerConfig, create_runner
 
         key = key or self.best(strategy)
-        fmt, _, runner = key.partition("@")
+        fmt, runner = registry.split_key(key)
         if fmt == registry.SOURCE:
             raise UsageError("the source model is code, not a file in the package; pick an exported format")
         runtime, run_device = registry.split_runner(runner)

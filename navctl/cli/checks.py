@@ -158,9 +158,10 @@ def format_key(key: str | None) -> None:
         return
     from navctl.plan import registry
 
-    fmt, at, runner = key.partition("@")
-    if not at or not fmt or not runner:
-        raise bad("--format", key, "expected FORMAT@RUNNER, e.g. onnx@onnxruntime-cpu")
+    try:
+        fmt, runner = registry.split_key(key)
+    except registry.BadName:
+        raise bad("--format", key, "expected FORMAT@RUNNER, e.g. onnx@onnxruntime-cpu") from None
     formats = [registry.SOURCE, *registry.FORMATS]
     if fmt not in formats:
         raise bad("--format", key, f"unknown format '{fmt}'{_suggest(fmt, formats)}")

@@ -100,7 +100,7 @@ def run_recipe(
             if any(s.state in SUCCESS_STATES and s.kind != "select" for s in status.steps.values()):
                 formats = None
                 if (package_formats or loaded.recipe.package_formats) == "selected":
-                    formats = {k.split("@")[0] for k in status.selection.values() if k} - {registry.SOURCE}
+                    formats = {registry.format_of(k) for k in status.selection.values() if k} - {registry.SOURCE}
                 replacing = replacement_note(target, ws.root)
                 try:
                     with writing(target, "package"):

@@ -169,7 +169,7 @@ def exit_code_for(status: Status, targets: list[str] | None = None) -> int:
     for step_id, made in excused.items():
         record = status.steps[step_id]
         if EXCUSED_MARK not in record.reason:
-            fmt = step_id.split("/", 1)[1]
+            fmt = registry.step_subject(step_id)
             record.reason += (
                 f" ({EXCUSED_MARK}: {made} was made for the same target group; list {fmt} "
                 "in targets on its own to require it)"
@@ -188,7 +188,7 @@ def excused_export_failures(status: Status, targets: list[str]) -> dict[str, str
     for step_id, record in status.steps.items():
         if record.kind not in ("export", "convert"):
             continue
-        fmt = step_id.rsplit("/", 1)[-1]
+        fmt = registry.step_subject(step_id)
         if record.state in SUCCESS_STATES:
             made_formats.add(fmt)
         elif record.state == "failed":

@@ -10,26 +10,7 @@ import platform
 from pathlib import Path
 
 from navctl import __version__
-
-# Frameworks whose versions enter step fingerprints and status.yaml, by pip distribution.
-TRACKED_DISTRIBUTIONS = (
-    "torch",
-    "tensorflow",
-    "tensorflow-cpu",
-    "jax",
-    "jaxlib",
-    "onnx",
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "onnxscript",
-    "polygraphy",
-    "tensorrt",
-    "torch-tensorrt",
-    "openvino",
-    "tf2onnx",
-    "jax2onnx",
-    "numpy",
-)
+from navctl.plan.registry import TRACKED_DISTRIBUTIONS
 
 
 def cuda_available() -> bool:

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from navctl.plan.keys import split_key
 from navctl.recipe.units import parse_duration, parse_size
 
 _ENTRYPOINT_RE = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
@@ -246,8 +247,8 @@ class Selection(StrictModel):
     @field_validator("pin")
     @classmethod
     def _pin_shape(cls, value: str | None) -> str | None:
-        if value is not None and value.count("@") != 1:
-            raise ValueError(f"'{value}' is not 'format@runner'")
+        if value is not None:
+            split_key(value)  # refuses what is not 'format@runner'
         return value
 
 

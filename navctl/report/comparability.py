@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 from navctl.contract.shapes import BATCH_SYMBOL
+from navctl.plan.registry import TRACKED_DISTRIBUTIONS
 from navctl.status import Status
-
-_TRACKED_PACKAGES = (
-    "torch",
-    "onnxruntime",
-    "onnxruntime-gpu",
-    "openvino",
-    "tensorflow",
-    "tensorflow-cpu",
-    "jax",
-    "tensorrt",
-    "numpy",
-)
 
 
 def comparability_warnings(base: Status, new: Status) -> list[str]:
@@ -44,7 +33,7 @@ def comparability_warnings(base: Status, new: Status) -> list[str]:
         warnings.append(f"different GPUs: {', '.join(be.gpu) or 'none'} vs {', '.join(ne.gpu) or 'none'}")
     changed = [
         f"{name} {be.packages.get(name, '-')} -> {ne.packages.get(name, '-')}"
-        for name in _TRACKED_PACKAGES
+        for name in TRACKED_DISTRIBUTIONS
         if be.packages.get(name) != ne.packages.get(name)
     ]
     if changed:

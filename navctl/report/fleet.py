@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from navctl.engine.fleet import FleetEntry
+from navctl.plan.registry import result_key
 from navctl.report.summary import result_rows
 from navctl.status import SUCCESS_STATES
 
@@ -58,7 +59,7 @@ def _choice(entry: FleetEntry, strategy: str) -> str | None:
     key = status.selection.get(strategy)
     if not key:
         return None
-    speedup = next((r.speedup for r in result_rows(status) if f"{r.format}@{r.runner}" == key), None)
+    speedup = next((r.speedup for r in result_rows(status) if result_key(r.format, r.runner) == key), None)
     return f"{key} ({speedup:.2f}x)" if speedup else key
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from navctl.engine.record import FAILED_STATES, excused_export_failures
-from navctl.plan.registry import GROUPS, SOURCE
+from navctl.plan.registry import SOURCE, covers, step_format
 from navctl.recipe.yaml_loader import YamlProblems, load_yaml
 from navctl.report.markdown import markdown_summary
 from navctl.status import EXCUSED_MARK, Status
@@ -101,8 +101,7 @@ class Failure:
     @property
     def format(self) -> str | None:
         """The format a step id names (`correctness/onnx@onnxruntime-cpu` -> onnx); None for samples."""
-        _, _, rest = self.step_id.partition("/")
-        return rest.split("@", 1)[0] or None
+        return step_format(self.step_id)
 
 
 def failures(status: Status, targets: list[str]) -> list[Failure]:
@@ -139,7 +138,7 @@ class RecipeLines:
         if fmt is None or fmt == SOURCE:
             return self.doc.position(("model",), key=True)[0]
         for index, target in enumerate(self.targets):
-            if fmt == target or fmt in GROUPS.get(target, ()) or (target == "tensorrt" and fmt.startswith("trt-")):
+            if covers(target, fmt):
                 return self.doc.position(("targets", index))[0]
         return self.doc.position(("targets",), key=True)[0]
 

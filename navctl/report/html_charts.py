@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from navctl.plan.registry import SOURCE
+from navctl.plan.registry import SOURCE, step_subject
 from navctl.report import svg
 from navctl.report.pareto import frontier, operating_points
 from navctl.status import Status
@@ -91,7 +91,7 @@ def format_sizes(status: Status, files: dict[str, int]) -> dict[str, int]:
     for step_id, record in status.steps.items():
         if record.kind not in _MAKING_KINDS or not record.artifacts:
             continue
-        fmt = step_id.split("/", 1)[1]
+        fmt = step_subject(step_id)
         total = 0
         for artifact in record.artifacts:
             prefix = artifact.path.rstrip("/") + "/"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from navctl.plan.registry import SOURCE, is_reduced, result_key
+from navctl.plan.registry import SOURCE, device_of, is_reduced, result_key
 from navctl.report.shape_rows import ShapeFigures, other_shapes, primary_label, shapes_note
 from navctl.status import EXCUSED_MARK, LoadtestInfo, Status
 
@@ -44,7 +44,7 @@ def result_rows(status: Status) -> list[ResultRow]:
     source_at: dict[tuple[str, int], float] = {}  # (device, batch size) -> the source's throughput
     for result in status.results.values():
         if result.format == SOURCE and result.profile:
-            device = result.runner.rsplit("-", 1)[-1]
+            device = device_of(result.runner)
             source_best[device] = max(r.throughput for r in result.profile)
             source_at.update({(device, r.batch_size): r.throughput for r in result.profile})
     rows = []
@@ -71,7 +71,7 @@ def result_rows(status: Status) -> list[ResultRow]:
         ] + [b.max_abs for b in (result.correctness.bounds if result.correctness else []) if b.max_abs is not None]
         best = max(result.profile, key=lambda r: r.throughput) if result.profile else None
         first = min(result.profile, key=lambda r: r.batch_size) if result.profile else None
-        device = result.runner.rsplit("-", 1)[-1]
+        device = device_of(result.runner)
         base = source_best.get(device)
         raw_speedup = None
         if best is not None and best.vs_reference is not None:

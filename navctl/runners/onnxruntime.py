@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
+from navctl.plan import registry
 from navctl.runners.base import Runner
 
 _LEVELS = {
@@ -42,7 +43,7 @@ class OnnxRuntimeRunner(Runner):
         providers: list = ["CPUExecutionProvider"]
         if self.config.device == "cuda":
             providers = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-        if self.name.startswith("onnxruntime-tensorrt"):
+        if registry.runtime_def(self.name).accelerator == "TensorrtExecutionProvider":
             trt_options = {
                 "trt_fp16_enable": self.config.options.get("trt_fp16", True),
                 "trt_engine_cache_enable": True,

@@ -106,7 +106,7 @@ def triton_names(io: ModelIO, backend: Backend) -> tuple[list[str], list[str]]:
 def build_config(package: NavPackage, key: str, options: TritonOptions, name: str):
     from tritonclient.grpc import model_config_pb2 as mc
 
-    fmt, _, runner = key.partition("@")
+    fmt, runner = registry.split_key(key)
     io = package.io
     backend = _backend(fmt, io)
     config = mc.ModelConfig(name=name)
@@ -139,7 +139,7 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
         preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
         config.dynamic_batching.preferred_batch_size.extend(preferred)
         config.dynamic_batching.max_queue_delay_microseconds = options.max_queue_delay_us
-    kind = options.kind if options.kind != "auto" else ("gpu" if runner.endswith("-cuda") else "cpu")
+    kind = options.kind if options.kind != "auto" else ("gpu" if registry.device_of(runner) == "cuda" else "cpu")
     config.instance_group.add(count=options.instances, kind=mc.ModelInstanceGroup.Kind.Value(f"KIND_{kind.upper()}"))
     if options.accelerator != "none":
         if backend.platform != "onnxruntime_onnx":
@@ -170,7 +170,7 @@ def write_repository(package: NavPackage, repo: Path, options: TritonOptions) ->
     from google.protobuf import text_format
 
     key = options.key or package.best(options.strategy)
-    if key.split("@")[0] == registry.SOURCE:
+    if registry.format_of(key) == registry.SOURCE:
         raise UsageError("the source model is code, not a file in the package; pick an exported format")
     if key not in package.status.results:
         raise UsageError(f"{package.path} has no results for {key}; it has: {', '.join(package.status.results)}")
@@ -225,6 +225,7 @@ import triton_python_backend_utils as pb_utils
 from navctl.runners import RunnerConfig, create_runner
 from navctl.contract.step import ModelRef
 from navctl.contract.tensors import ModelIO
+from navctl.plan.keys import runner_name, runtime_of, split_key
 
 HERE = Path(__file__).resolve().parent
 
@@ -234,11 +235,11 @@ class TritonPythonModel:
         spec = json.loads((HERE / "runner.json").read_text())
         self.io = ModelIO.read(HERE / "model_io.json")
         device = "cuda" if args.get("model_instance_kind") == "GPU" else "cpu"
-        runtime = spec["key"].split("@")[1].rsplit("-", 1)[0]
+        fmt, runner = split_key(spec["key"])
         config = RunnerConfig(artifact=HERE / spec["artifact"], io=self.io, device=device,
                               threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"],
-                              format=spec["key"].split("@")[0])
-        self.runner = create_runner(f"{runtime}-{device}", config)
+                              format=fmt)
+        self.runner = create_runner(runner_name(runtime_of(runner), device), config)
         self.runner.load()
 
     def execute(self, requests):

@@ -21,6 +21,7 @@ import numpy as np
 from navctl.errors import EnvironmentProblem
 from navctl.nav import load
 from navctl.plan.environment import module_available
+from navctl.plan.keys import device_of
 from navctl.triton.merging import batched, check_preferred, merging, note
 
 # Triton waits this long for in-flight requests when stopping (its own default is 30 s).
@@ -181,7 +182,7 @@ def serve(
                     exit_timeout_secs=EXIT_TIMEOUT_S,
                     # Triton's own log (on a CPU machine, mostly CUDA and NVML warnings) goes to a file.
                     log_file=options.log_file,
-                    allow_gpu_metrics=key.endswith("-cuda"),
+                    allow_gpu_metrics=device_of(key) == "cuda",
                 )
                 with Triton(config=config, **_statistics_open()) as triton:
                     infer_funcs = [infer_with(r) for r in runners]

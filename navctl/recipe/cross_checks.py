@@ -1,0 +1,200 @@
+"""Recipe checks that span fields or touch the file system, one small function each.
+
+They read the raw data (so they report alongside type errors, not after a fix) and skip the parts that
+are ill-typed, which the models report. What a framework takes (a model file, code, a dataloader) is
+read from the registry's framework facts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from navctl.errors import RecipeProblem
+from navctl.plan import registry
+from navctl.recipe.axes import static_problems
+from navctl.recipe.entrypoints import against_recipe, entrypoint_problem
+from navctl.recipe.files import ENTRYPOINT_FIELDS, matching_files
+from navctl.recipe.messages import dotted, suggest
+from navctl.recipe.yaml_loader import LoadedYaml
+
+Found = list[tuple[tuple[Any, ...], str]]  # (field path, message)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """The recipe as read, with what every check needs."""
+
+    data: dict[str, Any]
+    base_dir: Path
+    framework: registry.FrameworkDef | None  # None: missing or unknown (the models say which)
+
+    def get(self, *path: str) -> Any:
+        data: Any = self.data
+        for part in path:
+            if not isinstance(data, dict):
+                return None
+            data = data.get(part)
+        return data
+
+    @property
+    def model(self) -> dict[str, Any] | None:
+        model = self.data.get("model")
+        return model if isinstance(model, dict) else None
+
+
+def model_source(raw: Raw) -> Found:
+    """model: an entrypoint or a path, exactly one."""
+    if raw.model is None:
+        return []
+    entry, path = raw.model.get("entrypoint"), raw.model.get("path")
+    if entry and path:
+        return [(("model", "path"), "give either entrypoint or path, not both")]
+    if not entry and not path:
+        return [(("model",), "needs an entrypoint (code that builds the model) or a path (a model file)")]
+    return []
+
+
+def model_path(raw: Raw) -> Found:
+    """model.path: only for frameworks whose model can be a file, and the file must exist."""
+    fw = raw.framework
+    path = raw.model.get("path") if raw.model else None
+    if not isinstance(path, str) or fw is None:
+        return []
+    if fw.model_file is None:
+        takers = " or ".join(registry.path_frameworks())
+        message = f"path: models are for framework {takers}, not {fw.name}; give model.entrypoint instead"
+        return [(("model", "path"), message)]
+    target = against_recipe(raw.base_dir, path)
+    if target.exists():
+        return []
+    message = (
+        f"'{target}' does not exist (paths are relative to the recipe's folder; `make demo` creates the "
+        "example ONNX model)"
+    )
+    return [(("model", "path"), message)]
+
+
+def model_entrypoint(raw: Raw) -> Found:
+    """model.entrypoint: not for frameworks whose model is a file only."""
+    fw = raw.framework
+    if fw is None or fw.entrypoint or not (raw.model and raw.model.get("entrypoint")):
+        return []
+    return [(("model", "entrypoint"), f"framework {fw.name} takes model.path ({fw.model_file})")]
+
+
+def dataloader(raw: Raw) -> Found:
+    fw = raw.framework
+    if fw is not None and fw.needs_dataloader and raw.data.get("dataloader") is None:
+        return [(("dataloader",), f"is required for framework {fw.name}")]
+    return []
+
+
+def entrypoints(raw: Raw) -> Found:
+    """Every field naming the user's code names a file or module that exists and defines the callable."""
+    found: Found = []
+    for where in ENTRYPOINT_FIELDS:
+        entrypoint = raw.get(*where)
+        if isinstance(entrypoint, str) and ":" in entrypoint:
+            problem = entrypoint_problem(entrypoint.strip(), raw.base_dir)
+            if problem:
+                found.append((where, problem))
+    return found
+
+
+def runtime_files(raw: Raw) -> Found:
+    patterns = raw.data.get("runtime_files")
+    return [
+        (("runtime_files", i), f"'{pattern}' matches no file (relative to the recipe's folder)")
+        for i, pattern in enumerate(patterns if isinstance(patterns, list) else [])
+        if isinstance(pattern, str) and pattern and not matching_files(raw.base_dir, pattern)
+    ]
+
+
+def targets(raw: Raw) -> Found:
+    """Each target is a format or group the framework's plan can make."""
+    targets = raw.data.get("targets")
+    if not isinstance(targets, list):
+        return []
+    fw = raw.framework.name if raw.framework else None
+    every = registry.all_target_names()
+    valid = registry.targets_for(fw) if fw else every
+    found: Found = []
+    for i, target in enumerate(targets):
+        if not isinstance(target, str) or target in valid:
+            continue
+        if target in every:
+            found.append(
+                (("targets", i), f"'{target}' cannot be made from a {fw} model; {fw} targets: {', '.join(valid)}")
+            )
+        else:
+            found.append((("targets", i), f"unknown target '{target}'{suggest(target, every)}"))
+    return found
+
+
+def format_gates(raw: Raw) -> Found:
+    """correctness.formats names known formats."""
+    gates = raw.get("correctness", "formats")
+    if not isinstance(gates, dict):
+        return []
+    known = list(registry.FORMATS)
+    return [
+        (("correctness", "formats", name), f"unknown format '{name}'{suggest(str(name), known)}")
+        for name in gates
+        if name not in registry.FORMATS
+    ]
+
+
+def latency_budget(raw: Raw) -> Found:
+    strategies = raw.get("selection", "strategies")
+    if (
+        isinstance(strategies, list)
+        and "max-throughput-within-latency-budget" in strategies
+        and raw.get("selection", "latency_budget_ms") is None
+    ):
+        return [(("selection", "strategies"), "max-throughput-within-latency-budget needs selection.latency_budget_ms")]
+    return []
+
+
+def batch_sizes(raw: Raw) -> Found:
+    """profiling.batch_sizes within batching.max_batch_size (when batching is on)."""
+    sizes, max_bs = raw.get("profiling", "batch_sizes"), raw.get("batching", "max_batch_size")
+    if not (isinstance(sizes, list) and isinstance(max_bs, int) and raw.get("batching", "enabled") is not False):
+        return []
+    too_big = [b for b in sizes if isinstance(b, int) and b > max_bs]
+    return [(("profiling", "batch_sizes"), f"{too_big} exceed batching.max_batch_size ({max_bs})")] if too_big else []
+
+
+def axes(raw: Raw) -> Found:
+    """inputs[].axes, profiling.shapes and selection.shape (navctl.recipe.axes)."""
+    return static_problems(raw.data)
+
+
+# In this order: two problems at one position keep the first (load_recipe dedupes).
+CHECKS: tuple[Callable[[Raw], Found], ...] = (
+    model_source,
+    model_path,
+    model_entrypoint,
+    dataloader,
+    entrypoints,
+    runtime_files,
+    targets,
+    format_gates,
+    latency_budget,
+    batch_sizes,
+    axes,
+)
+
+
+def cross_problems(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list[RecipeProblem]:
+    """Every check's problems, each at its field's position in the file."""
+    name = data.get("framework")
+    raw = Raw(data, base_dir, registry.FRAMEWORK_DEFS.get(name) if isinstance(name, str) else None)
+    problems = []
+    for check in CHECKS:
+        for loc, message in check(raw):
+            line, col = doc.position(tuple(loc))
+            problems.append(RecipeProblem(message, line, col, dotted(tuple(loc))))
+    return problems
