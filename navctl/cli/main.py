@@ -217,7 +217,7 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     from navctl.recipe.load import load_recipe
     from navctl.report.console import progress_for, results_table, selection_lines
     from navctl.report.github import publish_run
-    from navctl.report.summary import run_notes
+    from navctl.report.notes import run_notes
 
     loaded = load_recipe(recipe)
     the_plan = expand(loaded.recipe)
@@ -328,7 +328,7 @@ def status(
 ) -> None:
     """Show formats x runners with their states and figures, from a workspace or a package."""
     from navctl.report.console import results_table, selection_lines, steps_table
-    from navctl.report.summary import run_notes
+    from navctl.report.notes import run_notes
 
     st = _load_status(target if target is not None else _default_workspace())
     if json_out:

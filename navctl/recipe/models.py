@@ -1,77 +1,33 @@
-"""Pydantic models for every recipe field. The JSON Schema in schemas/ is generated from these."""
+"""Pydantic models for every recipe field. The JSON Schema in schemas/ is generated from these.
+
+The shared value types live in navctl.recipe.fields, the format and runtime option sections in
+navctl.recipe.options.
+"""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
     PositiveFloat,
     PositiveInt,
-    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from navctl.plan.keys import split_key
-from navctl.recipe.units import parse_duration, parse_size
-
-_ENTRYPOINT_RE = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
-_MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-
-
-def _check_entrypoint(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    match = _ENTRYPOINT_RE.match(value.strip())
-    if not match:
-        raise ValueError(
-            f"'{value}' is not an entrypoint; write 'path/to/file.py:callable' or 'package.module:callable'"
-        )
-    module = match.group("module")
-    if not module.endswith(".py") and not _MODULE_RE.match(module):
-        raise ValueError(f"'{module}' is neither a .py file path nor a dotted module name")
-    return value.strip()
-
-
-Entrypoint = Annotated[
-    str,
-    BeforeValidator(_check_entrypoint),
-    Field(description="'path/to/file.py:callable' (relative to the recipe) or 'package.module:callable'"),
-]
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    WithJsonSchema(
-        {
-            "anyOf": [
-                {"type": "number", "exclusiveMinimum": 0},
-                {"type": "string", "pattern": r"^\s*(\d+(\.\d+)?(ms|s|m|h)?)+\s*$"},
-            ]
-        }
-    ),
-    Field(description="seconds, or a duration such as '90s', '30m', '1h30m'"),
-]
-
-MemorySize = Annotated[
-    int,
-    BeforeValidator(parse_size),
-    WithJsonSchema({"anyOf": [{"type": "integer", "exclusiveMinimum": 0}, {"type": "string"}]}),
-    Field(description="bytes, or a size such as '4GiB' or '512MiB'"),
-]
-
-
-class StrictModel(BaseModel):
-    """Unknown keys are errors: a misspelt option must never be silently ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+from navctl.recipe.fields import NAME_RE, Duration, Entrypoint, MemorySize, StrictModel
+from navctl.recipe.options import (
+    OnnxOptions,
+    OnnxRuntimeOptions,
+    OpenVinoOptions,
+    Quantization,
+    TensorRTOptions,
+    TorchOptions,
+)
 
 
 class ModelSource(StrictModel):
@@ -257,104 +213,10 @@ class Verify(StrictModel):
     kwargs: dict[str, Any] = Field(default_factory=dict)
 
 
-class OnnxOptions(StrictModel):
-    opset: Annotated[int, Field(ge=7, le=25)] = 18
-    exporter: Literal["auto", "dynamo", "torchscript"] = Field(
-        "auto",
-        description="auto tries the TorchScript-based exporter first (much faster) unless its tracer warns that "
-        "the trace would not hold for other inputs, then the dynamo exporter; a named exporter runs alone and "
-        "its warnings are recorded in status, not raised (correctness decides)",
-    )
-
-
-class OnnxRuntimeOptions(StrictModel):
-    graph_optimization_level: Literal["disable", "basic", "extended", "all"] = "all"
-    execution_mode: Literal["sequential", "parallel"] = "sequential"
-    inter_op_threads: PositiveInt | None = None
-
-
-class ShapeProfile(StrictModel):
-    min: list[PositiveInt]
-    opt: list[PositiveInt]
-    max: list[PositiveInt]
-
-
-class TensorRTOptions(StrictModel):
-    precisions: list[Literal["fp32", "tf32", "fp16", "bf16", "int8"]] = Field(default_factory=lambda: ["fp16"])
-    workspace_mb: PositiveInt = 4096
-    max_batch_size: PositiveInt | None = Field(None, description="defaults to batching.max_batch_size")
-    shape_profiles: dict[str, ShapeProfile] | None = Field(None, description="input name -> min/opt/max")
-    timing_cache: bool = True
-    retry_smaller_batch: bool = True
-
-    @field_validator("precisions")
-    @classmethod
-    def _non_empty(cls, value: list[str]) -> list[str]:
-        if not value:
-            raise ValueError("give at least one precision")
-        return list(dict.fromkeys(value))
-
-
-class OpenVinoOptions(StrictModel):
-    hint: Literal["latency", "throughput"] = "latency"
-    precision: Literal["f32", "bf16"] = "f32"
-    device: str = "CPU"
-
-
-class Calibration(StrictModel):
-    """A dataloader-like factory of calibration samples (same sample types as the dataloader's)."""
-
-    factory: Entrypoint
-    kwargs: dict[str, Any] = Field(default_factory=dict)
-
-
-class OnnxQuantization(StrictModel):
-    mode: Literal["static", "dynamic"] = Field(
-        "static",
-        description="static: weights and activations (QDQ, calibrated); dynamic: weights only, activations "
-        "quantized at run time (no calibration; the usual choice for transformer encoders on CPU)",
-    )
-    method: Literal["minmax", "entropy", "percentile"] = "minmax"
-    per_channel: bool = True
-
-
-class OpenVinoQuantization(StrictModel):
-    preset: Literal["performance", "mixed"] = "performance"
-    model_type: Literal["transformer"] | None = None
-    subset_size: PositiveInt = Field(300, description="calibration samples NNCF uses at most")
-    max_drop: PositiveFloat | None = Field(
-        None,
-        description="use nncf.quantize_with_accuracy_control: layers go back to full precision until the "
-        "agreement with the source on the calibration samples drops by at most this much",
-    )
-
-
-class Quantization(StrictModel):
-    """INT8 formats: where calibration samples come from, and each quantizer's settings."""
-
-    calibration: Calibration | None = Field(
-        None,
-        description="without it, the dataloader's samples are split: the first half calibrates, the rest "
-        "are checked (at least 2 samples)",
-    )
-    samples: PositiveInt = Field(100, description="calibration samples used at most")
-    onnx: OnnxQuantization = Field(default_factory=OnnxQuantization)
-    openvino: OpenVinoQuantization = Field(default_factory=OpenVinoQuantization)
-
-    def skips_calibration(self, fmt: str) -> bool:
-        """Dynamic ONNX quantization reads no calibration samples."""
-        return fmt == "onnx-int8" and self.onnx.mode == "dynamic"
-
-
-class TorchOptions(StrictModel):
-    autocast: Literal["none", "fp16", "bf16"] = "none"
-    compile_mode: Literal["default", "reduce-overhead", "max-autotune"] = "default"
-
-
 class Recipe(StrictModel):
     """A navctl recipe: which model, which samples, which formats, how to judge and measure them."""
 
-    name: Annotated[str, Field(pattern=_NAME_RE.pattern, description="used for the package name")]
+    name: Annotated[str, Field(pattern=NAME_RE.pattern, description="used for the package name")]
     framework: Literal["torch", "tensorflow", "jax", "onnx"]
     model: ModelSource
     dataloader: Dataloader | None = Field(None, description="required except for framework onnx")

@@ -11,8 +11,9 @@ from navctl import __version__
 from navctl.plan.registry import SOURCE, is_reduced, result_key
 from navctl.report import html_charts as charts
 from navctl.report.github import failures, log_tail
+from navctl.report.notes import run_notes
 from navctl.report.sources import ReportSource
-from navctl.report.summary import result_columns, result_rows, run_notes, table_lines
+from navctl.report.summary import result_columns, result_rows, table_lines
 from navctl.status import Status
 
 HTML_FILE = "report.html"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from navctl.report.summary import result_columns, result_rows, run_notes, table_lines
+from navctl.report.notes import run_notes
+from navctl.report.summary import result_columns, result_rows, table_lines
 from navctl.status import Status
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from navctl.contract.shapes import record_label
+from navctl.report.loadtest_rows import LOADTEST_COLUMNS, loadtest_cells
 from navctl.report.markdown import markdown_summary
 from navctl.report.shape_rows import by_shape
-from navctl.report.summary import LOADTEST_COLUMNS, loadtest_cells
 from navctl.status import Status
 
 PLOT_FILE = "latency_throughput.png"

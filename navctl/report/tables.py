@@ -11,7 +11,8 @@ from rich.text import Text
 
 from navctl.contract.shapes import ranges_text, symbolic_shape
 from navctl.report.diff import DiffRow
-from navctl.report.summary import LOADTEST_COLUMNS, fmt_number, loadtest_cells
+from navctl.report.loadtest_rows import LOADTEST_COLUMNS, loadtest_cells
+from navctl.report.summary import fmt_number
 from navctl.status import LoadtestInfo, Status
 
 _NOT_MODEL_FILES = ("steps/", "model_input/", "model_output/")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from navctl.report.summary import run_notes
+from navctl.report.notes import run_notes
 from navctl.status import read_status
 from tests.helpers import REPO, load_status, run_cli
 

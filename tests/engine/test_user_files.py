@@ -20,6 +20,7 @@ from navctl.engine.user_files import (
 )
 from navctl.plan.expand import Machine, expand
 from navctl.recipe import models as recipe_models
+from navctl.recipe.fields import check_entrypoint
 from navctl.recipe.files import ENTRYPOINT_FIELDS
 from navctl.recipe.load import load_recipe
 from tests.helpers import files_project
@@ -98,7 +99,7 @@ def _entrypoint_fields(model: type[BaseModel], prefix: tuple[str, ...] = ()) -> 
         while stack:
             item = stack.pop()
             validator = getattr(item, "func", None)
-            if validator is recipe_models._check_entrypoint:
+            if validator is check_entrypoint:
                 found.add((*prefix, name))
             elif isinstance(item, type) and issubclass(item, BaseModel):
                 found |= _entrypoint_fields(item, (*prefix, name))

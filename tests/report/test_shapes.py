@@ -12,7 +12,8 @@ from rich.console import Console
 from navctl.contract.records import AxisRange, TensorMeta
 from navctl.report.console import results_table
 from navctl.report.markdown import markdown_summary
-from navctl.report.summary import result_rows, run_notes
+from navctl.report.notes import run_notes
+from navctl.report.summary import result_rows
 from navctl.status import (
     CorrectnessResult,
     EnvironmentInfo,

@@ -9,7 +9,8 @@ from rich.console import Console
 
 from navctl.report.console import results_table
 from navctl.report.markdown import markdown_summary
-from navctl.report.summary import result_rows, row_cells, run_notes, shows_accuracy
+from navctl.report.notes import run_notes
+from navctl.report.summary import result_rows, row_cells, shows_accuracy
 from navctl.status import (
     CorrectnessResult,
     EnvironmentInfo,

@@ -1,0 +1,70 @@
+"""The warnings a reader of any report must see next to the figures: unreliable or unstable numbers,
+speedups whose raw figures disagree, failures excused or rejected, checks that prove little."""
+
+from __future__ import annotations
+
+from navctl.plan.registry import SOURCE, result_key
+from navctl.report.shape_rows import shapes_note
+from navctl.report.summary import result_rows
+from navctl.status import EXCUSED_MARK, Status
+
+
+def run_notes(status: Status) -> list[str]:
+    """Warnings a reader of any report must see next to the numbers."""
+    notes = [shapes_note(status)] if shapes_note(status) else []
+    if status.profiling.unreliable:
+        notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
+    rows = result_rows(status)
+    unstable = [result_key(r.format, r.runner) for r in rows if r.stable is False]
+    if unstable and not status.profiling.unreliable:
+        notes.append(
+            f"(unstable): {len(unstable)} runner(s) had a batch size whose windows never agreed within "
+            "stability_pct; their figures carry that noise"
+        )
+    drifted = [result_key(r.format, r.runner) for r in rows if r.raw_speedup]
+    if drifted:
+        notes.append(
+            f"speedup (raw ...): {', '.join(drifted)} and the source model were measured side by side, and the "
+            "speedup is their ratio in the same rounds; the throughput figures shown come from different "
+            "moments of a machine whose speed drifted, so their ratio (raw) disagrees: trust the speedup"
+        )
+    for step_id, record in status.steps.items():
+        excused = record.reason.find(f"({EXCUSED_MARK}")
+        if record.state == "failed" and excused >= 0:
+            notes.append(f"{step_id} failed {record.reason[excused:]}")
+        if record.state == "rejected":  # an answer about the format, shown beside the figures
+            notes.append(f"{step_id}: {record.reason}")
+        # the samples step's remarks: outputs left out, and why the model is not batchable
+        if record.state in ("ok", "cached") and record.kind in ("samples", "export", "convert") and record.reason:
+            if record.state == "cached" and record.reason == "fingerprint unchanged":
+                continue
+            notes.append(f"{step_id}: {record.reason}")
+    notes += strength_notes(status)
+    picked = {v for v in status.selection.values() if v}
+    shaky = sorted(k for k in picked if any(not p.stable for p in status.results[k].profile))
+    if shaky:
+        notes.append(f"selection rests on unstable measurements for: {', '.join(shaky)}")
+    return notes
+
+
+def strength_notes(status: Status) -> list[str]:
+    """Checks that prove little: a warning shared by every checked format once, others with their keys;
+    a verify function that also passed a perturbed copy of the reference."""
+    checked = {k: r.correctness for k, r in status.results.items() if r.correctness and r.format != SOURCE}
+    holders: dict[str, list[str]] = {}
+    for key, correctness in sorted(checked.items()):
+        for warning in correctness.warnings:
+            holders.setdefault(warning, []).append(key)
+    notes = []
+    for warning, keys in sorted(holders.items()):
+        where = "" if len(keys) == len(checked) else f" ({', '.join(keys)})"
+        notes.append(f"correctness{where}: {warning}")
+    verified = {k: r.verify for k, r in status.results.items() if r.verify and r.verify.passed}
+    weak = sorted(k for k, v in verified.items() if v.proves_little)
+    if weak:
+        which = "every format" if len(weak) == len(verified) else ", ".join(weak)
+        notes.append(
+            f"verify: {which} passed, and so did a copy of the reference perturbed by about its input-driven "
+            "spread: the verify function cannot tell them apart, so its pass proves little"
+        )
+    return notes
