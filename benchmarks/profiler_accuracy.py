@@ -22,8 +22,7 @@ from onnx import TensorProto, helper, numpy_helper
 
 from navctl.contract.step import ModelRef
 from navctl.profiling.measure import MeasureSettings, measure
-from navctl.runners.base import RunnerConfig
-from navctl.runners.onnxruntime import OnnxRuntimeRunner
+from navctl.runners.base import RunnerConfig, create_runner
 
 SIZES = [512, 1024, 1024, 512]  # 512*1024 + 1024*1024 + 1024*512 MACs = about 4.2 MFLOP per sample
 THREADS = 2
@@ -73,8 +72,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = build_model(Path(tmp) / "mlp.onnx")
-        runner = OnnxRuntimeRunner(
-            RunnerConfig(artifact=path, io=None, device="cpu", threads=THREADS, model=ModelRef(), recipe_dir=Path(tmp))
+        runner = create_runner(
+            "onnxruntime-cpu",
+            RunnerConfig(artifact=path, io=None, device="cpu", threads=THREADS, model=ModelRef(), recipe_dir=Path(tmp)),
         )
         runner.load()
         settings = MeasureSettings(window_ms=args.window_ms, stability_pct=args.stability_pct, windows=args.windows)
