@@ -156,3 +156,47 @@ def test_python_api_load_best_and_runner(tiny_package: Path) -> None:
     assert not root.exists()
     with navctl.load(tiny_package) as package, pytest.raises(navctl.errors.UsageError):
         package.runner("source@torch-cpu")
+
+
+class _Tensor:
+    """triton_python_backend_utils.Tensor's part model.py uses."""
+
+    def __init__(self, name: str, array: np.ndarray) -> None:
+        self.name, self.array = name, array
+
+    def as_numpy(self) -> np.ndarray:
+        return self.array
+
+
+def test_the_python_backend_model_serves_the_key_it_was_written_for(
+    tiny_package: Path, tmp_path: Path, monkeypatch
+) -> None:
+    """model.py, as Triton's Python backend runs it (its utils module stood in): it reads its key, builds
+    the runner of the key's runtime on the instance's device, and answers like the package's runner."""
+    import importlib.util
+    import sys
+    import types
+
+    repo = tmp_path / "repo"
+    key = "torch-export@torch-export-cpu"
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", key, "--name", "tiny"]) == 0
+    requests = {}
+    utils = types.SimpleNamespace(
+        Tensor=_Tensor,
+        InferenceResponse=lambda tensors: {t.name: t.array for t in tensors},
+        get_input_tensor_by_name=lambda request, name: _Tensor(name, requests[request][name]),
+    )
+    monkeypatch.setitem(sys.modules, "triton_python_backend_utils", utils)
+    spec = importlib.util.spec_from_file_location("tiny_model", repo / "tiny" / "1" / "model.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    model = module.TritonPythonModel()
+    model.initialize({"model_instance_kind": "CPU"})
+    assert model.runner.name == "torch-export-cpu"
+    requests["r"] = {"x": np.random.default_rng(0).standard_normal((3, 8)).astype(np.float32)}
+    [served] = model.execute(["r"])
+    model.finalize()
+    with navctl.load(tiny_package).runner(key) as runner:
+        expected = runner.infer(requests["r"])
+    assert list(served) == ["output_0"] and served["output_0"].shape == (3, 4)
+    np.testing.assert_allclose(served["output_0"], expected["output_0"], rtol=1e-6, atol=1e-6)
