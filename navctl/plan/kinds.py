@@ -1,8 +1,8 @@
 """The step kinds, as data beside the format registry: what each is told (its options model and how the
 options are built from the recipe and the plan), what it reports (its metrics model and how they land
 in status.yaml), the function its step process runs, and the facts the planner, the scheduler and the
-fingerprints read. Adding a kind is one entry here, its two models (navctl.contract.kind_options and
-kind_metrics) and its step function; no `if kind == ...` elsewhere.
+fingerprints read, so the plan and the engine ask the table rather than compare kind names.
+docs/architecture.md ("Step kinds") lists what a new kind touches.
 """
 
 from __future__ import annotations
