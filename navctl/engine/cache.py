@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -17,7 +18,10 @@ def read_result(step_dir, kind: str) -> StepResult | None:
     """A step's result.json, or None when it is missing or not a valid result of a step of `kind` (its
     metrics validated as that kind's: navctl.contract.kind_metrics)."""
     try:
-        result = StepResult.model_validate_json((step_dir / RESULT_FILE).read_text())
+        data = json.loads((step_dir / RESULT_FILE).read_text())
+        if isinstance(data, dict):
+            data.setdefault("kind", kind)  # written before results named their kind: still reusable
+        result = StepResult.model_validate(data)
     except (OSError, ValidationError, ValueError):
         return None
     return result if result.kind == kind else None

@@ -97,3 +97,6 @@ def test_a_result_is_read_only_as_its_steps_kind(tmp_path: Path) -> None:
     assert read_result(tmp_path, "correctness") is None
     with pytest.raises(ValidationError, match="profile"):
         StepResult(kind="correctness", state="ok", metrics={"profile": []})
+    # a result written before results named their kind is read as its step's (the cache stays valid)
+    (tmp_path / "result.json").write_text(json.dumps({"state": "ok", "metrics": {"correctness": {"passed": False}}}))
+    assert read_result(tmp_path, "correctness").metrics.correctness.passed is False
