@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from navctl.contract.kind_metrics import AnyMetrics
+from navctl.contract.kind_options import AnyOptions, StepKind, keyed
 from navctl.contract.records import Artifact
 
 SPEC_FILE = "spec.json"
@@ -29,7 +31,7 @@ class StepSpec(BaseModel):
     """Everything a step needs. Paths are relative to the workspace (the step's cwd) unless noted."""
 
     step_id: str
-    kind: str
+    kind: StepKind
     function: str
     framework: str
     format: str | None = None
@@ -41,7 +43,7 @@ class StepSpec(BaseModel):
     verify: CallableRef | None = None
     artifact: str | None = Field(None, description="what this step writes (export/convert)")
     source_artifact: str | None = Field(None, description="the parent format's artifact (convert)")
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: AnyOptions = Field(description="the kind's own (navctl.contract.kind_options)")
     threads: int = 1
     seed: int = 0
     memory_limit: int | None = Field(None, description="RLIMIT_AS in bytes for this step process")
@@ -56,6 +58,15 @@ class StepSpec(BaseModel):
         "first (OpenMP state does not survive a fork), so threads and seeds are set in each child",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _options_of_kind(cls, data: Any) -> Any:
+        # the options are validated as the spec's kind's (absent: that kind's defaults); options of
+        # another kind are refused, whichever side of the process boundary reads them
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            data = {**data, "options": keyed(data.get("options", {}), data["kind"], "options")}
+        return data
+
 
 class ErrorRecord(BaseModel):
     type: str
@@ -65,10 +76,19 @@ class ErrorRecord(BaseModel):
 
 
 class StepResult(BaseModel):
+    kind: StepKind = Field(description="the kind of the step that wrote it: its metrics are that kind's")
     state: Literal["ok", "failed", "unavailable", "rejected"]
     message: str = ""
-    metrics: dict[str, Any] = Field(default_factory=dict)
+    metrics: AnyMetrics | None = Field(None, description="the kind's own (navctl.contract.kind_metrics)")
     artifacts: list[Artifact] = Field(default_factory=list)
     error: ErrorRecord | None = None
     peak_rss_mb: float | None = Field(None, description="the step process's peak resident memory (VmHWM), MiB")
     cuda_peak_mb: float | None = Field(None, description="torch's peak CUDA memory allocated in the step, MiB")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _metrics_of_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("kind"), str):
+            metrics = data.get("metrics") or None  # {}: a step that reported nothing
+            data = {**data, "metrics": keyed(metrics, data["kind"], "metrics")}
+        return data

@@ -20,6 +20,7 @@ from navctl.package import write_package
 from navctl.plan import registry
 from navctl.plan.environment import default_threads
 from navctl.plan.expand import SAMPLES, expand
+from navctl.plan.kinds import kind
 from navctl.plan.models import Plan
 from navctl.plan.only import check_only
 from navctl.recipe.load import LoadedRecipe, load_recipe
@@ -44,7 +45,7 @@ def _check_runnable(plan: Plan) -> None:
             f"the {plan.framework} source model cannot run on this machine: {samples.reason}",
             hint=None if "pip install" in samples.reason else f"pip install 'navctl[{plan.framework}]'",
         )
-    checks = [s for s in plan.steps if s.kind == "correctness"]
+    checks = [s for s in plan.steps if kind(s.kind).checks_candidate]
     if checks and not any(s.available for s in checks):
         reasons = sorted({f"{s.runner}: {s.reason}" for s in checks})
         raise EnvironmentProblem(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -13,12 +14,17 @@ from navctl.plan.models import PlannedStep
 from navctl.status import SUCCESS_STATES, Status, StepRecord
 
 
-def read_result(step_dir) -> StepResult | None:
-    """A step's result.json, or None when it is missing or not a valid result."""
+def read_result(step_dir, kind: str) -> StepResult | None:
+    """A step's result.json, or None when it is missing or not a valid result of a step of `kind` (its
+    metrics validated as that kind's: navctl.contract.kind_metrics)."""
     try:
-        return StepResult.model_validate_json((step_dir / RESULT_FILE).read_text())
+        data = json.loads((step_dir / RESULT_FILE).read_text())
+        if isinstance(data, dict):
+            data.setdefault("kind", kind)  # written before results named their kind: still reusable
+        result = StepResult.model_validate(data)
     except (OSError, ValidationError, ValueError):
         return None
+    return result if result.kind == kind else None
 
 
 class StepCache:
@@ -43,7 +49,7 @@ class StepCache:
             if not path.exists() or sha256_path(path) != artifact.sha256:
                 self.note(f"{step.id}: artifact {artifact.path} is missing or changed; rerunning")
                 return None
-        result = read_result(self.ws.step_dir(step.id))
+        result = read_result(self.ws.step_dir(step.id), step.kind)
         if result is None or result.state != "ok":
             return None
         return old.model_copy(update={"state": "cached", "reason": "fingerprint unchanged"}), result

@@ -13,10 +13,8 @@ torch on a 2-core machine). Unlike multiprocessing's forkserver it never re-impo
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import json
 import os
-import shlex
 import signal
 import subprocess
 import sys
@@ -26,8 +24,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO, Protocol
 
+from navctl.engine.signals import die_with_parent, signal_group
+
 STEP_ENV = {"PYTHONFAULTHANDLER": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
-_PR_SET_PDEATHSIG = 1
 # The annex's imports take seconds (torch's export machinery 2 s, transformers 3 s); past this they hang.
 ANNEX_LIMIT_S = 300.0
 
@@ -53,12 +52,6 @@ class Launcher(Protocol):
         """Release what the launcher holds once the run is over."""
 
 
-def die_with_parent() -> None:
-    """Die with the parent (Linux): an orphaned step must not keep writing into a workspace."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 def enter_step_process(log: str, cwd: str) -> None:
     """Turn the current (just forked) process into a step process; the one set-up of every launch path."""
     os.setsid()
@@ -79,24 +72,6 @@ def enter_step_process(log: str, cwd: str) -> None:
 
 def step_command(spec: Path | str) -> list[str]:
     return [sys.executable, "-m", "navctl.steps", str(spec)]
-
-
-def write_reproduce(step_id: str, step_dir: Path) -> None:
-    """`reproduce.sh`: the step alone, with the same environment, folder and command as every launch path."""
-    up = "/".join([".."] * (len(Path(step_id).parts) + 1))
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in STEP_ENV.items())
-    command = shlex.join(step_command(f"steps/{step_id}/spec.json"))
-    script = (
-        "#!/bin/sh\n"
-        f"# Reruns step {step_id} alone, with the environment and working folder navctl gave it;\n"
-        "# output goes to this terminal instead of the step's log. It overwrites result.json.\n"
-        f'cd "$(dirname "$0")/{up}" || exit 1\n'
-        f"export {env}\n"
-        f"exec {command}\n"
-    )
-    path = step_dir / "reproduce.sh"
-    path.write_text(script)
-    path.chmod(0o755)
 
 
 class FreshLauncher:
@@ -309,14 +284,3 @@ def _framework_modules(recipe: str | Path) -> list[str]:
         return list(SOURCE_PACKAGES[framework][:1])
     except Exception:  # noqa: BLE001 - any doubt: the executor starts its worker the usual way
         return []
-
-
-def signal_group(pid: int, sig: int) -> None:
-    """Signal the step's whole process group (it leads its own session); ignore it if already gone."""
-    try:
-        os.killpg(pid, sig)
-        return
-    except (ProcessLookupError, PermissionError):
-        pass  # a forked step may not have called setsid() yet: signal the process itself
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, sig)

@@ -7,32 +7,30 @@ import datetime as dt
 import os
 import platform
 import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from navctl import __version__
-from navctl.contract.records import TensorMeta
 from navctl.contract.step import StepResult
-from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK
+from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK, UsageError
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
+from navctl.plan.kinds import apply_metrics, kind
 from navctl.plan.models import Plan, PlannedStep
+from navctl.profiling.selection import best_by_batch_size, select
 from navctl.recipe.load import LoadedRecipe
+from navctl.recipe.models import Recipe
 from navctl.status import (
     EXCUSED_MARK,
     SUCCESS_STATES,
-    BatchingInfo,
-    CalibrationInfo,
-    CorrectnessResult,
     EnvironmentInfo,
-    ProfileRecord,
     RecipeInfo,
     RunInfo,
-    RunnerResult,
     Status,
     StepRecord,
     ToolInfo,
-    VerifyResult,
+    read_status,
 )
 
 FAILED_STATES = ("failed", "timeout", "crashed")
@@ -72,6 +70,25 @@ def new_status(
     return status
 
 
+def previous_status(workspace: Path, note: Callable[[str], None]) -> Status | None:
+    """The workspace's status.yaml from an earlier run, if any (one it cannot read: every step reruns)."""
+    if not (workspace / "status.yaml").exists():
+        return None
+    try:
+        return read_status(workspace)
+    except UsageError as exc:
+        note(f"{exc.message}; every step reruns")
+        return None
+
+
+def carry_over(status: Status, previous: Status, step: PlannedStep) -> None:
+    """Keep a step's earlier record (and its results) when --only leaves it out."""
+    status.steps[step.id] = previous.steps[step.id]
+    key = registry.result_key(step.format or "", step.runner or "")
+    if key in previous.results:
+        status.results[key] = previous.results[key]
+
+
 @dataclass
 class StepEnd:
     """How a step process ended, as the executor saw it."""
@@ -92,10 +109,9 @@ def step_record(
         record.state = "ok"
         record.artifacts = result.artifacts
         record.reason = result.message
-        record.made_by = result.metrics.get("exporter")
-        record.warnings = result.metrics.get("warnings", [])
-        if "calibration" in result.metrics:
-            record.calibration = CalibrationInfo(**result.metrics["calibration"])
+        note = kind(step.kind).note_record
+        if note is not None and result.metrics is not None:
+            note(record, result.metrics)
     elif end.timed_out:
         record.state = "timeout"
         record.reason = f"no result after {end.timeout_s:g}s (step_timeout); log: {rel_log}"
@@ -132,33 +148,16 @@ def _last_line_hint(log: Path) -> str:
     return ""
 
 
-def _result_entry(status: Status, step: PlannedStep) -> RunnerResult:
-    key = registry.result_key(step.format or "", step.runner or "")
-    if key not in status.results:
-        status.results[key] = RunnerResult(format=step.format or "", runner=step.runner or "")
-    return status.results[key]
-
-
 def apply_result(status: Status, step: PlannedStep, result: StepResult) -> None:
-    """Record a step's metrics where status.yaml keeps them (signature, correctness, verify, profile)."""
-    metrics = result.metrics
-    if step.kind == "samples":
-        status.inputs = [TensorMeta(**t) for t in metrics.get("inputs", [])]
-        status.outputs = [TensorMeta(**t) for t in metrics.get("outputs", [])]
-        status.batching = BatchingInfo(**metrics["batching"]) if "batching" in metrics else None
-    elif step.kind == "correctness" and "correctness" in metrics:
-        _result_entry(status, step).correctness = CorrectnessResult(**metrics["correctness"])
-    elif step.kind == "verify" and "verify" in metrics:
-        _result_entry(status, step).verify = VerifyResult(**metrics["verify"])
-    elif step.kind == "profile" and "profile" in metrics:
-        entry = _result_entry(status, step)
-        entry.profile = [ProfileRecord(**r) for r in metrics["profile"]]
-        entry.profile_shapes = [ProfileRecord(**r) for r in metrics.get("profile_shapes", [])]
-        entry.profile_stopped = metrics.get("profile_stopped", "")
-        entry.tuning = metrics.get("tuning", [])
-        entry.peak_rss_mb = result.peak_rss_mb
-        if step.format == registry.SOURCE:
-            entry.correctness = CorrectnessResult(passed=True, problem="the reference")
+    """Record a step's metrics where status.yaml keeps them, as its kind's entry says (navctl.plan.kinds)."""
+    apply_metrics(status, step, result)
+
+
+def apply_selection(status: Status, recipe: Recipe) -> None:
+    """The select step: every result in the workspace (fresh, cached or carried over) ranked by strategy."""
+    verify = recipe.verify is not None
+    status.selection = select(status.results, recipe.selection, verify)
+    status.best_by_batch_size = best_by_batch_size(status.results, verify)
 
 
 def exit_code_for(status: Status, targets: list[str] | None = None) -> int:
@@ -186,7 +185,7 @@ def excused_export_failures(status: Status, targets: list[str]) -> dict[str, str
     made_formats: set[str] = set()
     failed_by_format: dict[str, list[str]] = {}
     for step_id, record in status.steps.items():
-        if record.kind not in ("export", "convert"):
+        if not kind(record.kind).makes:
             continue
         fmt = registry.step_subject(step_id)
         if record.state in SUCCESS_STATES:

@@ -18,6 +18,7 @@ from pathlib import Path
 from navctl.engine.source_imports import ModuleFinder, read_imports
 from navctl.hashing import sha256_file
 from navctl.plan import registry
+from navctl.plan.kinds import kind
 from navctl.plan.models import PlannedStep
 from navctl.recipe.files import matching_files
 from navctl.recipe.load import LoadedRecipe, resolve_entrypoint_file
@@ -36,7 +37,7 @@ ENTRYPOINT_ROLES: dict[tuple[str, ...], str] = {
 
 def _makes(step: PlannedStep) -> registry.FormatDef | None:
     """The format a make step (export or convert) produces; None for the other steps."""
-    if step.kind not in ("export", "convert") or step.format not in registry.FORMATS:
+    if not kind(step.kind).makes or step.format not in registry.FORMATS:
         return None
     return registry.FORMATS[step.format]
 
@@ -56,9 +57,9 @@ def _calibrates(step: PlannedStep, recipe: Recipe) -> bool:
 # Which steps run each role's code (navctl/steps/*): the others read recorded samples and artifacts only.
 READERS: dict[str, Callable[[PlannedStep, Recipe], bool]] = {
     MODEL: _runs_source_model,
-    DATALOADER: lambda step, recipe: step.kind == "samples",
+    DATALOADER: lambda step, recipe: kind(step.kind).reads_dataloader,
     CALIBRATION: _calibrates,
-    VERIFY: lambda step, recipe: step.kind == "verify",
+    VERIFY: lambda step, recipe: kind(step.kind).reads_verify,
 }
 
 

@@ -143,7 +143,7 @@ def _start_annex(later: list[str], modules: list[str], libraries: list[str]) -> 
     os.close(0)
     code = 0
     try:
-        from navctl.engine.launch import die_with_parent
+        from navctl.engine.signals import die_with_parent
 
         die_with_parent()
         _preload(later + modules)
@@ -160,7 +160,7 @@ def _start_annex(later: list[str], modules: list[str], libraries: list[str]) -> 
 
 
 def serve() -> None:
-    from navctl.engine.launch import die_with_parent
+    from navctl.engine.signals import die_with_parent
 
     die_with_parent()
     _preload(os.environ.get("NAVCTL_WARM_FIRST", "").split(","))

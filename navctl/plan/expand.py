@@ -8,6 +8,7 @@ from navctl import __version__
 from navctl.errors import EnvironmentProblem
 from navctl.plan import registry
 from navctl.plan.environment import cuda_available, distribution_version, module_available
+from navctl.plan.kinds import kind
 from navctl.plan.models import Plan, PlannedStep
 from navctl.recipe.models import Recipe
 
@@ -49,6 +50,27 @@ def resolve_device(requested: str, machine: Machine) -> str:
     return requested
 
 
+class _Steps:
+    """The plan's steps as they are added: a step whose dependency is unavailable is unavailable too."""
+
+    def __init__(self) -> None:
+        self.steps: list[PlannedStep] = []
+        self.by_id: dict[str, PlannedStep] = {}
+
+    def add(self, step_kind: str, step_id: str, **fields) -> PlannedStep:
+        """A step of `step_kind`, with the kind's facts (its function, whether it runs alone or inline)."""
+        entry = kind(step_kind)
+        fields.setdefault("function", entry.function)
+        step = PlannedStep(id=step_id, kind=step_kind, exclusive=entry.exclusive, inline=entry.inline, **fields)
+        blocked = [d for d in step.deps if d in self.by_id and not self.by_id[d].available]
+        if step.available and blocked and not step.inline:
+            step.available = False
+            step.reason = f"needs {blocked[0]}, which is unavailable"
+        self.steps.append(step)
+        self.by_id[step.id] = step
+        return step
+
+
 def _missing(packages: tuple[str, ...], machine: Machine) -> list[str]:
     return [p for p in packages if not machine.has_module(p)]
 
@@ -62,33 +84,13 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
         recipe.targets, registry.expand_targets(recipe.targets, recipe.tensorrt.precisions), fw, machine
     )
     formats = _with_parents(wanted, fw)
-    steps: list[PlannedStep] = []
-    by_id: dict[str, PlannedStep] = {}
-
-    def add(step: PlannedStep) -> PlannedStep:
-        blocked = [d for d in step.deps if d in by_id and not by_id[d].available]
-        if step.available and blocked and not step.inline:
-            step.available = False
-            step.reason = f"needs {blocked[0]}, which is unavailable"
-        steps.append(step)
-        by_id[step.id] = step
-        return step
+    plan = _Steps()
 
     # The samples step runs the source model on the run's device with its framework's first runtime.
     missing = _missing(registry.SOURCE_PACKAGES[fw], machine)
     source_runtime = registry.RUNTIMES[registry.SOURCE_RUNTIMES[fw][0]]
     reason = registry.install_hint(missing) if missing else _runner_reason(source_runtime, device, device, machine)
-    add(
-        PlannedStep(
-            id=SAMPLES,
-            kind="samples",
-            format=registry.SOURCE,
-            device=device,
-            function="navctl.steps.samples:collect",
-            available=not reason,
-            reason=reason,
-        )
-    )
+    plan.add("samples", SAMPLES, format=registry.SOURCE, device=device, available=not reason, reason=reason)
     make_step: dict[str, str] = {}
     for name in formats:
         maker = registry.FORMATS[name].makers[fw]
@@ -96,17 +98,15 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
         step_id = f"{maker.kind}/{name}"
         make_step[name] = step_id
         reason = _format_reason(maker, machine)
-        add(
-            PlannedStep(
-                id=step_id,
-                kind=maker.kind,
-                format=name,
-                device=device,
-                function=maker.function,
-                deps=[SAMPLES] if parent == SAMPLES else [parent, SAMPLES],
-                available=not reason,
-                reason=reason,
-            )
+        plan.add(
+            maker.kind,
+            step_id,
+            format=name,
+            device=device,
+            function=maker.function,
+            deps=[SAMPLES] if parent == SAMPLES else [parent, SAMPLES],
+            available=not reason,
+            reason=reason,
         )
     final_deps: list[str] = []
     for name in [registry.SOURCE, *formats]:
@@ -114,8 +114,8 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
         for runtime_name in runtimes:
             runtime = registry.RUNTIMES[runtime_name]
             for dev in runtime.devices:
-                final_deps += _runner_steps(recipe, name, runtime, dev, device, machine, make_step, add)
-    add(PlannedStep(id=SELECT, kind="select", deps=final_deps, inline=True))
+                final_deps += _runner_steps(recipe, name, runtime, dev, device, machine, make_step, plan)
+    plan.add("select", SELECT, deps=final_deps)
     return Plan(
         recipe=recipe.name,
         framework=fw,
@@ -123,7 +123,7 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
         cuda_available=machine.cuda,
         targets=wanted,
         formats=formats,
-        steps=steps,
+        steps=plan.steps,
     )
 
 
@@ -187,62 +187,27 @@ def _runner_reason(runtime: registry.RuntimeDef, dev: str, device: str, machine:
     return registry.install_hint(missing) if missing else ""
 
 
-def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, add) -> list[str]:
+def _runner_steps(recipe, fmt, runtime, dev, device, machine, make_step, plan: _Steps) -> list[str]:
     """Correctness, profile and verify steps of one format on one runner; returns the ids select waits on."""
     runner = registry.runner_name(runtime.name, dev)
     key = registry.result_key(fmt, runner)
     reason = _runner_reason(runtime, dev, device, machine)
+    on_runner = {"format": fmt, "runner": runner, "device": dev, "available": not reason, "reason": reason}
     ends: list[str] = []
     if fmt == registry.SOURCE:
         check_id = SAMPLES
     else:
         check_id = f"correctness/{key}"
-        add(
-            PlannedStep(
-                id=check_id,
-                kind="correctness",
-                format=fmt,
-                runner=runner,
-                device=dev,
-                function="navctl.steps.correctness:check",
-                deps=[make_step[fmt], SAMPLES],
-                available=not reason,
-                reason=reason,
-            )
-        )
+        plan.add("correctness", check_id, deps=[make_step[fmt], SAMPLES], **on_runner)
         ends.append(check_id)
         if recipe.verify is not None:
             verify_id = f"verify/{key}"
-            add(
-                PlannedStep(
-                    id=verify_id,
-                    kind="verify",
-                    format=fmt,
-                    runner=runner,
-                    device=dev,
-                    function="navctl.steps.verify:run_verify",
-                    deps=[check_id, SAMPLES],  # the format's outputs, and the source's as the reference
-                    available=not reason,
-                    reason=reason,
-                )
-            )
+            # the format's outputs, and the source's as the reference
+            plan.add("verify", verify_id, deps=[check_id, SAMPLES], **on_runner)
             ends.append(verify_id)
     if recipe.profiling.enabled:
         profile_id = f"profile/{key}"
         deps = [check_id] if check_id == SAMPLES else [check_id, make_step[fmt]]
-        add(
-            PlannedStep(
-                id=profile_id,
-                kind="profile",
-                format=fmt,
-                runner=runner,
-                device=dev,
-                function="navctl.steps.profile:measure",
-                deps=deps,
-                exclusive=True,
-                available=not reason,
-                reason=reason,
-            )
-        )
+        plan.add("profile", profile_id, deps=deps, **on_runner)
         ends.append(profile_id)
     return ends

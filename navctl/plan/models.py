@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select"]
+from navctl.contract.kind_options import StepKind  # the kinds the step-kind table (plan.kinds) holds
 
 
 class PlannedStep(BaseModel):

@@ -35,3 +35,14 @@ def only_steps(plan: Plan, patterns: list[str]) -> set[str]:
 def check_only(plan: Plan, patterns: list[str]) -> None:
     """Refuse, before anything runs, a pattern that matches no step."""
     only_steps(plan, patterns)
+
+
+def left_out(plan: Plan, chosen: set[str], recorded: set[str]) -> list[str]:
+    """The steps a partial run leaves out whose earlier records (`recorded`: the previous status's step
+    ids) it keeps, results and all: a partial run never wipes what an earlier one found."""
+    return [s.id for s in plan.steps if s.id not in chosen and not s.inline and s.id in recorded]
+
+
+def selected_steps(plan: Plan, patterns: list[str]) -> set[str]:
+    """The steps a run with `--only patterns` runs (all but the inline ones when none is given)."""
+    return only_steps(plan, patterns) if patterns else {s.id for s in plan.steps if not s.inline}

@@ -7,12 +7,13 @@ import json
 from rich.text import Text
 from rich.tree import Tree
 
+from navctl.plan.kinds import kind
 from navctl.plan.models import Plan, PlannedStep
 from navctl.status import Status
 
 
 def _label(step: PlannedStep, hidden: int) -> Text:
-    text = Text(step.id, style="bold" if step.kind in ("export", "convert") else "")
+    text = Text(step.id, style="bold" if kind(step.kind).makes else "")
     if step.runner:
         text.append(f"  [{step.runner}]", style="cyan")
     if step.available:
@@ -45,7 +46,7 @@ def plan_tree(plan: Plan) -> Tree:
             shown_parent[step.id] = top
             hidden[top] = hidden.get(top, 0) + 1
     for step in plan.steps:
-        if step.kind == "select" or step.id in shown_parent:
+        if kind(step.kind).inline or step.id in shown_parent:
             continue
         parent = nodes.get(step.deps[0]) if step.deps else None
         nodes[step.id] = (parent or root).add(_label(step, hidden.get(step.id, 0)))

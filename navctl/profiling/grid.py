@@ -18,9 +18,12 @@ from navctl.profiling.interleave import Member, SessionResult, reference_drift, 
 from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.selection import trusted
 from navctl.profiling.sweep import SweepResult, sweep
+from navctl.recipe.models import Profiling
 from navctl.status import ProfileRecord
 
 Dims = Callable[[GridShape, int], dict[str, list[int]]]
+
+_DEFAULTS = Profiling()  # the auto sweep's stopping rule, as the recipe's profiling section sets it
 
 
 class ShapedMember(Member, Protocol):
@@ -57,9 +60,9 @@ def run_grid(
     settings: MeasureSettings,
     dims: Dims,
     auto: bool,
-    gain_pct: float = 5.0,
-    patience: int = 2,
-    predict: bool = True,
+    gain_pct: float = _DEFAULTS.throughput_gain_pct,
+    patience: int = _DEFAULTS.patience,
+    predict: bool = _DEFAULTS.predict_saturation,
     reference: str | None = None,
 ) -> GridResult:
     """Side by side (navctl.profiling.interleave) at each shape in turn; the reference's drift is measured

@@ -25,6 +25,7 @@ from typing import Protocol
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
 from navctl.profiling.rules import sweep_stop_reason, windows_stable
 from navctl.profiling.sweep import BETWEEN_SIZES_WARMUP_S, is_out_of_memory
+from navctl.recipe.models import Profiling
 from navctl.status import ProfileRecord
 
 # The reference moving more than this between the start and the end marks the run as noisy.
@@ -34,6 +35,8 @@ UNSTABLE_LIMIT = 0.25
 # A short pause between two runners' windows lets the scheduler settle (the members themselves keep
 # each other's spinning threads off the cores: see navctl.steps.profile._RunnerProcess).
 SETTLE_S = 0.005
+
+_DEFAULTS = Profiling()  # the auto sweep's stopping rule, as the recipe's profiling section sets it
 
 
 class MemberFailed(Exception):
@@ -112,9 +115,9 @@ def run_session(
     sizes: dict[str, list[int]],
     settings: MeasureSettings,
     auto: bool,
-    gain_pct: float = 5.0,
-    patience: int = 2,
-    predict: bool = True,
+    gain_pct: float = _DEFAULTS.throughput_gain_pct,
+    patience: int = _DEFAULTS.patience,
+    predict: bool = _DEFAULTS.predict_saturation,
     reference: str | None = None,
     on_round: Callable[[int, int], None] | None = None,
     drift: bool = True,

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from navctl.contract.kind_options import Tolerance as ProbeTolerance
 from navctl.contract.records import BatchProbe, TensorMeta
 from navctl.contract.tensors import ModelIO
 from navctl.status import BatchingInfo
@@ -58,11 +59,11 @@ class Tolerance:
     outputs: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @classmethod
-    def from_options(cls, options: dict | None) -> Tolerance:
-        if not options:
+    def from_options(cls, options: ProbeTolerance | None) -> Tolerance:
+        if options is None:
             return cls()
-        per = {name: (float(a), float(r)) for name, (a, r) in options.get("outputs", {}).items()}
-        return cls(float(options["atol"]), float(options["rtol"]), per)
+        per = {name: (float(a), float(r)) for name, (a, r) in options.outputs.items()}
+        return cls(options.atol, options.rtol, per)
 
     def of(self, name: str) -> tuple[float, float]:
         return self.outputs.get(name, (self.atol, self.rtol))
@@ -223,7 +224,7 @@ def prove(
     feeds: list[Feed],
     outputs: list[Feed],
     infer: Infer,
-    tolerance: dict | None,
+    tolerance: ProbeTolerance | None,
     seed: int,
     fixed: tuple[list[TensorMeta], list[TensorMeta]],
 ) -> ModelIO:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.kind_options import Calibration
 from navctl.contract.step import CallableRef
 from navctl.contract.tensors import ModelIO, load_samples
 from navctl.steps.child import StepContext, StepFailed
@@ -29,12 +30,12 @@ def checked_indices(count: int, split: bool) -> list[int]:
 
 def calibration_feeds(ctx: StepContext, io: ModelIO) -> tuple[list[dict[str, np.ndarray]], dict[str, Any]]:
     """The calibration samples (name -> array) and what status records about them."""
-    options = ctx.spec.options.get("calibration") or {}
-    limit = int(options.get("samples", 100))
-    if options.get("factory"):
+    options = ctx.spec.options.calibration or Calibration()
+    limit = options.samples
+    if options.factory:
         from navctl.steps.samples import factory_samples, normalize
 
-        ref = CallableRef(entrypoint=options["factory"], kwargs=options.get("kwargs") or {})
+        ref = CallableRef(entrypoint=options.factory, kwargs=options.kwargs)
         raw = factory_samples(ref, ctx.recipe_dir, "calibration factory", limit)
         feeds, _ = normalize(raw, io.input_names, io.input_names if io.call == "keyword" else None)
         _check_like_inputs(feeds, io, ref.entrypoint)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from navctl.contract.records import Artifact
 from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
 from navctl.hashing import sha256_path
@@ -136,11 +138,23 @@ def peak_rss_mb() -> float | None:
     return None
 
 
+def read_spec(spec_path: Path) -> StepSpec | None:
+    """The spec, validated as its kind's (options of another kind are refused); None, said on stderr, when
+    it is not a valid spec: a hand-edited spec.json, or one from another navctl version."""
+    try:
+        return StepSpec.model_validate_json(spec_path.read_text())
+    except (OSError, ValidationError) as exc:
+        print(f"navctl: {spec_path}: not a valid step spec: {exc}", file=sys.stderr, flush=True)
+        return None
+
+
 def run_spec(spec_path: Path) -> int:
-    spec = StepSpec.model_validate_json(spec_path.read_text())
-    workspace = Path.cwd()
     result_path = spec_path.parent / RESULT_FILE
-    result_path.unlink(missing_ok=True)
+    result_path.unlink(missing_ok=True)  # an earlier run's result must not pass for this one's
+    spec = read_spec(spec_path)
+    if spec is None:
+        return 2
+    workspace = Path.cwd()
     ctx = StepContext(spec=spec, workspace=workspace)
     if spec.memory_limit:
         _limit_memory(spec.memory_limit)
@@ -153,10 +167,12 @@ def run_spec(spec_path: Path) -> int:
         set_threads(spec.threads, framework=not spec.forks_runners)  # the step module may have imported torch
         metrics: Any = func(ctx) or {}
         artifacts = [Artifact(path=p, sha256=sha256_path(workspace / p)) for p in ctx.artifacts]
-        result = StepResult(state="ok", metrics=metrics, artifacts=artifacts, message=ctx.note)
+        # validated as the kind's metrics here, before the parent reads them: a step that reports what its
+        # kind does not know fails here, in its own log, not in the parent's status
+        result = StepResult(kind=spec.kind, state="ok", metrics=metrics, artifacts=artifacts, message=ctx.note)
         code = 0
     except StepUnavailable as exc:
-        result = StepResult(state="unavailable", message=str(exc))
+        result = StepResult(kind=spec.kind, state="unavailable", message=str(exc))
         code = 0
     except KeyboardInterrupt:
         # Interrupted by the parent (Ctrl-C, or a timeout's first signal): no result, so the parent
@@ -175,6 +191,7 @@ def run_spec(spec_path: Path) -> int:
             message += f" (the step reached its step_memory_limit of {format_size(spec.memory_limit)})"
         traceback.print_exception(exc)
         result = StepResult(
+            kind=spec.kind,
             state="rejected" if isinstance(exc, StepRejected) else "failed",
             metrics=exc.metrics if known else {},
             message=message,

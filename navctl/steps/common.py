@@ -30,7 +30,7 @@ def runner_for(ctx: StepContext, runner: str, io: ModelIO | None, overrides: dic
             threads=spec.threads,
             model=spec.model,
             recipe_dir=ctx.recipe_dir,
-            options={**spec.options.get("runner", {}), **(overrides or {})},
+            options={**spec.options.runner, **(overrides or {})},
             format=spec.format if spec.format != "source" else None,
         ),
     )

@@ -66,14 +66,14 @@ def build_engine(ctx: StepContext) -> dict[str, Any]:
     opts = ctx.spec.options
     io = ctx.io()
     inputs, _ = load_samples(ctx.workspace, io)
-    precision = opts["precision"]
+    precision = opts.precision
     target = ctx.path(ctx.spec.artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
-    timing_cache = ctx.path(TIMING_CACHE) if opts.get("timing_cache", True) else None
-    max_batch = int(opts["max_batch_size"])
+    timing_cache = ctx.path(TIMING_CACHE) if opts.setting("timing_cache", True) else None
+    max_batch = int(opts.max_batch_size)
     tries: list[dict] = []
     while True:
-        given = opts.get("shape_profiles")
+        given = opts.setting("shape_profiles")
         shapes = (
             {n: (p["min"], p["opt"], p["max"]) for n, p in given.items()}
             if given
@@ -95,7 +95,7 @@ def build_engine(ctx: StepContext) -> dict[str, Any]:
             int8=precision == "int8",
             calibrator=calibrator,
             profiles=[profile],
-            memory_pool_limits={trt.MemoryPoolType.WORKSPACE: int(opts.get("workspace_mb", 4096)) << 20},
+            memory_pool_limits={trt.MemoryPoolType.WORKSPACE: int(opts.setting("workspace_mb", 4096)) << 20},
             load_timing_cache=str(timing_cache) if timing_cache and timing_cache.exists() else None,
         )
         try:
@@ -109,7 +109,7 @@ def build_engine(ctx: StepContext) -> dict[str, Any]:
             break
         except Exception as exc:  # noqa: BLE001 - TensorRT reports build failures in many types
             tries.append({"max_batch_size": max_batch, "error": str(exc)[:300]})
-            if not opts.get("retry_smaller_batch", True) or max_batch <= 1 or given:
+            if not opts.setting("retry_smaller_batch", True) or max_batch <= 1 or given:
                 raise StepFailed(
                     f"TensorRT build failed at max batch {max_batch}: {str(exc)[:300]}", {"tries": tries}
                 ) from exc

@@ -193,12 +193,12 @@ def summary(result: CorrectnessResult) -> str:
 def check(ctx: StepContext) -> dict[str, Any]:
     io, inputs, reference = recorded_samples(ctx)
     options = ctx.spec.options
-    gate = options.get("gate")
-    tolerances = {name: tuple(value) for name, value in options.get("tolerances", {}).items()}
+    gate = options.gate.model_dump() if options.gate else None  # compare() takes the floors as plain data
+    tolerances = {name: tuple(value) for name, value in options.tolerances.items()}
     indices = list(range(len(inputs)))
-    if gate is not None:
-        tolerances = {name: tuple(value) if value else None for name, value in gate["tolerances"].items()}
-        indices = checked_indices(len(inputs), gate["split"])
+    if options.gate is not None:
+        tolerances = {name: tuple(value) if value else None for name, value in options.gate.tolerances.items()}
+        indices = checked_indices(len(inputs), options.gate.split)
     runner = runner_for(ctx, ctx.spec.runner, io)
     outputs = []
     with runner:
@@ -209,7 +209,7 @@ def check(ctx: StepContext) -> dict[str, Any]:
                 # StepFailed, not type(exc)(...): some exception types take more than a message
                 raise StepFailed(f"{ctx.spec.runner} failed on sample {i}: {type(exc).__name__}: {exc}") from exc
         bounds = run_bounds(ctx, runner, io)
-    if options.get("keep_outputs"):
+    if options.keep_outputs:
         folder = Path("steps") / ctx.spec.step_id / CORRECTNESS_OUTPUTS
         for i, out in zip(indices, outputs, strict=True):
             save_arrays(ctx.path(f"{folder}/{i}.npz"), [out[n] for n in io.output_names if n in out])
@@ -226,15 +226,15 @@ def check(ctx: StepContext) -> dict[str, Any]:
         lambda o, r: compare(o, r, tolerances, gate, batch_axis=batch_axis, spread_from=reference),
         summary,
     )
-    if gate is not None:
-        result.precision, result.gate = gate["precision"], gate["describe"]
-        result.calibration = "split" if gate["split"] else "factory"
+    if options.gate is not None:
+        result.precision, result.gate = options.gate.precision, options.gate.describe
+        result.calibration = "split" if options.gate.split else "factory"
         if len(indices) < len(inputs):
             result.samples = indices
     metrics = {"correctness": result.model_dump(mode="json")}
     if not result.passed:
         reason = "; ".join(filter(None, [summary(result) if not samples_passed else "", bounds_summary(result)]))
-        if gate is not None:
-            raise StepRejected(f"rejected ({gate['precision']} gate): {reason}", metrics)
+        if options.gate is not None:
+            raise StepRejected(f"rejected ({options.gate.precision} gate): {reason}", metrics)
         raise StepFailed(f"not correct: {reason}", metrics)
     return metrics

@@ -68,7 +68,7 @@ def jax2onnx(ctx: StepContext) -> dict[str, Any]:
             raise StepFailed(f"input '{t.name}' is {t.dtype}: this jax2onnx path takes float32 inputs only")
         symbols = axis_symbols(t)  # shared names: jax2onnx ties the axes that share one
         specs.append(tuple(symbols.get(i, d) for i, d in enumerate(t.shape)))
-    model = to_onnx(_positional(io, runner.function), specs, opset=ctx.spec.options.get("opset", 18))
+    model = to_onnx(_positional(io, runner.function), specs, opset=ctx.spec.options.setting("opset", 18))
     target = ctx.path(ctx.spec.artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(target))

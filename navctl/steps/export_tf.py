@@ -60,7 +60,7 @@ def tf2onnx(ctx: StepContext) -> dict[str, Any]:
 
     target = ctx.path(ctx.spec.artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
-    opset = ctx.spec.options.get("opset", 18)
+    opset = ctx.spec.options.setting("opset", 18)
     arguments = [
         "--saved-model",
         str(ctx.path(ctx.spec.source_artifact)),

@@ -160,10 +160,10 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
     warnings recorded)."""
     model, io, args = _flat_model_and_example(ctx)
     options = ctx.spec.options
-    opset = options.get("opset", 18)
+    opset = options.setting("opset", 18)
     path = _prepare_dir(ctx)
     outcome = export_onnx_file(
-        options.get("exporter", "auto"),
+        options.setting("exporter", "auto"),
         lambda name: _export_onnx(ctx, model, io, args, path, name, opset),
         cleanup=lambda: _remove_partial(path),
         log=ctx.log,

@@ -20,7 +20,7 @@ def int8(ctx: StepContext) -> dict[str, Any]:
     import onnxruntime
     from onnxruntime import quantization as q
 
-    settings = ctx.spec.options.get("onnx", {})
+    settings = ctx.spec.options.setting("onnx", {})
     mode = settings.get("mode", "static")
     source = ctx.path(ctx.spec.source_artifact)
     target = ctx.path(ctx.spec.artifact)

@@ -22,7 +22,7 @@ def int8(ctx: StepContext) -> dict[str, Any]:
     import nncf
     import openvino as ov
 
-    settings = ctx.spec.options.get("openvino", {})
+    settings = ctx.spec.options.setting("openvino", {})
     io = ctx.io()
     feeds, calibration = calibration_feeds(ctx, io)
     core = ov.Core()

@@ -39,14 +39,14 @@ def collect(ctx: StepContext) -> dict[str, Any]:
     runner.load()
     if spec.dataloader is not None:
         raw = factory_samples(spec.dataloader, ctx.recipe_dir)
-        feeds, call = normalize(raw, _signature_names(runner), opts.get("input_names"))
+        feeds, call = normalize(raw, _signature_names(runner), opts.input_names)
     else:
-        feeds, call = _synthetic_samples(runner, spec.seed, opts.get("batch_axis", 0)), "keyword"
+        feeds, call = _synthetic_samples(runner, spec.seed, opts.batch_axis), "keyword"
     _check_consistent(feeds, "input")
-    batching, axis = opts.get("batching", True), opts.get("batch_axis", 0)
+    batching, axis = opts.batching, opts.batch_axis
     if batching:
         _check_batch_axis(feeds, axis)
-    inputs_meta = _meta(feeds, batching, axis, opts.get("input_dynamic_axes", {}))
+    inputs_meta = _meta(feeds, batching, axis, opts.input_dynamic_axes)
     provisional = ModelIO(
         inputs=inputs_meta, outputs=[], call=call, batching=batching, batch_axis=axis, samples=len(feeds)
     )
@@ -62,28 +62,28 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         outputs.append(out)
         skipped.update(getattr(runner, "skipped_outputs", []))
     batch_probe.check_output_lists(feeds, outputs, axis)
-    outputs = _rename_outputs(outputs, opts.get("output_names"))
+    outputs = _rename_outputs(outputs, opts.output_names)
     _check_consistent(outputs, "output")
     _check_finite(outputs)
     io = provisional.model_copy(update={"outputs": _meta(outputs, False, axis, {})})
     notes = [f"left out, the model returned None: {', '.join(map(repr, sorted(skipped)))}"] if skipped else []
     if batching:
         io = io.model_copy(update={"outputs": _output_batch_axis(io.outputs, outputs, feeds, axis)})
-        fixed = _meta(feeds, False, axis, opts.get("input_dynamic_axes", {})), _meta(outputs, False, axis, {})
-        infer = _probe_infer(runner, opts.get("output_names"))
-        io = batch_probe.prove(io, feeds, outputs, infer, opts.get("probe_tolerance"), spec.seed, fixed)
+        fixed = _meta(feeds, False, axis, opts.input_dynamic_axes), _meta(outputs, False, axis, {})
+        infer = _probe_infer(runner, opts.output_names)
+        io = batch_probe.prove(io, feeds, outputs, infer, opts.probe_tolerance, spec.seed, fixed)
         if not io.batchable:
             notes.append(f"not batchable, requests are never merged: {io.batch_reason}")
     ctx.note = "; ".join(notes)
     # ranges once the probe has said whether the batch axis is one (a model that is not batchable keeps its batch)
-    io.inputs = ranged_inputs(io.inputs, feeds, {**opts, "batching": io.batching})
+    io.inputs = ranged_inputs(io.inputs, feeds, opts.model_copy(update={"batching": io.batching}))
     io.outputs = name_output_axes(io.outputs, outputs, io.inputs, feeds, axis)
     for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
         save_arrays(ctx.path(f"{INPUT_DIR}/{i}.npz"), [feed[n] for n in io.input_names])
         save_arrays(ctx.path(f"{OUTPUT_DIR}/{i}.npz"), [out[n] for n in io.output_names])
         ctx.add_artifact(f"{INPUT_DIR}/{i}.npz")
         ctx.add_artifact(f"{OUTPUT_DIR}/{i}.npz")
-    io = record_bounds(ctx, feeds, io, _probe_infer(runner, opts.get("output_names")))
+    io = record_bounds(ctx, feeds, io, _probe_infer(runner, opts.output_names))
     io.write(ctx.path(MODEL_IO_FILE))
     ctx.add_artifact(MODEL_IO_FILE)
     runner.close()

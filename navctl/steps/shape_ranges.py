@@ -16,6 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from navctl.contract.kind_options import SamplesOptions
 from navctl.contract.records import AxisRange, TensorMeta
 from navctl.contract.shapes import BATCH_SYMBOL
 from navctl.steps.child import StepFailed
@@ -203,20 +204,15 @@ def name_output_axes(
 
 
 # ----- the samples step's part ---------------------------------------------------------------------------
-def declared_axes(options: dict[str, Any]) -> dict[str, dict[int, dict[str, Any]]]:
-    """The recipe's inputs[].axes from a spec (JSON keys are strings)."""
-    return {name: {int(a): b for a, b in axes.items()} for name, axes in (options.get("input_axes") or {}).items()}
-
-
-def ranged_inputs(metas: list[TensorMeta], feeds: list[Feed], options: dict[str, Any]) -> list[TensorMeta]:
+def ranged_inputs(metas: list[TensorMeta], feeds: list[Feed], options: SamplesOptions) -> list[TensorMeta]:
     """The input metas with every dynamic axis's range and symbol (see find_ranges)."""
     ranges = find_ranges(
         feeds,
-        bool(options.get("batching", True)),
-        int(options.get("batch_axis", 0)),
-        options.get("input_dynamic_axes") or {},
-        declared_axes(options),
-        int(options.get("max_batch_size", 64)),
+        options.batching,
+        options.batch_axis,
+        options.input_dynamic_axes,
+        options.input_axes,
+        options.max_batch_size,
     )
     return with_ranges(metas, ranges)
 

@@ -25,10 +25,10 @@ def run_verify(ctx: StepContext) -> dict[str, Any]:
     answer that misses what the input changes from the right one: `proves_little`.
     """
     io, inputs, recorded = recorded_samples(ctx)
-    gate = ctx.spec.options.get("gate")
-    indices = checked_indices(len(inputs), gate["split"]) if gate else list(range(len(inputs)))
+    gate = ctx.spec.options.gate
+    indices = checked_indices(len(inputs), gate.split) if gate else list(range(len(inputs)))
     failure = StepRejected if gate else StepFailed
-    folder = ctx.path(ctx.spec.options["outputs_dir"])
+    folder = ctx.path(ctx.spec.options.outputs_dir)
     outputs = [load_arrays(folder / f"{i}.npz", io.output_names) for i in indices]
     reference = [recorded[i] for i in indices]
     ref = ctx.spec.verify

@@ -63,7 +63,7 @@ class FakeLauncher:
 
     def _result(self, spec: StepSpec, state: str) -> StepResult:
         if state == "failed":
-            return StepResult(state="failed", message="ValueError: broken")
+            return StepResult(kind=spec.kind, state="failed", message="ValueError: broken")
         metrics: dict = {}
         if spec.kind == "samples":
             metrics = {
@@ -74,7 +74,7 @@ class FakeLauncher:
             metrics = {"correctness": {"passed": True, "outputs": {}}}
         elif spec.kind == "profile":
             metrics = {"profile": [PROFILE], "profile_stopped": ""}
-        return StepResult(state="ok", metrics=metrics, peak_rss_mb=100.0)
+        return StepResult(kind=spec.kind, state="ok", metrics=metrics, peak_rss_mb=100.0)
 
     def _write(self, spec: StepSpec, state: str) -> None:
         path = self.workspace / "steps" / spec.step_id / RESULT_FILE
@@ -83,7 +83,7 @@ class FakeLauncher:
     def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False) -> FakeHandle:
         spec = StepSpec.model_validate_json(spec_path.read_text())
         log.write_text("fake\n")
-        members = [StepSpec.model_validate_json((cwd / p).read_text()) for p in spec.options.get("members", [])]
+        members = [StepSpec.model_validate_json((cwd / p).read_text()) for p in getattr(spec.options, "members", [])]
         self.started += [m.step_id for m in members] or [spec.step_id]
         state = self.behaviour.get(spec.step_id, "ok")
         if state == "crashed":
@@ -173,7 +173,7 @@ def test_failed_and_crashed_steps_skip_their_dependents(setup) -> None:
 
 
 def test_a_hanging_step_times_out_with_escalating_signals(setup, monkeypatch) -> None:
-    monkeypatch.setattr("navctl.engine.executor.ESCALATION_S", 0.01)
+    monkeypatch.setattr("navctl.engine.signals.ESCALATION_S", 0.01)
     status, fake = _run(setup, {"export/onnx": "hang"})
     assert status.steps["export/onnx"].state == "timeout"
     hung = [sig for handle, sig in fake.signals if handle.code is not None and handle.code == -signal.SIGKILL]

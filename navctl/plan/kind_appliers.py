@@ -1,0 +1,56 @@
+"""Each step kind's metrics, applied where status.yaml keeps them (the table: navctl.plan.kinds)."""
+
+from __future__ import annotations
+
+from navctl.contract.kind_metrics import (
+    CorrectnessMetrics,
+    MakeMetrics,
+    ProfileMetrics,
+    SamplesMetrics,
+    VerifyMetrics,
+)
+from navctl.contract.step import StepResult
+from navctl.plan import registry
+from navctl.plan.models import PlannedStep
+from navctl.status import CorrectnessResult, RunnerResult, Status, StepRecord
+
+
+def result_entry(status: Status, step: PlannedStep) -> RunnerResult:
+    key = registry.result_key(step.format or "", step.runner or "")
+    if key not in status.results:
+        status.results[key] = RunnerResult(format=step.format or "", runner=step.runner or "")
+    return status.results[key]
+
+
+def apply_samples(status: Status, step: PlannedStep, result: StepResult, metrics: SamplesMetrics) -> None:
+    status.inputs, status.outputs = metrics.inputs, metrics.outputs
+    status.batching = metrics.batching
+
+
+def apply_correctness(status: Status, step: PlannedStep, result: StepResult, metrics: CorrectnessMetrics) -> None:
+    if metrics.correctness is not None:
+        result_entry(status, step).correctness = metrics.correctness
+
+
+def apply_verify(status: Status, step: PlannedStep, result: StepResult, metrics: VerifyMetrics) -> None:
+    if metrics.verify is not None:
+        result_entry(status, step).verify = metrics.verify
+
+
+def apply_profile(status: Status, step: PlannedStep, result: StepResult, metrics: ProfileMetrics) -> None:
+    entry = result_entry(status, step)
+    entry.profile = metrics.profile
+    entry.profile_shapes = metrics.profile_shapes
+    entry.profile_stopped = metrics.profile_stopped
+    entry.tuning = metrics.tuning
+    entry.peak_rss_mb = result.peak_rss_mb
+    if step.format == registry.SOURCE:
+        entry.correctness = CorrectnessResult(passed=True, problem="the reference")
+
+
+def note_maker(record: StepRecord, metrics: MakeMetrics) -> None:
+    """A made file's step record: which exporter made it, what it warned, which samples calibrated it."""
+    record.made_by = metrics.exporter
+    record.warnings = metrics.warnings
+    if metrics.calibration is not None:
+        record.calibration = metrics.calibration
