@@ -202,6 +202,7 @@ def write_repository(package: NavPackage, repo: Path, options: TritonOptions) ->
                     "artifact": list(backend.files.values())[0],
                     "options": package.runner_options(key),
                     "threads": package.status.environment.threads,
+                    "libraries": package.libraries(key),
                 },
                 indent=2,
             )
@@ -217,11 +218,13 @@ def python_model_source() -> str:
 Needs navctl (and the format's runtime) installed in the Python backend's environment."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from navctl.contract.libraries import import_libraries
 from navctl.runners import RunnerConfig, create_runner
 from navctl.contract.step import ModelRef
 from navctl.contract.tensors import ModelIO
@@ -234,6 +237,8 @@ class TritonPythonModel:
         spec = json.loads((HERE / "runner.json").read_text())
         self.io = ModelIO.read(HERE / "model_io.json")
         device = "cuda" if args.get("model_instance_kind") == "GPU" else "cpu"
+        # the libraries the user's files import, before the artifact that may name operators they register
+        import_libraries(spec.get("libraries", []), lambda line: print(line, file=sys.stderr))
         runtime = spec["key"].split("@")[1].rsplit("-", 1)[0]
         config = RunnerConfig(artifact=HERE / spec["artifact"], io=self.io, device=device,
                               threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"],
