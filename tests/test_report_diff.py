@@ -8,19 +8,10 @@ from pathlib import Path
 import pytest
 
 from navctl.cli.main import main
+from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult
 from navctl.report.comparability import comparability_warnings
 from navctl.report.diff import diff_status, parse_percent
-from navctl.status import (
-    CorrectnessResult,
-    EnvironmentInfo,
-    ProfileRecord,
-    RecipeInfo,
-    RunInfo,
-    RunnerResult,
-    Status,
-    ToolInfo,
-    dump_status,
-)
+from navctl.status import EnvironmentInfo, RecipeInfo, RunInfo, Status, ToolInfo, dump_status
 
 
 def _status(throughput: float, p50: float, correct: bool = True, extra: bool = True) -> Status:
@@ -171,7 +162,7 @@ def test_step_summary_names_machine_counts_and_unreliable_numbers() -> None:
 
 
 def _loadtested(status: Status, served: float, p99: float) -> Status:
-    from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+    from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 
     point = LoadPoint(
         mode="concurrency", level=4, requests=100, throughput=served, p50_ms=p99 / 2, p99_ms=p99, stable=True
@@ -204,7 +195,7 @@ def test_load_test_results_are_diffed_reported_and_shown(tmp_path: Path, capsys)
 
 
 def test_a_drop_in_agreement_with_the_source_is_a_regression_whatever_the_speed() -> None:
-    from navctl.status import OutputError
+    from navctl.records.results import OutputError
 
     def gated(top1: float, cos: float) -> Status:
         status = _status(1000.0, 1.0, extra=False)

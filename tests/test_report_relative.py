@@ -7,10 +7,11 @@ import zipfile
 from pathlib import Path
 
 from navctl.cli.main import main
+from navctl.records.results import CorrectnessResult, RunnerResult
 from navctl.report.diff import diff_status, verdict_caveat
 from navctl.report.summary import result_rows, row_cells, run_notes
 from navctl.report.tables import diff_cells
-from navctl.status import CorrectnessResult, RunnerResult, Status, dump_status
+from navctl.status import Status, dump_status
 from tests.helpers import hand_status, profile_point
 
 

@@ -571,8 +571,8 @@ def loadtest(
             raise checks.bad(option, value, "applies to --tune, which is not given")
     checks.request_shape(shape)
     from navctl.loadtest.run import LoadtestOptions, record, run_loadtest
+    from navctl.records.loadtest import ServingConfig
     from navctl.report.tables import loadtest_table
-    from navctl.status import ServingConfig
 
     options = LoadtestOptions(
         key=format_key,

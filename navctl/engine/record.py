@@ -18,21 +18,18 @@ from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
 from navctl.plan.models import Plan, PlannedStep
 from navctl.recipe.load import LoadedRecipe
+from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
 from navctl.status import (
     EXCUSED_MARK,
     SUCCESS_STATES,
     BatchingInfo,
     CalibrationInfo,
-    CorrectnessResult,
     EnvironmentInfo,
-    ProfileRecord,
     RecipeInfo,
     RunInfo,
-    RunnerResult,
     Status,
     StepRecord,
     ToolInfo,
-    VerifyResult,
 )
 
 FAILED_STATES = ("failed", "timeout", "crashed")

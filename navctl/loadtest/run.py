@@ -25,7 +25,7 @@ from navctl.loadtest.server import NULL_MODEL, ServedModel
 from navctl.loadtest.shape import outside_ranges, request_shape
 from navctl.loadtest.stats import read_stats, split_between
 from navctl.plan.environment import cpu_name, module_available
-from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 from navctl.triton.merging import batched, check_preferred, merging, note, why_not
 
 # Binary search over request rate for the latency budget: at most this many probes, stopping when the

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from navctl.plan.registry import SOURCE, is_reduced, result_key
+from navctl.records.loadtest import LoadtestInfo
 from navctl.report.shape_rows import ShapeFigures, other_shapes, primary_label, shapes_note
-from navctl.status import EXCUSED_MARK, LoadtestInfo, Status
+from navctl.status import EXCUSED_MARK, Status
 
 
 @dataclass
@@ -203,6 +204,8 @@ def _speedup_cell(row: ResultRow) -> str:
     if not row.speedup:
         return "-"
     return f"{row.speedup:.2f}x" + (f" (raw {row.raw_speedup:.2f}x)" if row.raw_speedup else "")
+
+
 def shape_cells(row: ResultRow, figures: ShapeFigures, accuracy: bool = False) -> list[str]:
     """A runner's figures at another shape, under its row: only the shape's own columns are filled."""
     batch = "" if figures.latency_batch == row.latency_batch else f" @{figures.latency_batch}"

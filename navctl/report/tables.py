@@ -10,9 +10,10 @@ from rich.table import Table
 from rich.text import Text
 
 from navctl.contract.shapes import ranges_text, symbolic_shape
+from navctl.records.loadtest import LoadtestInfo
 from navctl.report.diff import DiffRow
 from navctl.report.summary import LOADTEST_COLUMNS, fmt_number, loadtest_cells
-from navctl.status import LoadtestInfo, Status
+from navctl.status import Status
 
 _NOT_MODEL_FILES = ("steps/", "model_input/", "model_output/")
 

@@ -24,7 +24,7 @@ from navctl.profiling.interleave import MemberFailed
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.sweep import SweepResult
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 from navctl.steps.child import StepContext, peak_rss_mb, seed_everything, set_threads
 from navctl.steps.common import recorded_samples, runner_for
 

@@ -155,7 +155,7 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
 
 
 def _empty():
-    from navctl.status import RunnerResult
+    from navctl.records.results import RunnerResult
 
     return RunnerResult(format="", runner="")
 

@@ -10,7 +10,7 @@ import pytest
 from navctl.loadtest import driver, perf_analyzer
 from navctl.loadtest.run import LoadtestOptions, answer, tuning_grid
 from navctl.loadtest.stats import split_between
-from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 
 
 def test_closed_loop_measures_latency_at_the_client_and_settles() -> None:
