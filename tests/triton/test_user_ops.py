@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import navctl
-from tests.helpers import free_ports, run_cli, write_project
+from tests.helpers import free_ports, run_cli, stop_server, write_project
 
 pytest.importorskip("torch")
 
@@ -150,3 +150,38 @@ def test_triton_python_backend_imports_the_libraries(ops_package, tmp_path: Path
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:] + log
     answer = next(iter(np.load(tmp_path / "out.npz").values()))
     assert np.allclose(answer, _expected(x.tolist()), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_serve_imports_the_libraries(ops_package) -> None:
+    """`navctl serve` in a process that never imported the model's file answers through the library's op."""
+    http = pytest.importorskip("tritonclient.http")
+    pytest.importorskip("pytriton")
+    package, env = ops_package
+    http_port, grpc_port, metrics_port = free_ports(3)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "serve", str(package), "--format", TRACE]
+        + ["--http-port", str(http_port), "--grpc-port", str(grpc_port), "--metrics-port", str(metrics_port)],
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        line = server.stdout.readline()
+        while line and "serving twice" not in line:
+            line = server.stdout.readline()
+        assert "serving twice" in line, "navctl serve ended without serving"
+        with navctl.load(package) as pkg:
+            name = pkg.io.input_names[0]
+            output = pkg.io.output_names[0]
+        x = np.linspace(-1, 1, 16, dtype=np.float32).reshape(2, 8)
+        request = http.InferInput(name, list(x.shape), "FP32")
+        request.set_data_from_numpy(x)
+        client = http.InferenceServerClient(f"127.0.0.1:{http_port}")
+        answer = client.infer("twice", [request]).as_numpy(output)
+        client.close()
+        assert np.allclose(answer, _expected(x.tolist()), atol=1e-6)
+    finally:
+        stop_server(server)
