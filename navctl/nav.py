@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
 
+from navctl.contract.libraries import import_libraries
 from navctl.contract.step import MODEL_IO_FILE, SPEC_FILE, ModelRef
 from navctl.contract.tensors import ModelIO, load_samples
 from navctl.errors import EnvironmentProblem, PackageError, UsageError
@@ -76,13 +78,25 @@ class NavPackage:
             )
         return path
 
-    def runner_options(self, key: str) -> dict:
-        """The runner options the run profiled this format@runner with (from its spec.json)."""
+    def _spec(self, key: str) -> dict:
+        """The spec.json the run profiled (else checked) this format@runner with; {} when neither is held."""
         for kind in ("profile", "correctness"):
             spec = self.root / "steps" / kind / key / SPEC_FILE
             if spec.exists():
-                return json.loads(spec.read_text()).get("options", {}).get("runner", {})
+                return json.loads(spec.read_text())
         return {}
+
+    def runner_options(self, key: str) -> dict:
+        """The runner options the run profiled this format@runner with (from its spec.json)."""
+        return self._spec(key).get("options", {}).get("runner", {})
+
+    def libraries(self, key: str) -> list[str]:
+        """The installed libraries the user's files import (`module` or `module:names`), as the run's step
+        specs recorded them; [] for a runtime whose artifacts cannot name operators a library registers."""
+        runtime, _ = registry.split_runner(registry.split_key(key)[1])
+        if runtime not in registry.RUNTIMES or not registry.RUNTIMES[runtime].user_ops:
+            return []
+        return list(self._spec(key).get("libraries", []))
 
     def runner(
         self,
@@ -106,6 +120,9 @@ class NavPackage:
         missing = [p for p in registry.RUNTIMES[runtime].packages if not module_available(p)]
         if missing:
             raise EnvironmentProblem(f"running {key} {registry.install_hint(missing)}")
+        # a TorchScript program or SavedModel may name operators a library registers when imported
+        # (torchvision::nms): the step processes imported them, so the runner given here does too
+        import_libraries(self.libraries(key), _warn)
         config = RunnerConfig(
             artifact=artifact,
             io=self.io,
@@ -128,6 +145,10 @@ class NavPackage:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _warn(line: str) -> None:
+    warnings.warn(line, RuntimeWarning, stacklevel=3)
 
 
 def load(path: str | Path, workdir: str | Path | None = None) -> NavPackage:

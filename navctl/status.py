@@ -11,10 +11,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from navctl.contract.records import Artifact, TensorMeta
 from navctl.errors import UsageError
+from navctl.records.base import Record
+from navctl.records.loadtest import LoadtestInfo
+from navctl.records.results import ProfilingInfo, RunnerResult
 
 SCHEMA_VERSION = 1
 STATUS_FILE = "status.yaml"
@@ -32,24 +35,18 @@ SUCCESS_STATES = ("ok", "cached")
 EXCUSED_MARK = "not counted as a failure"
 
 
-class _Model(BaseModel):
-    # defer_build: a step process uses a few of these models; the parent builds Status when it first
-    # reads or writes one (the same cost, paid once, where it is needed)
-    model_config = ConfigDict(extra="allow", defer_build=True)
-
-
-class ToolInfo(_Model):
+class ToolInfo(Record):
     name: str = "navctl"
     version: str
 
 
-class RecipeInfo(_Model):
+class RecipeInfo(Record):
     path: str
     sha256: str
     name: str
 
 
-class EnvironmentInfo(_Model):
+class EnvironmentInfo(Record):
     python: str
     platform: str
     cpu: str
@@ -58,12 +55,12 @@ class EnvironmentInfo(_Model):
     packages: dict[str, str] = Field(default_factory=dict)
 
 
-class UserFileRecord(_Model):
+class UserFileRecord(Record):
     path: str = Field(description="relative to the recipe's folder where inside it, else absolute")
     sha256: str
 
 
-class CalibrationInfo(_Model):
+class CalibrationInfo(Record):
     source: Literal["split", "factory"] = Field(
         description="split: the first recorded samples; factory: quantization.calibration's samples"
     )
@@ -71,7 +68,7 @@ class CalibrationInfo(_Model):
     indices: list[int] | None = Field(None, description="the recorded samples used (split only)")
 
 
-class StepRecord(_Model):
+class StepRecord(Record):
     kind: str
     state: StepState
     reason: str = ""
@@ -99,208 +96,7 @@ class StepRecord(_Model):
     )
 
 
-class OutputError(_Model):
-    max_abs: float | None
-    max_rel: float | None
-    atol: float | None = Field(description="None: no elementwise check (a reduced-precision gate without one)")
-    rtol: float | None
-    passed: bool
-    problem: str = ""
-    mean_abs: float | None = Field(None, description="mean absolute error over every element checked")
-    cosine: float | None = Field(None, description="cosine similarity with the source's output")
-    top1: float | None = Field(
-        None, description="top-1 agreement with the source (outputs that look like class scores)"
-    )
-    ref_max_abs: float | None = Field(None, description="the largest |reference| over every sample")
-    ref_std: float | None = Field(
-        None, description="the standard deviation of all the reference's elements (not input-driven: see input_spread)"
-    )
-    error_to_spread: float | None = Field(None, description="max_abs / ref_std: the error against what varies")
-    warning: str = Field("", description="why a pass means little (a constant or tiny reference, a weak gate)")
-    input_spread: float | None = Field(
-        None,
-        description="how much the output depends on the input: each element's standard deviation across inputs "
-        "(rows along the batch axis of every recorded sample), root mean square over the elements",
-    )
-    error_to_input_spread: float | None = Field(
-        None, description="the error's root mean square over input_spread (0.5 or more: the pass proves little)"
-    )
-    top1_baseline: float | None = Field(
-        None,
-        description="top-1 agreement a format that always answers the most common reference class would score "
-        "(outputs top-1 agreement gates)",
-    )
-    proves_little: bool = Field(
-        False, description="the check passed, but would pass a format far off in what the input changes (warning)"
-    )
-
-
-class BoundCheck(_Model):
-    """A sample navctl made at a bound of the shape ranges (min or max), checked like the recorded ones."""
-
-    name: str = Field(
-        description="min: every dynamic axis at its smallest; max: every axis but the batch at its largest"
-    )
-    shapes: dict[str, list[int]]
-    passed: bool
-    max_abs: float | None = None
-    problem: str = ""
-
-
-class CorrectnessResult(_Model):
-    passed: bool
-    outputs: dict[str, OutputError] = Field(default_factory=dict)
-    problem: str = ""
-    warnings: list[str] = Field(default_factory=list, description="outputs whose check means little")
-    proves_little: bool = Field(False, description="some output passed a check that proves little (see warnings)")
-    precision: str = Field("fp32", description="the candidate's precision; below fp32/tf32 a gate applies")
-    gate: str = Field("", description="the gate a reduced-precision candidate had to pass")
-    samples: list[int] | None = Field(
-        None, description="the recorded samples checked, when not all (those calibration never saw)"
-    )
-    calibration: str = Field(
-        "",
-        description="split: the first recorded samples calibrated, the rest were checked; factory: a "
-        "calibration factory's samples calibrated, every recorded sample was checked",
-    )
-    shapes: list[dict[str, list[int]]] = Field(
-        default_factory=list, description="every distinct set of input shapes checked, bound samples included"
-    )
-    bounds: list[BoundCheck] = Field(
-        default_factory=list, description="the samples made at the ranges' bounds that the samples lack"
-    )
-
-
-class VerifyResult(_Model):
-    passed: bool
-    message: str = ""
-    perturbed_passed: bool | None = Field(
-        None,
-        description="the verify function's verdict on a copy of the reference perturbed by about its input-driven "
-        "spread (None: not tried, the format failed)",
-    )
-    proves_little: bool = Field(False, description="it passed the format and the perturbed reference alike")
-
-
-class ProfileRecord(_Model):
-    batch_size: int
-    mean_ms: float
-    p50_ms: float
-    p90_ms: float
-    p95_ms: float
-    p99_ms: float
-    throughput: float = Field(description="samples per second")
-    cv: float = Field(description="coefficient of variation of the request latencies")
-    stable: bool
-    requests: int
-    settings: dict[str, Any] | None = Field(None, description="runner settings of this record when tuned")
-    vs_reference: float | None = Field(
-        None,
-        description="throughput over the reference's (the source model's) at this batch size, median of the "
-        "ratios in the rounds both were measured in side by side",
-    )
-    shape_name: str | None = Field(None, description="the profiled shape (profiling.shapes): typical, min, max, ...")
-    shapes: dict[str, list[int]] | None = Field(None, description="input name -> the dims measured")
-
-
-class RunnerResult(_Model):
-    format: str
-    runner: str
-    correctness: CorrectnessResult | None = None
-    verify: VerifyResult | None = None
-    profile: list[ProfileRecord] = Field(
-        default_factory=list, description="the points at the shape selection compares (selection.shape)"
-    )
-    profile_shapes: list[ProfileRecord] = Field(
-        default_factory=list, description="the points at the other shapes profiled (profiling.shapes)"
-    )
-    profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
-    tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
-    peak_rss_mb: float | None = Field(None, description="the runner's process peak resident memory while profiled")
-
-
-class ProfilingInfo(_Model):
-    """How the runners were measured, and whether the machine let the numbers mean something."""
-
-    interleaved: bool = Field(False, description="runners measured side by side in rounds at each batch size")
-    runners: list[str] = Field(default_factory=list, description="format@runner keys measured together")
-    reference: str | None = Field(None, description="the format@runner measured again at the end for drift")
-    drift_pct: float | None = Field(None, description="the reference's throughput change from start to end")
-    unstable_points: int = 0
-    points: int = 0
-    unreliable: str = Field("", description="why the numbers should not be trusted ('' when nothing says so)")
-
-
-class ServerSplit(_Model):
-    """Where a request's time went inside Triton, averaged over a load point (its statistics endpoint)."""
-
-    queue_ms: float = Field(description="waiting in the scheduler's queue (dynamic batching waits here)")
-    compute_ms: float = Field(description="input copy + model execution + output copy")
-    executions: int = Field(description="model executions (batches) the server ran")
-    avg_batch: float = Field(description="requests per execution: how much dynamic batching merged")
-
-
-class LoadPoint(_Model):
-    mode: Literal["concurrency", "request-rate"]
-    level: float = Field(description="requests in flight (concurrency) or requests per second sent (request-rate)")
-    requests: int = Field(description="answered requests in the measured windows")
-    throughput: float = Field(description="inferences (samples) per second answered")
-    p50_ms: float | None = None
-    p90_ms: float | None = None
-    p95_ms: float | None = None
-    p99_ms: float | None = None
-    mean_ms: float | None = None
-    errors: int = 0
-    dropped: int = Field(0, description="open loop only: arrivals not sent because too many were in flight")
-    windows: int = 0
-    stable: bool = Field(description="the last 3 windows agreed within 10 % in throughput and mean latency")
-    server: ServerSplit | None = None
-
-
-class ServingConfig(_Model):
-    """The Triton batching settings a load test served with (what `navctl triton --from-loadtest` writes)."""
-
-    dynamic_batching: bool = True
-    max_queue_delay_us: int = 100
-    preferred_batch_sizes: list[int] = Field(default_factory=list)
-    instances: int = 1
-    max_batch_size: int | None = None
-
-    def describe(self) -> str:
-        if self.dynamic_batching:
-            preferred = f", preferred {self.preferred_batch_sizes}" if self.preferred_batch_sizes else ""
-            batching = f"dynamic batching (queue delay {self.max_queue_delay_us} us{preferred})"
-        else:
-            batching = "no dynamic batching"
-        return f"{batching}, {self.instances} instance{'s' if self.instances != 1 else ''}"
-
-
-class LoadtestRun(_Model):
-    config: ServingConfig
-    points: list[LoadPoint] = Field(default_factory=list)
-    within_budget: LoadPoint | None = Field(None, description="the highest load whose p99 met the budget")
-
-
-class LoadtestInfo(_Model):
-    """`navctl loadtest` results: one served format under many clients, through a real Triton server."""
-
-    version: int = 1
-    key: str = Field(description="the format@runner served")
-    protocol: Literal["http", "grpc"] = "http"
-    driver: str = Field(description="perf_analyzer, or navctl's tritonclient asyncio driver")
-    batch: int = Field(1, description="samples per request")
-    shape_name: str = Field("", description="typical, min, max, or given (--shape)")
-    shapes: dict[str, list[int]] = Field(default_factory=dict, description="input name -> the dims every request sent")
-    latency_budget_ms: float | None = None
-    floor: LoadPoint | None = Field(None, description="the driver against a model that does nothing: the floor")
-    runs: list[LoadtestRun] = Field(default_factory=list, description="one per serving configuration tried")
-    best: ServingConfig | None = Field(None, description="the configuration that served the most within budget")
-    answer: str = Field("", description="the one line users asked for")
-    machine: str = ""
-    finished_at: str = ""
-
-
-class BatchingInfo(_Model):
+class BatchingInfo(Record):
     """Whether requests may be merged for the model, as the samples step proved it."""
 
     enabled: bool = Field(description="the recipe's batching.enabled")
@@ -311,7 +107,7 @@ class BatchingInfo(_Model):
     reason: str = Field("", description="why the model is not batchable, naming the outputs")
 
 
-class RunInfo(_Model):
+class RunInfo(Record):
     state: Literal["running", "finished", "interrupted", "failed"] = "running"
     started_at: str
     finished_at: str | None = None
@@ -319,7 +115,7 @@ class RunInfo(_Model):
     device: str = "cpu"
 
 
-class Status(_Model):
+class Status(Record):
     schema_version: int = SCHEMA_VERSION
     tool: ToolInfo
     recipe: RecipeInfo

@@ -349,7 +349,7 @@ def stop_server(server) -> str:
 
 def profile_point(batch: int, throughput: float, p50: float = 1.0, vs: float | None = None, stable: bool = True):
     """A status.yaml profile record, built by hand for the report and diff tests."""
-    from navctl.status import ProfileRecord
+    from navctl.records.results import ProfileRecord
 
     return ProfileRecord(
         batch_size=batch,

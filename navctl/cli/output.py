@@ -6,6 +6,7 @@ import errno
 import json
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
 import typer
@@ -174,3 +175,12 @@ def _typed_value(error: Exception) -> object | None:
         if found and isinstance(found[0].get("input"), str | int | float):
             return found[0]["input"]
     return None
+
+
+@dataclass(frozen=True)
+class FastExit:
+    """What a command returns when the process should exit with `code` without the interpreter's
+    teardown: everything it opened is closed, and the frameworks it loaded would only spend time
+    unloading (navctl.cli.main.run flushes the streams and calls os._exit)."""
+
+    code: int = 0

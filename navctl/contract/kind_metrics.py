@@ -12,7 +12,8 @@ from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 from navctl.contract.kind_options import SESSION_TAG
 from navctl.contract.records import TensorMeta
-from navctl.status import BatchingInfo, CalibrationInfo, CorrectnessResult, ProfileRecord, ProfilingInfo, VerifyResult
+from navctl.records.results import CorrectnessResult, ProfileRecord, ProfilingInfo, VerifyResult
+from navctl.status import BatchingInfo, CalibrationInfo
 
 
 class KindMetrics(BaseModel):

@@ -17,7 +17,8 @@ from navctl.engine.workspace import STEPS_DIR, Workspace
 from navctl.plan.kinds import kind
 from navctl.plan.models import PlannedStep
 from navctl.recipe.load import LoadedRecipe
-from navctl.status import ProfilingInfo, write_atomic
+from navctl.records.results import ProfilingInfo
+from navctl.status import write_atomic
 
 SESSION_ID = "profile/side-by-side"  # the folder of a profiling session under steps/
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from navctl.status import LoadPoint, ServerSplit
+from navctl.records.loadtest import LoadPoint, ServerSplit
 
 # perf_analyzer's rule: a point is stable when this many consecutive windows agree within STABILITY_PCT.
 STABLE_WINDOWS = 3

@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from navctl.errors import EnvironmentProblem
-from navctl.status import LoadPoint, ServerSplit
+from navctl.records.loadtest import LoadPoint, ServerSplit
 
 EXECUTABLE = "perf_analyzer"
 

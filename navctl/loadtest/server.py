@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from navctl.errors import EnvironmentProblem
-from navctl.status import ServingConfig
+from navctl.records.loadtest import ServingConfig
 
 NULL_MODEL = "navctl_null"  # answers at once: the driver's own floor
 STOP_TIMEOUT_S = 30.0

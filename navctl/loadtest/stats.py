@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from navctl.status import ServerSplit
+from navctl.records.loadtest import ServerSplit
 
 
 def read_stats(http_url: str, model: str) -> dict[str, Any]:

@@ -12,7 +12,8 @@ from navctl.contract.kind_metrics import (
 from navctl.contract.step import StepResult
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
-from navctl.status import CorrectnessResult, RunnerResult, Status, StepRecord
+from navctl.records.results import CorrectnessResult, RunnerResult
+from navctl.status import Status, StepRecord
 
 
 def result_entry(status: Status, step: PlannedStep) -> RunnerResult:

@@ -19,7 +19,7 @@ from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.selection import trusted
 from navctl.profiling.sweep import SweepResult, sweep
 from navctl.recipe.models import Profiling
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 
 Dims = Callable[[GridShape, int], dict[str, list[int]]]
 

@@ -26,7 +26,7 @@ from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profi
 from navctl.profiling.rules import sweep_stop_reason, windows_stable
 from navctl.profiling.sweep import BETWEEN_SIZES_WARMUP_S, is_out_of_memory
 from navctl.recipe.models import Profiling
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 
 # The reference moving more than this between the start and the end marks the run as noisy.
 DRIFT_LIMIT_PCT = 20.0

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from navctl.profiling.rules import windows_stable
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 
 MIN_WINDOW_REQUESTS = 5
 

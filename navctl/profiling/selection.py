@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from navctl.plan.registry import SOURCE
 from navctl.recipe.models import Selection
-from navctl.status import ProfileRecord, RunnerResult
+from navctl.records.results import ProfileRecord, RunnerResult
 
 PINNED = "pinned"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from navctl.profiling.measure import MeasureSettings, measure
 from navctl.profiling.rules import sweep_stop_reason
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 
 _OOM_MARKERS = ("out of memory", "outofmemory", "failed to allocate", "bad_alloc", "cannot allocate memory")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from navctl.plan.registry import SOURCE
-from navctl.status import ProfileRecord, RunnerResult, Status
+from navctl.records.results import ProfileRecord, RunnerResult
+from navctl.status import Status
 
 # What the speed gate compares. relative: each format's speed against the source model measured in
 # the same profiling rounds (a slower or busier runner moves both alike, so drift cancels); raw: the

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from navctl.records.loadtest import LoadtestInfo
 from navctl.report.summary import fmt_number
-from navctl.status import LoadtestInfo
 
 LOADTEST_COLUMNS = ("configuration", "load", "infer/s", "p50 ms", "p90 ms", "p99 ms", "queue ms", "compute ms", "batch")
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from navctl.contract.shapes import describe_symbols, record_label
-from navctl.status import ProfileRecord, RunnerResult, Status
+from navctl.records.results import ProfileRecord, RunnerResult
+from navctl.status import Status
 
 
 @dataclass

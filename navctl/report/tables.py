@@ -10,10 +10,11 @@ from rich.table import Table
 from rich.text import Text
 
 from navctl.contract.shapes import ranges_text, symbolic_shape
+from navctl.records.loadtest import LoadtestInfo
 from navctl.report.diff import DiffRow
 from navctl.report.loadtest_rows import LOADTEST_COLUMNS, loadtest_cells
 from navctl.report.summary import fmt_number
-from navctl.status import LoadtestInfo, Status
+from navctl.status import Status
 
 _NOT_MODEL_FILES = ("steps/", "model_input/", "model_output/")
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from navctl.contract.feeds import load_bounds
 from navctl.contract.tensors import ModelIO
-from navctl.status import BoundCheck, CorrectnessResult
+from navctl.records.results import BoundCheck, CorrectnessResult
 from navctl.steps.child import StepContext, StepFailed
 
 Feed = dict[str, np.ndarray]

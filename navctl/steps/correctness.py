@@ -9,7 +9,7 @@ import numpy as np
 
 from navctl.contract.step import CORRECTNESS_OUTPUTS
 from navctl.contract.tensors import save_arrays
-from navctl.status import CorrectnessResult, OutputError
+from navctl.records.results import CorrectnessResult, OutputError
 from navctl.steps.bound_checks import bounds_summary, judge_bounds, run_bounds
 from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected

@@ -21,7 +21,7 @@ from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.runner_process import RunnerProcess, feed_for
 from navctl.profiling.sweep import SweepResult
-from navctl.status import ProfileRecord
+from navctl.records.results import ProfileRecord
 from navctl.steps.child import StepContext
 from navctl.steps.common import recorded_samples, runner_for
 

@@ -8,8 +8,29 @@ is refused with the output that forbids it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from navctl.contract.tensors import ModelIO
 from navctl.errors import UsageError
+from navctl.records.loadtest import ServingConfig
+
+
+@dataclass
+class Serving:
+    """What `navctl triton`, `serve` and `loadtest` share: which format, under which model name, batched
+    how (the settings a load test records, `ServingConfig`), and whether merging was asked for."""
+
+    key: str | None = None  # format@runner; else the strategy's choice
+    strategy: str = "max-throughput"
+    name: str | None = None  # Triton model name; default: the recipe's name
+    batching: ServingConfig = field(default_factory=ServingConfig)
+    # --dynamic-batching (True), --no-dynamic-batching (False) or neither (None: when the model allows it)
+    merging_asked: bool | None = None
+
+    def merges(self, io: ModelIO, command: str) -> bool:
+        """Dynamic batching on or off for this model (`merging`'s rule)."""
+        config = self.batching
+        return merging(io, self.merging_asked, config.max_batch_size, config.preferred_batch_sizes, command)
 
 
 def batched(io: ModelIO) -> bool:

@@ -19,7 +19,8 @@ from navctl.errors import EnvironmentProblem, UsageError
 from navctl.nav import NavPackage
 from navctl.plan import registry
 from navctl.plan.environment import module_available
-from navctl.triton.merging import batched, check_preferred, merging
+from navctl.triton.layout import serving_layout
+from navctl.triton.merging import Serving, check_preferred
 
 _DTYPES = {
     "bool": "TYPE_BOOL",
@@ -43,15 +44,7 @@ PYTHON_MODEL = "model.py"
 
 
 @dataclass
-class TritonOptions:
-    name: str | None = None
-    key: str | None = None  # format@runner; else the strategy's choice
-    strategy: str = "max-throughput"
-    max_batch_size: int | None = None  # default: the largest batch size profiled
-    dynamic_batching: bool | None = None  # None: on when the model's outputs are per sample
-    preferred_batch_sizes: list[int] = field(default_factory=list)
-    max_queue_delay_us: int = 100
-    instances: int = 1
+class TritonOptions(Serving):
     kind: Literal["auto", "cpu", "gpu"] = "auto"
     accelerator: Literal["none", "tensorrt", "openvino"] = "none"
 
@@ -114,33 +107,30 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
         config.platform = backend.platform
     config.backend = backend.backend
     profiled = [r.batch_size for r in package.status.results.get(key, _empty()).profile]
-    merge = merging(
-        io, options.dynamic_batching, options.max_batch_size, options.preferred_batch_sizes, "navctl triton"
-    )
-    max_batch = (options.max_batch_size or max(profiled, default=1)) if batched(io) else 0
+    merge = options.merges(io, "navctl triton")
+    batching = options.batching
+    layout = serving_layout(io, profiled, batching.max_batch_size)
+    max_batch = layout.max_batch
     config.max_batch_size = max_batch
     in_names, out_names = triton_names(io, backend)
     for tensors, names, target in ((io.inputs, in_names, config.input), (io.outputs, out_names, config.output)):
         for meta, triton_name in zip(tensors, names, strict=True):
             if meta.dtype not in _DTYPES:
                 raise UsageError(f"tensor '{meta.name}' has dtype {meta.dtype}, which Triton configs cannot express")
-            dims = meta.shape[1:] if max_batch else meta.shape
             tensor = target.add(name=triton_name, data_type=mc.DataType.Value(_DTYPES[meta.dtype]))
-            if dims:
-                tensor.dims.extend(dims)
-            else:
-                # Triton refuses a tensor without dims: one value per sample is declared [1] and
-                # reshaped to [] so clients and the model see the tensor's true shape.
-                tensor.dims.append(1)
+            tensor.dims.extend(layout.dims(meta.name))
+            if meta.name in layout.scalar:
+                # the [1] a value per sample is declared with is reshaped to [], so clients and the model
+                # see the tensor's true shape
                 tensor.reshape.SetInParent()
     if merge:
-        check_preferred(options.preferred_batch_sizes, max_batch)
+        check_preferred(batching.preferred_batch_sizes, max_batch)
     if max_batch and merge:
-        preferred = options.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
+        preferred = batching.preferred_batch_sizes or [b for b in profiled if 1 < b <= max_batch][-2:]
         config.dynamic_batching.preferred_batch_size.extend(preferred)
-        config.dynamic_batching.max_queue_delay_microseconds = options.max_queue_delay_us
+        config.dynamic_batching.max_queue_delay_microseconds = batching.max_queue_delay_us
     kind = options.kind if options.kind != "auto" else ("gpu" if registry.device_of(runner) == "cuda" else "cpu")
-    config.instance_group.add(count=options.instances, kind=mc.ModelInstanceGroup.Kind.Value(f"KIND_{kind.upper()}"))
+    config.instance_group.add(count=batching.instances, kind=mc.ModelInstanceGroup.Kind.Value(f"KIND_{kind.upper()}"))
     if options.accelerator != "none":
         if backend.platform != "onnxruntime_onnx":
             raise UsageError(f"--accelerator {options.accelerator} applies to ONNX formats, not {fmt}")
@@ -155,7 +145,7 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
 
 
 def _empty():
-    from navctl.status import RunnerResult
+    from navctl.records.results import RunnerResult
 
     return RunnerResult(format="", runner="")
 
@@ -202,6 +192,7 @@ def write_repository(package: NavPackage, repo: Path, options: TritonOptions) ->
                     "artifact": list(backend.files.values())[0],
                     "options": package.runner_options(key),
                     "threads": package.status.environment.threads,
+                    "libraries": package.libraries(key),
                 },
                 indent=2,
             )
@@ -217,11 +208,13 @@ def python_model_source() -> str:
 Needs navctl (and the format's runtime) installed in the Python backend's environment."""
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
+from navctl.contract.libraries import import_libraries
 from navctl.runners import RunnerConfig, create_runner
 from navctl.contract.step import ModelRef
 from navctl.contract.tensors import ModelIO
@@ -235,6 +228,8 @@ class TritonPythonModel:
         spec = json.loads((HERE / "runner.json").read_text())
         self.io = ModelIO.read(HERE / "model_io.json")
         device = "cuda" if args.get("model_instance_kind") == "GPU" else "cpu"
+        # the libraries the user's files import, before the artifact that may name operators they register
+        import_libraries(spec.get("libraries", []), lambda line: print(line, file=sys.stderr))
         fmt, runner = split_key(spec["key"])
         config = RunnerConfig(artifact=HERE / spec["artifact"], io=self.io, device=device,
                               threads=spec["threads"], model=ModelRef(), recipe_dir=HERE, options=spec["options"],

@@ -13,35 +13,27 @@ import sysconfig
 import threading
 from collections.abc import Callable
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 from navctl.errors import EnvironmentProblem
 from navctl.nav import load
 from navctl.plan.environment import module_available
 from navctl.plan.keys import device_of
-from navctl.triton.merging import batched, check_preferred, merging, note
+from navctl.triton.binding import bind_null_model, infer_adapter, model_config, tensors
+from navctl.triton.layout import serving_layout
+from navctl.triton.merging import Serving, note
 
 # Triton waits this long for in-flight requests when stopping (its own default is 30 s).
 EXIT_TIMEOUT_S = 5
 
 
 @dataclass
-class ServeOptions:
-    key: str | None = None
-    strategy: str = "max-throughput"
-    name: str | None = None
+class ServeOptions(Serving):
     address: str = "127.0.0.1"
     http_port: int = 8000
     grpc_port: int = 8001
     metrics_port: int = 8002
-    max_batch_size: int | None = None
-    dynamic_batching: bool | None = None  # None: on when the model's outputs are per sample
-    max_queue_delay_us: int = 100
-    preferred_batch_sizes: list[int] = field(default_factory=list)
-    instances: int = 1
     log_file: Path | None = None
     ready_timeout_s: float = 300.0
     # A second model beside the real one that answers at once: a load test's floor (its own overhead).
@@ -91,22 +83,21 @@ def _statistics_open() -> dict:
     return {"security_config": TritonSecurityConfig(restricted_endpoints=guarded)}
 
 
-def _bind_null_model(triton, name: str, inputs: list, batching: bool, max_batch: int) -> None:
-    """A model with the real one's inputs that computes nothing: what the server and client cost alone."""
-    from pytriton.decorators import batch, sample
-    from pytriton.model_config import ModelConfig, Tensor
+def triton_config(options: ServeOptions, key: str):
+    """The server's settings: where it listens, its log, how long it waits for requests when stopping."""
+    from pytriton.triton import TritonConfig
 
-    def nothing(**feed: np.ndarray) -> dict[str, np.ndarray]:
-        first = next(iter(feed.values()))
-        return {"nothing": np.zeros((first.shape[0], 1) if batching else (1,), dtype=np.float32)}
-
-    triton.bind(
-        model_name=name,
-        infer_func=batch(nothing) if batching else sample(nothing),
-        inputs=inputs,
-        outputs=[Tensor(name="nothing", dtype=np.float32, shape=(1,))],
-        config=ModelConfig(batching=batching, max_batch_size=max_batch),
-        strict=True,
+    return TritonConfig(
+        http_address=options.address,
+        http_port=options.http_port,
+        grpc_address=options.address,
+        grpc_port=options.grpc_port,
+        metrics_address=options.address,
+        metrics_port=options.metrics_port,
+        exit_timeout_secs=EXIT_TIMEOUT_S,
+        # Triton's own log (on a CPU machine, mostly CUDA and NVML warnings) goes to a file.
+        log_file=options.log_file,
+        allow_gpu_metrics=device_of(key) == "cuda",
     )
 
 
@@ -120,92 +111,46 @@ def serve(
     if not (module_available("pytriton") and module_available("tritonclient")):
         raise EnvironmentProblem("navctl serve needs PyTriton", hint="pip install 'navctl[triton]' (numpy < 2)")
     _python_library_path()
-    from pytriton.decorators import batch, sample
-    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-    from pytriton.triton import Triton, TritonConfig
+    from pytriton.triton import Triton
 
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with load(package_path) as package:
+        with load(package_path) as package, ExitStack() as stack:
             key = options.key or package.best(options.strategy)
             io = package.io
             name = options.name or package.status.recipe.name
-            merge = merging(
-                io, options.dynamic_batching, options.max_batch_size, options.preferred_batch_sizes, "navctl serve"
-            )
+            merge = options.merges(io, "navctl serve")
             if note(io):
                 say(note(io))
-            batching = batched(io)
-            profiled = (
-                [r.batch_size for r in package.status.results[key].profile] if key in package.status.results else []
+            result = package.status.results.get(key)
+            layout = serving_layout(
+                io, [r.batch_size for r in result.profile] if result else [], options.batching.max_batch_size
             )
-            max_batch = (options.max_batch_size or max(profiled, default=1)) if batching else 0
-            dtypes = {t.name: np.dtype(t.dtype) for t in io.outputs}
-            sample_shapes = {t.name: tuple(t.shape[1:] if batching else t.shape) for t in [*io.inputs, *io.outputs]}
-            # Triton refuses tensors without dims: one value per sample travels as [1] and is
-            # reshaped back before the runner sees it (the same rule as `navctl triton`'s reshape).
-            scalar = {name for name, shape in sample_shapes.items() if not shape}
-            with ExitStack() as stack:
-                # one runner per instance: Triton calls instances concurrently, and runners are not shared
-                runners = [stack.enter_context(package.runner(key)) for _ in range(max(1, options.instances))]
-
-                def infer_with(runner):
-                    def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-                        feed = {n: (x.reshape(x.shape[:-1]) if n in scalar else x) for n, x in inputs.items()}
-                        outputs = runner.infer(feed)
-                        result = {n: np.asarray(outputs[n], dtype=dtypes[n]) for n in io.output_names}
-                        return {n: (x.reshape(*x.shape, 1) if n in scalar else x) for n, x in result.items()}
-
-                    # without batching PyTriton passes the list of requests, one at a time: `sample` unpacks it
-                    return batch(infer) if batching else sample(infer)
-
-                def tensors(metas) -> list:
-                    return [
-                        Tensor(name=t.name, dtype=np.dtype(t.dtype), shape=sample_shapes[t.name] or (1,)) for t in metas
-                    ]
-
-                batcher = None
-                if merge:
-                    check_preferred(options.preferred_batch_sizes, max_batch)
-                    batcher = DynamicBatcher(
-                        max_queue_delay_microseconds=options.max_queue_delay_us,
-                        preferred_batch_size=options.preferred_batch_sizes or None,
-                    )
-                config = TritonConfig(
-                    http_address=options.address,
-                    http_port=options.http_port,
-                    grpc_address=options.address,
-                    grpc_port=options.grpc_port,
-                    metrics_address=options.address,
-                    metrics_port=options.metrics_port,
-                    exit_timeout_secs=EXIT_TIMEOUT_S,
-                    # Triton's own log (on a CPU machine, mostly CUDA and NVML warnings) goes to a file.
-                    log_file=options.log_file,
-                    allow_gpu_metrics=device_of(key) == "cuda",
-                )
-                with Triton(config=config, **_statistics_open()) as triton:
-                    infer_funcs = [infer_with(r) for r in runners]
-                    triton.bind(
-                        model_name=name,
-                        infer_func=infer_funcs if len(infer_funcs) > 1 else infer_funcs[0],
-                        inputs=tensors(io.inputs),
-                        outputs=tensors(io.outputs),
-                        config=ModelConfig(batching=batching, max_batch_size=max_batch, batcher=batcher),
-                        strict=True,
-                    )
-                    if options.null_model:
-                        _bind_null_model(triton, options.null_model, tensors(io.inputs), batching, max_batch)
-                    triton.run()
-                    _wait_until_ready(options, name)
-                    if options.null_model:
-                        _wait_until_ready(options, options.null_model)
-                    ready(
-                        f"serving {name} ({key}) on http://{options.address}:{options.http_port} and "
-                        f"grpc {options.address}:{options.grpc_port}; Ctrl-C stops"
-                    )
-                    sys.stdout.flush()
-                    stop.wait()
+            config = model_config(layout, merge, options.batching)
+            # one runner per instance: Triton calls instances concurrently, and runners are not shared
+            runners = [stack.enter_context(package.runner(key)) for _ in range(max(1, options.batching.instances))]
+            infer_funcs = [infer_adapter(runner, io, layout) for runner in runners]
+            triton = stack.enter_context(Triton(config=triton_config(options, key), **_statistics_open()))
+            triton.bind(
+                model_name=name,
+                infer_func=infer_funcs if len(infer_funcs) > 1 else infer_funcs[0],
+                inputs=tensors(io.inputs, layout),
+                outputs=tensors(io.outputs, layout),
+                config=config,
+                strict=True,
+            )
+            if options.null_model:
+                bind_null_model(triton, options.null_model, tensors(io.inputs, layout), layout)
+            triton.run()
+            for model in filter(None, (name, options.null_model)):
+                _wait_until_ready(options, model)
+            ready(
+                f"serving {name} ({key}) on http://{options.address}:{options.http_port} and "
+                f"grpc {options.address}:{options.grpc_port}; Ctrl-C stops"
+            )
+            sys.stdout.flush()
+            stop.wait()
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

@@ -1,20 +1,30 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 from navctl import __version__
+from navctl.cli.commands import COMMANDS
+from navctl.cli.main import main
 from tests.helpers import REPO, run_cli, write_project
 
 
-def test_version_and_help() -> None:
+def test_version_and_help(capsys) -> None:
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"navctl {__version__}"
     result = run_cli("--help")
-    for command in ("validate", "plan", "optimize", "status", "inspect", "schema"):
-        assert command in result.stdout
+    listed = re.findall(r"^  ([a-z]+)  ", result.stdout.split("Commands:")[1], re.M)
+    names = [command.__name__ for command in COMMANDS]
+    assert listed == names  # every command of the one list, in its order, and nothing else
+    for command in COMMANDS:  # a new command is checked without a line here
+        capsys.readouterr()
+        assert main([command.__name__, "--help"]) == 0
+        shown = capsys.readouterr().out
+        assert f"Usage: navctl {command.__name__} " in shown
+        assert " ".join(command.__doc__.split()[:4]) in " ".join(shown.split()), command.__name__
 
 
 def test_light_commands_import_no_framework(tmp_path: Path) -> None:
@@ -46,9 +56,17 @@ def test_plan_formats(tmp_path: Path) -> None:
     assert mermaid.startswith("flowchart LR") and "-->" in mermaid
 
 
-def test_bad_option_is_usage_error() -> None:
-    result = run_cli("plan", "x.yaml", "--format", "svg")
+def test_bad_option_value_is_usage_error(tmp_path: Path) -> None:
+    result = run_cli("plan", str(write_project(tmp_path)), "--format", "svg")
     assert result.returncode == 2
+    assert "navctl: error: --format svg: 'svg' is not one of 'tree', 'json', 'mermaid'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_recipe_is_usage_error(tmp_path: Path) -> None:
+    result = run_cli("plan", str(tmp_path / "x.yaml"))
+    assert result.returncode == 2
+    assert f"{tmp_path / 'x.yaml'}: no such file" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from navctl.cli.main import resume_command
+from navctl.cli.commands.optimize import resume_command
 from navctl.cli.output import PipeSafeStream
 from navctl.status import write_atomic
 from tests.helpers import load_status, run_cli, write_project

@@ -8,9 +8,10 @@ import asyncio
 import pytest
 
 from navctl.loadtest import driver, perf_analyzer
-from navctl.loadtest.run import LoadtestOptions, answer, tuning_grid
+from navctl.loadtest.answer import answer
+from navctl.loadtest.run import LoadtestOptions, tuning_grid
 from navctl.loadtest.stats import split_between
-from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 
 
 def test_closed_loop_measures_latency_at_the_client_and_settles() -> None:
@@ -130,7 +131,7 @@ def test_without_a_batch_axis_tuning_tries_no_dynamic_batching_only() -> None:
         (True, 500, [4, 8]),
     ]
     # with --max-batch-size 4 the preferred sizes stay within it (navctl serve refuses 8 > 4)
-    capped = LoadtestOptions(tune_delays_us=[0], config=ServingConfig(max_batch_size=4))
+    capped = LoadtestOptions(tune_delays_us=[0], batching=ServingConfig(max_batch_size=4))
     assert [c.preferred_batch_sizes for c in tuning_grid(capped, Target())] == [[], [4]]  # type: ignore[arg-type]
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from navctl.profiling.selection import select
 from navctl.recipe.models import Selection
-from navctl.status import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
+from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
 
 
 def _record(batch: int, throughput: float, p50: float, p95: float | None = None) -> ProfileRecord:

@@ -7,18 +7,10 @@ from pathlib import Path
 import pytest
 
 from navctl.cli.main import main
+from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult
 from navctl.report.comparability import comparability_warnings
 from navctl.report.diff import diff_status, parse_percent
-from navctl.status import (
-    CorrectnessResult,
-    EnvironmentInfo,
-    ProfileRecord,
-    RecipeInfo,
-    RunInfo,
-    RunnerResult,
-    Status,
-    ToolInfo,
-)
+from navctl.status import EnvironmentInfo, RecipeInfo, RunInfo, Status, ToolInfo
 from tests.helpers import status_package
 
 
@@ -171,7 +163,7 @@ def test_step_summary_names_machine_counts_and_unreliable_numbers() -> None:
 
 
 def _loadtested(status: Status, served: float, p99: float) -> Status:
-    from navctl.status import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+    from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
 
     point = LoadPoint(
         mode="concurrency", level=4, requests=100, throughput=served, p50_ms=p99 / 2, p99_ms=p99, stable=True
@@ -204,7 +196,7 @@ def test_load_test_results_are_diffed_reported_and_shown(tmp_path: Path, capsys)
 
 
 def test_a_drop_in_agreement_with_the_source_is_a_regression_whatever_the_speed() -> None:
-    from navctl.status import OutputError
+    from navctl.records.results import OutputError
 
     def gated(top1: float, cos: float) -> Status:
         status = _status(1000.0, 1.0, extra=False)

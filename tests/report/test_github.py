@@ -7,8 +7,9 @@ from pathlib import Path
 from navctl.engine.api import RunOutcome
 from navctl.engine.fleet import FleetEntry
 from navctl.recipe.load import load_recipe
+from navctl.records.results import CorrectnessResult, RunnerResult
 from navctl.report.github import annotation, publish_fleet, publish_run, run_annotations, set_outputs
-from navctl.status import EXCUSED_MARK, CorrectnessResult, RunnerResult, StepRecord
+from navctl.status import EXCUSED_MARK, StepRecord
 from tests.helpers import hand_status, write_project
 
 

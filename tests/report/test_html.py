@@ -13,21 +13,12 @@ import pytest
 
 from navctl.cli.main import main
 from navctl.contract.records import Artifact
+from navctl.records.loadtest import LoadPoint, LoadtestInfo, LoadtestRun, ServingConfig
+from navctl.records.results import CorrectnessResult, OutputError, RunnerResult, VerifyResult
 from navctl.report.html import fleet_page, single_page
 from navctl.report.pareto import frontier, operating_points
 from navctl.report.sources import ReportSource
-from navctl.status import (
-    CorrectnessResult,
-    LoadPoint,
-    LoadtestInfo,
-    LoadtestRun,
-    OutputError,
-    RunnerResult,
-    ServingConfig,
-    Status,
-    StepRecord,
-    VerifyResult,
-)
+from navctl.status import Status, StepRecord
 from tests.helpers import hand_status, profile_point, status_package
 
 ONNX_FILE = {"onnx/model.onnx": b"0" * 4096}  # a package's model file: the report shows its size

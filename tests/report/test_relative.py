@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 from navctl.cli.main import main
+from navctl.records.results import CorrectnessResult, RunnerResult
 from navctl.report.diff import diff_status, verdict_caveat
 from navctl.report.notes import run_notes
 from navctl.report.summary import result_rows, row_cells
 from navctl.report.tables import diff_cells
-from navctl.status import CorrectnessResult, RunnerResult, Status
+from navctl.status import Status
 from tests.helpers import hand_status, profile_point, status_package
 
 

@@ -10,20 +10,12 @@ import pytest
 from rich.console import Console
 
 from navctl.contract.records import AxisRange, TensorMeta
+from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult
 from navctl.report.console import results_table
 from navctl.report.markdown import markdown_summary
 from navctl.report.notes import run_notes
 from navctl.report.summary import result_rows
-from navctl.status import (
-    CorrectnessResult,
-    EnvironmentInfo,
-    ProfileRecord,
-    RecipeInfo,
-    RunInfo,
-    RunnerResult,
-    Status,
-    ToolInfo,
-)
+from navctl.status import EnvironmentInfo, RecipeInfo, RunInfo, Status, ToolInfo
 
 SEQ = AxisRange(axis=1, symbol="seq", min=16, typical=16, max=32, samples_min=16, samples_max=32)
 BATCH = AxisRange(axis=0, symbol="batch", min=1, typical=2, max=64, samples_min=2, samples_max=2)

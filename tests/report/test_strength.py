@@ -7,21 +7,12 @@ import io
 
 from rich.console import Console
 
+from navctl.records.results import CorrectnessResult, OutputError, RunnerResult, VerifyResult
 from navctl.report.console import results_table
 from navctl.report.markdown import markdown_summary
 from navctl.report.notes import run_notes
 from navctl.report.summary import result_rows, row_cells, shows_accuracy
-from navctl.status import (
-    CorrectnessResult,
-    EnvironmentInfo,
-    OutputError,
-    RecipeInfo,
-    RunInfo,
-    RunnerResult,
-    Status,
-    ToolInfo,
-    VerifyResult,
-)
+from navctl.status import EnvironmentInfo, RecipeInfo, RunInfo, Status, ToolInfo
 
 WEAK = (
     "the pass proves little: the error (rms 0.0058) is 104% of how much the output changes with the input "

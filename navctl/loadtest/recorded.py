@@ -1,0 +1,40 @@
+"""Load-test results kept in the package, and read back by `navctl triton --from-loadtest`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from navctl.errors import UsageError
+from navctl.records.loadtest import LoadtestInfo
+from navctl.triton.merging import Serving
+
+
+def record(package_path: Path, info: LoadtestInfo) -> None:
+    """Keep the results in the package, where `navctl status`, `report` and `diff` read them."""
+    from navctl.package import read_package_status, replace_package_status
+
+    status = read_package_status(package_path)
+    status.loadtest = info
+    replace_package_status(package_path, status)
+
+
+def apply_loadtest(package: Path, serving: Serving, say: Callable[[str], None]) -> None:
+    """The format and best batching `navctl loadtest` found, in place of `navctl triton`'s (a max batch
+    size the load test left to the default stays the one given)."""
+    from navctl.package import read_package_status
+
+    found = read_package_status(package).loadtest
+    if found is None or found.best is None:
+        raise UsageError(
+            f"{package} holds no load-test results", hint=f"navctl loadtest {package} --tune, then rerun this"
+        )
+    if serving.key is not None and serving.key != found.key:
+        raise UsageError(f"the load test served {found.key}, not {serving.key}; drop --format or rerun the load test")
+    best = found.best
+    serving.key = found.key
+    serving.merging_asked = best.dynamic_batching
+    serving.batching = best.model_copy(
+        update={"max_batch_size": best.max_batch_size or serving.batching.max_batch_size}
+    )
+    say(f"batching from the load test of {found.key}: {best.describe()}")
