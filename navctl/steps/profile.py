@@ -21,7 +21,7 @@ from navctl.engine.launch import die_with_parent
 from navctl.plan import registry
 from navctl.profiling.grid import run_grid, sweep_grid
 from navctl.profiling.interleave import MemberFailed
-from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings
+from navctl.profiling.measure import MeasureSettings, run_window
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.sweep import SweepResult
 from navctl.status import ProfileRecord
@@ -260,15 +260,7 @@ def _serve_runner(
                     runner.infer(feed)
                 conn.send(("ok", None))
             else:
-                latencies: list[float] = []
-                start = clock()
-                end = start
-                while end - start < seconds or len(latencies) < MIN_WINDOW_REQUESTS:
-                    t0 = clock()
-                    runner.infer(feed)
-                    end = clock()
-                    latencies.append(end - t0)
-                conn.send(("ok", latencies))
+                conn.send(("ok", run_window(lambda r=runner, f=feed: r.infer(f), seconds)))
         except Exception as exc:  # noqa: BLE001 - reported to the coordinator, which records it
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     if runner is not None:
