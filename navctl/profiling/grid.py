@@ -82,7 +82,8 @@ def run_grid(
         for member in active:
             member.use_shape(index)
         here = reference if reference in todo else None
-        session = run_session(active, todo, settings, False, reference=here, drift=False) if active else None
+        # warm from the first shape: each member gets one call at a new shape, as between batch sizes
+        session = run_session(active, todo, settings, False, reference=here, drift=False, warm=True) if active else None
         for key, outcome in (session.members if session else {}).items():
             _label(outcome.records, shape, dims)
             result.others[key] += outcome.records
@@ -126,6 +127,7 @@ def sweep_grid(
                 False,
                 gain_pct,
                 patience,
+                warm=True,
             )
         except Exception as exc:  # noqa: BLE001 - one shape's failure leaves the others' figures
             first.stopped = _also(first.stopped, shape, f"{type(exc).__name__}: {str(exc).strip()[:200]}")

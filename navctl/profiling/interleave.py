@@ -9,7 +9,9 @@ Pure logic over `Member` objects (a runner behind a pipe in production, a fake i
 - each batch size: warm-up for every member, then rounds of one window each until each member's
   last `windows` windows agree within `stability_pct` (at most `max_trials` rounds);
 - the auto sweep stops a member when throughput stops growing, counting stable points only: an
-  unstable point is re-measured in the next rounds and never ends a sweep;
+  unstable point is re-measured in the next rounds and never ends a sweep; a candidate clearly slower
+  than another at every size so far stops too (`rules.clearly_slower`), and the session ends once
+  every member has stopped;
 - the reference (the source model) is measured again at the end: its drift and the share of unstable
   points say whether the machine was too busy for the numbers to be trusted.
 """
@@ -23,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
-from navctl.profiling.rules import sweep_stop_reason, windows_stable
+from navctl.profiling.rules import clearly_slower, sweep_stop_reason, window_spread_pct, windows_stable
 from navctl.profiling.sweep import BETWEEN_SIZES_WARMUP_S, is_out_of_memory
 from navctl.recipe.models import Profiling
 from navctl.records.results import ProfileRecord
@@ -50,7 +52,7 @@ class Member(Protocol):
         """Run the model at this batch size for `seconds` (at least once)."""
 
     def window(self, batch_size: int, seconds: float) -> list[float]:
-        """Run requests for at least `seconds` (and MIN_WINDOW_REQUESTS); return each latency in s."""
+        """Run requests until `rules.window_done(count, elapsed, seconds)`; return each latency in s."""
 
 
 @dataclass
@@ -66,6 +68,7 @@ class MemberResult:
     stopped: str = ""
     error: str = ""
     active: bool = True
+    noise_pct: dict[int, float] = field(default_factory=dict)  # batch size -> spread of the kept windows
 
 
 @dataclass
@@ -110,6 +113,20 @@ def _sweep_continues(
     return not result.stopped
 
 
+def _stop_slower(results: dict[str, MemberResult], reference: str | None, floor_pct: float) -> None:
+    """A candidate clearly slower than another at every size so far ends its sweep; the reference never
+    does (the others' speed-ups need it), nor does a candidate with an unstable point."""
+    candidates = [r for key, r in results.items() if key != reference and r.records]
+    stable = {r.key: {p.batch_size: p.throughput for p in r.records if p.stable} for r in candidates}
+    for result in candidates:
+        if not result.active or not all(p.stable for p in result.records):
+            continue
+        own = [(p.batch_size, p.throughput, result.noise_pct.get(p.batch_size, 0.0)) for p in result.records]
+        others = {key: points for key, points in stable.items() if key != result.key}
+        if reason := clearly_slower(own, others, floor_pct):
+            result.stopped, result.active = reason, False
+
+
 def run_session(
     members: list[Member],
     sizes: dict[str, list[int]],
@@ -121,12 +138,14 @@ def run_session(
     reference: str | None = None,
     on_round: Callable[[int, int], None] | None = None,
     drift: bool = True,
+    warm: bool = False,
 ) -> SessionResult:
     """Profile `members` in rounds at each batch size; `sizes[key]` lists a member's batch sizes.
-    `drift=False`: the reference is not measured again at the end (a caller with more to measure does it)."""
+    `drift=False`: the reference is not measured again at the end (a caller with more to measure does it).
+    `warm`: the members have run already (another shape): one call at the first size, as between sizes."""
     results = {m.key: MemberResult(m.key) for m in members}
     window_s = settings.window_ms / 1000.0
-    started: set[str] = set()
+    started: set[str] = {m.key for m in members} if warm else set()
     start_reference: float | None = None
     for size in sorted({s for key in sizes for s in sizes[key]}):
         active = [m for m in members if results[m.key].active and size in sizes[m.key]]
@@ -162,6 +181,8 @@ def run_session(
             if not result.active or not windows[member.key]:
                 continue
             record = _record(size, windows[member.key], settings, stable[member.key])
+            kept = windows[member.key][-min(settings.windows, len(windows[member.key])) :]
+            result.noise_pct[size] = window_spread_pct([w.throughput for w in kept])
             if ref_windows:
                 record.vs_reference = same_round_ratio([w.throughput for w in windows[member.key]], ref_windows)
             result.records.append(record)
@@ -169,6 +190,8 @@ def run_session(
                 start_reference = record.throughput
             if auto and not _sweep_continues(result, record, gain_pct, patience, predict):
                 result.active = False
+        if auto:
+            _stop_slower(results, reference, gain_pct)
     moved = _drift(members, results, reference, start_reference, sizes, settings) if drift else None
     points = [r for m in results.values() for r in m.records]
     unstable = sum(1 for r in points if not r.stable)

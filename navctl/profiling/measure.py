@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from navctl.profiling.rules import windows_stable
+from navctl.profiling.rules import MIN_WINDOW_REQUESTS, window_done, windows_stable
 from navctl.records.results import ProfileRecord
 
-MIN_WINDOW_REQUESTS = 5
+__all__ = ["MIN_WINDOW_REQUESTS", "MeasureSettings", "measure", "profile_record", "run_window"]
 
 
 @dataclass(frozen=True)
@@ -44,22 +44,30 @@ def measure(
     window_times: list[float] = []
     stable = False
     for _ in range(settings.max_trials):
-        latencies: list[float] = []
-        start = clock()
-        end = start
-        while end - start < window_s or len(latencies) < MIN_WINDOW_REQUESTS:
-            t0 = clock()
-            infer()
-            end = clock()
-            latencies.append(end - t0)
+        latencies = run_window(infer, window_s, clock)
         window_latencies.append(latencies)
-        window_times.append(end - start)
-        window_throughputs.append(len(latencies) * batch_size / (end - start))
+        window_times.append(sum(latencies))
+        window_throughputs.append(len(latencies) * batch_size / window_times[-1] if window_times[-1] > 0 else 0.0)
         if windows_stable(window_throughputs, settings.windows, settings.stability_pct):
             stable = True
             break
     n = min(settings.windows, len(window_latencies))
     return profile_record(batch_size, [lat for w in window_latencies[-n:] for lat in w], sum(window_times[-n:]), stable)
+
+
+def run_window(
+    infer: Callable[[], object], window_s: float, clock: Callable[[], float] = time.perf_counter
+) -> list[float]:
+    """Requests until `rules.window_done`: each request's latency in seconds (a runner process's window)."""
+    latencies: list[float] = []
+    start = clock()
+    end = start
+    while not window_done(len(latencies), end - start, window_s):
+        t0 = clock()
+        infer()
+        end = clock()
+        latencies.append(end - t0)
+    return latencies
 
 
 def profile_record(batch_size: int, latencies_s: list[float], elapsed_s: float, stable: bool) -> ProfileRecord:

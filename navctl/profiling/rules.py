@@ -1,6 +1,34 @@
-"""The pure rules of profiling: when windows agree, and when the batch sweep stops."""
+"""The pure rules of profiling: when a window ends, when windows agree, and when a batch sweep stops."""
 
 from __future__ import annotations
+
+# A window holds at least this many requests (one request's timing is not a throughput figure) ...
+MIN_WINDOW_REQUESTS = 5
+# ... unless its requests are slow: once a window has run SLOW_WINDOW_S, this many are enough. The
+# figure's noise is then judged over windows (windows_stable compares whole windows), never within one
+# (3 latencies have no meaningful spread); 5 requests of a 5 s batch cost 25 s a window, 3 cost 15 s.
+SLOW_WINDOW_REQUESTS = 3
+SLOW_WINDOW_S = 0.25
+# An early stop compares a runner with the others at this many sizes at least: one size says nothing
+# about how each runtime batches.
+EARLY_STOP_MIN_SIZES = 2
+EARLY_STOP_MARK = "slower than"
+
+
+def window_done(requests: int, elapsed_s: float, window_s: float) -> bool:
+    """A window ends once it has run `window_s` and holds MIN_WINDOW_REQUESTS requests, or
+    SLOW_WINDOW_REQUESTS when it has run SLOW_WINDOW_S (whichever comes first)."""
+    if elapsed_s < window_s:
+        return False
+    return requests >= MIN_WINDOW_REQUESTS or (requests >= SLOW_WINDOW_REQUESTS and elapsed_s >= SLOW_WINDOW_S)
+
+
+def window_spread_pct(throughputs: list[float]) -> float:
+    """How far the windows kept for a figure lie from their mean at most, in percent: the figure's noise."""
+    if not throughputs:
+        return 0.0
+    mean = sum(throughputs) / len(throughputs)
+    return max(abs(t - mean) for t in throughputs) / mean * 100.0 if mean > 0 else 0.0
 
 
 def windows_stable(throughputs: list[float], windows: int, stability_pct: float) -> bool:
@@ -18,8 +46,9 @@ def sweep_stop_reason(points: list[tuple[int, float]], gain_pct: float, patience
     """Why the auto sweep stops after these (batch size, throughput) points, or '' to go on.
 
     Give stable points only: an unstable point neither extends nor ends a sweep. A size that fails to
-    beat the best before it by `gain_pct`% is a miss; `patience + 1` misses in a row end the sweep.
-    With `predict`, the sweep ends at the second miss in a row when the latency of the last two sizes,
+    beat the best before it by `gain_pct`% is a miss; `patience` misses in a row end the sweep (the
+    default 2: the second miss; 0 counts as 1). With `predict` and a patience over 2, the sweep ends
+    at the second miss in a row when the latency of the last two sizes,
     extended as a straight line (fixed cost + cost per sample), puts the throughput ceiling
     (1 / cost per sample) less than half the gain above the best: no larger size can count then.
     A single miss never ends a sweep this way (one noisy point bends the line), nor does a dip
@@ -33,8 +62,8 @@ def sweep_stop_reason(points: list[tuple[int, float]], gain_pct: float, patience
         else:
             misses += 1
         best = max(best, value)
-    if misses > patience:
-        return f"throughput gain under {gain_pct:g}% for {patience + 1} sizes"
+    if misses >= max(patience, 1):
+        return f"throughput gain under {gain_pct:g}% for {misses} size{'s' if misses > 1 else ''} in a row"
     if predict and misses >= 2:
         ceiling = throughput_ceiling(points[-2], points[-1])
         within = points[-1][1] >= best * (1.0 - gain_pct / 100.0)
@@ -66,3 +95,34 @@ def auto_batch_sizes(max_batch_size: int) -> list[int]:
     if sizes[-1] != max_batch_size:
         sizes.append(max_batch_size)
     return sizes
+
+
+def clearly_slower(own: list[tuple[int, float, float]], others: dict[str, dict[int, float]], floor_pct: float) -> str:
+    """Why a runner may stop its sweep early, or '': at each of its sizes (at least EARLY_STOP_MIN_SIZES)
+    some other runner was faster by more than the runner's own noise there.
+
+    `own`: the runner's (batch size, throughput, noise %) at every size it measured, stable ones only
+    (give '' for a runner with an unstable point: an unstable point never ends a sweep);
+    `others`: each other candidate's stable throughput per batch size. The noise counts as at least
+    `floor_pct` (the sweep's gain: a smaller difference is no evidence of a slower runtime).
+    """
+    if len(own) < EARLY_STOP_MIN_SIZES:
+        return ""
+    faster: list[str] = []
+    worst_gap = float("inf")
+    for size, throughput, noise_pct in own:
+        here = {key: points[size] for key, points in others.items() if size in points}
+        if not here:
+            return ""
+        best_key = max(here, key=lambda k: here[k])
+        gap = (here[best_key] / throughput - 1.0) * 100.0 if throughput > 0 else float("inf")
+        if gap <= max(noise_pct, floor_pct):
+            return ""
+        worst_gap = min(worst_gap, gap)
+        if best_key not in faster:
+            faster.append(best_key)
+    sizes = ", ".join(str(size) for size, _, _ in own)
+    return (
+        f"{EARLY_STOP_MARK} {' / '.join(faster)} at every size measured ({sizes}): by {worst_gap:.0f}% or more, "
+        "over its own noise"
+    )

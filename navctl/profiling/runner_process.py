@@ -17,7 +17,7 @@ from navctl.contract.tensors import ModelIO
 from navctl.engine.signals import die_with_parent
 from navctl.plan import registry
 from navctl.profiling.interleave import MemberFailed
-from navctl.profiling.measure import MIN_WINDOW_REQUESTS
+from navctl.profiling.measure import run_window
 from navctl.steps.child import StepContext, peak_rss_mb, seed_everything, set_threads
 from navctl.steps.common import runner_for
 
@@ -164,15 +164,7 @@ def serve_runner(
                     runner.infer(feed)
                 conn.send(("ok", None))
             else:
-                latencies: list[float] = []
-                start = clock()
-                end = start
-                while end - start < seconds or len(latencies) < MIN_WINDOW_REQUESTS:
-                    t0 = clock()
-                    runner.infer(feed)
-                    end = clock()
-                    latencies.append(end - t0)
-                conn.send(("ok", latencies))
+                conn.send(("ok", run_window(lambda r=runner, f=feed: r.infer(f), seconds)))
         except Exception as exc:  # noqa: BLE001 - reported to the coordinator, which records it
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
     if runner is not None:

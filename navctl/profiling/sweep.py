@@ -37,13 +37,16 @@ def sweep(
     gain_pct: float,
     patience: int,
     predict: bool = True,
+    warm: bool = False,
 ) -> SweepResult:
-    """Measure each size in turn. `make_infer(size)` builds the feed and returns a zero-arg call."""
+    """Measure each size in turn. `make_infer(size)` builds the feed and returns a zero-arg call.
+    `warm`: the runner has run already (at another shape), so its first size gets one call too."""
     result = SweepResult()
     for i, size in enumerate(sizes):
         try:
             infer = make_infer(size)
-            record = measure(infer, size, settings, warmup_s=None if i == 0 else BETWEEN_SIZES_WARMUP_S)
+            first = i == 0 and not warm
+            record = measure(infer, size, settings, warmup_s=None if first else BETWEEN_SIZES_WARMUP_S)
         except Exception as exc:
             if not is_out_of_memory(exc) or not result.records:
                 raise

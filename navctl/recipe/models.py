@@ -146,17 +146,22 @@ class Profiling(StrictModel):
     enabled: bool = True
     batch_sizes: Literal["auto"] | list[PositiveInt] = "auto"
     warmup_s: NonNegativeFloat = Field(0.1, description="time-based warm-up before the first batch size")
-    window_ms: PositiveFloat = Field(25.0, description="length of one measurement window (at least 5 requests)")
+    window_ms: PositiveFloat = Field(
+        25.0, description="length of one measurement window (at least 5 requests, or 3 once it has run 0.25 s)"
+    )
     windows: PositiveInt = Field(3, description="how many consecutive windows must agree")
     stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")
     max_trials: PositiveInt = Field(10, description="windows measured at most per batch size")
     throughput_gain_pct: NonNegativeFloat = Field(
         5.0, description="auto sweep: a batch size must gain this much throughput to count"
     )
-    patience: NonNegativeInt = Field(2, description="auto sweep: sizes tried after the gain stops")
+    patience: NonNegativeInt = Field(
+        2, description="auto sweep: this many sizes in a row missing the gain end it (2: the second; 0, 1: the first)"
+    )
     predict_saturation: bool = Field(
         True,
-        description="auto sweep: stop at the second miss when latency grows linearly and no larger size can gain",
+        description="auto sweep with a patience over 2: stop at the second miss when latency grows linearly and no "
+        "larger size can gain",
     )
     shapes: Literal["auto", "samples"] | list[ShapeChoice] = Field(
         "auto",

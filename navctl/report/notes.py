@@ -4,6 +4,7 @@ speedups whose raw figures disagree, failures excused or rejected, checks that p
 from __future__ import annotations
 
 from navctl.plan.registry import SOURCE, result_key
+from navctl.profiling.rules import EARLY_STOP_MARK
 from navctl.report.shape_rows import shapes_note
 from navctl.report.summary import result_rows
 from navctl.status import EXCUSED_MARK, Status
@@ -28,6 +29,9 @@ def run_notes(status: Status) -> list[str]:
             "speedup is their ratio in the same rounds; the throughput figures shown come from different "
             "moments of a machine whose speed drifted, so their ratio (raw) disagrees: trust the speedup"
         )
+    for key, result in status.results.items():  # its larger sizes were not measured: a reader must know
+        if result.profile_stopped.startswith(EARLY_STOP_MARK):
+            notes.append(f"{key}: sweep stopped early, {result.profile_stopped}")
     for step_id, record in status.steps.items():
         excused = record.reason.find(f"({EXCUSED_MARK}")
         if record.state == "failed" and excused >= 0:

@@ -7,6 +7,7 @@ import pytest
 from navctl.profiling import interleave
 from navctl.profiling.interleave import MemberFailed, run_session
 from navctl.profiling.measure import MeasureSettings
+from navctl.profiling.rules import window_done
 
 SETTINGS = MeasureSettings(warmup_s=0.0, window_ms=10, windows=3, stability_pct=10, max_trials=10)
 
@@ -47,7 +48,7 @@ class Fake:
 
     def window(self, batch_size: int, seconds: float) -> list[float]:
         latencies, spent = [], 0.0
-        while spent < seconds or len(latencies) < 5:
+        while not window_done(len(latencies), spent, seconds):
             latencies.append(self._latency(batch_size))
             spent += latencies[-1]
         return latencies
@@ -79,14 +80,17 @@ def test_quiet_machine_is_not_flagged_and_sweep_stops_at_saturation() -> None:
     assert session.unreliable == ""
     assert session.drift_pct == pytest.approx(0.0, abs=1e-6)
     assert all(r.stable for r in result.records)
-    # 1 ms + 1 ms/sample: 32 gains 3% (a miss, ceiling 1000/s still 3% above), 64 gains 1.5% and the
-    # straight latency line says nothing larger can gain: the sweep stops there, not after 128 too
-    assert "levels off" in result.stopped and "past batch 32" in result.stopped
-    assert result.records[-1].batch_size == 64
+    # 1 ms + 1 ms/sample: 32 gains 3% (the first miss), 64 gains 1.5% (the second): the sweep stops there
+    assert result.stopped == "throughput gain under 5% for 2 sizes in a row"
+    assert [r.batch_size for r in result.records] == [1, 2, 4, 8, 16, 32, 64]
     sizes = {source.key: [1, 2, 4, 8, 16, 32, 64, 128, 256]}
-    patient = run_session([source], sizes, SETTINGS, auto=True, predict=False)
-    assert "throughput gain under" in patient.members[source.key].stopped
+    # a patience of 3 waits for a third miss, unless the straight latency line says nothing larger can gain
+    patient = run_session([source], sizes, SETTINGS, auto=True, patience=3, predict=False)
+    assert patient.members[source.key].stopped == "throughput gain under 5% for 3 sizes in a row"
     assert patient.members[source.key].records[-1].batch_size == 128
+    predicted = run_session([source], sizes, SETTINGS, auto=True, patience=3, predict=True).members[source.key]
+    assert "levels off" in predicted.stopped and "past batch 32" in predicted.stopped
+    assert predicted.records[-1].batch_size == 64
 
 
 def test_unstable_points_never_end_a_sweep() -> None:
@@ -127,3 +131,90 @@ def test_out_of_memory_ends_a_sweep_quietly() -> None:
     assert [r.batch_size for r in result.records] == [1, 2, 4]
     assert result.stopped.startswith("out of memory at batch size 8")
     assert result.error == ""
+
+
+class Counting(Fake):
+    """A Fake that records the batch size of every window and the seconds of every warm-up."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.windows: list[int] = []
+        self.warmups: list[tuple[int, float]] = []
+
+    def warmup(self, batch_size: int, seconds: float) -> None:
+        self.warmups.append((batch_size, seconds))
+        super().warmup(batch_size, seconds)
+
+    def window(self, batch_size: int, seconds: float) -> list[float]:
+        self.windows.append(batch_size)
+        return super().window(batch_size, seconds)
+
+
+def test_a_runner_clearly_slower_at_every_size_stops_early_and_says_so() -> None:
+    machine = Machine(lambda t: 1.0)
+    source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=1e-3)
+    fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
+    slow = Counting("trace@torchscript-cpu", machine, per_sample_s=3e-4, fixed_s=2e-3)
+    sizes = [1, 2, 4, 8, 16, 32]
+    session = run_session(
+        [source, fast, slow], {m.key: sizes for m in (source, fast, slow)}, SETTINGS, auto=True, reference=source.key
+    )
+    stopped = session.members[slow.key]
+    assert [r.batch_size for r in stopped.records] == [1, 2]
+    assert stopped.stopped.startswith("slower than onnx@onnxruntime-cpu at every size measured (1, 2): by ")
+    assert max(slow.windows) == 2
+    # the faster candidate sweeps on; the reference, slower still, is never stopped this way
+    assert [r.batch_size for r in session.members[fast.key].records] == sizes
+    assert [r.batch_size for r in session.members[source.key].records] == sizes
+    # batch sizes given in the recipe are measured in full
+    given = run_session([source, fast, slow], {m.key: sizes for m in (source, fast, slow)}, SETTINGS, auto=False)
+    assert [r.batch_size for r in given.members[slow.key].records] == sizes
+
+
+def test_an_unstable_runner_never_stops_early() -> None:
+    class Jittery(Fake):
+        """Every other window runs at a third of the speed: its windows never agree."""
+
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.count = 0
+
+        def window(self, batch_size: int, seconds: float) -> list[float]:
+            self.count += 1
+            factor = 3.0 if self.count % 2 else 1.0
+            return [lat * factor for lat in super().window(batch_size, seconds)]
+
+    machine = Machine(lambda t: 1.0)
+    fast = Fake("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
+    slow = Jittery("trace@torchscript-cpu", machine, per_sample_s=1e-3, fixed_s=5e-3)
+    sizes = [1, 2, 4, 8]
+    session = run_session([fast, slow], {m.key: sizes for m in (fast, slow)}, SETTINGS, auto=True)
+    records = session.members[slow.key].records
+    assert not any(r.stable for r in records)
+    assert [r.batch_size for r in records] == sizes and session.members[slow.key].stopped == ""
+
+
+def test_the_session_ends_when_every_member_has_stopped() -> None:
+    machine = Machine(lambda t: 1.0)
+    # no fixed cost: throughput is flat from batch 1, so 2 and 4 are the two misses that end each sweep
+    members = [Counting(key, machine, per_sample_s=1e-4) for key in ("source@torch-cpu", "onnx@onnxruntime-cpu")]
+    sizes = [1, 2, 4, 8, 16, 32, 64, 128]
+    rounds: list[int] = []
+    session = run_session(
+        members, {m.key: sizes for m in members}, SETTINGS, auto=True, on_round=lambda size, trial: rounds.append(size)
+    )
+    for member in members:
+        assert session.members[member.key].stopped == "throughput gain under 5% for 2 sizes in a row"
+        assert max(member.windows) == 4
+    assert max(rounds) == 4
+
+
+def test_members_warm_from_another_shape_get_one_call_at_the_first_size() -> None:
+    machine = Machine(lambda t: 1.0)
+    settings = MeasureSettings(warmup_s=0.5, window_ms=10, windows=3, stability_pct=10, max_trials=10)
+    cold = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    run_session([cold], {cold.key: [1, 2]}, settings, auto=False)
+    assert cold.warmups == [(1, 0.5), (2, 0.0)]
+    warm = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    run_session([warm], {warm.key: [1, 2]}, settings, auto=False, warm=True)
+    assert warm.warmups == [(1, 0.0), (2, 0.0)]

@@ -5,7 +5,15 @@ import itertools
 import pytest
 
 from navctl.profiling.measure import MeasureSettings, measure
-from navctl.profiling.rules import auto_batch_sizes, sweep_stop_reason, throughput_ceiling, windows_stable
+from navctl.profiling.rules import (
+    auto_batch_sizes,
+    clearly_slower,
+    sweep_stop_reason,
+    throughput_ceiling,
+    window_done,
+    window_spread_pct,
+    windows_stable,
+)
 from navctl.profiling.sweep import is_out_of_memory, sweep
 
 
@@ -22,31 +30,37 @@ def _stops(throughputs: list[float], predict: bool = False, **rule) -> bool:
     return bool(sweep_stop_reason(points, **{"gain_pct": 5, "patience": 2, **rule}, predict=predict))
 
 
-def test_sweep_stops_after_the_gain_fails_for_patience_plus_one_sizes() -> None:
+def test_sweep_stops_at_the_second_miss_in_a_row_by_default() -> None:
     assert not _stops([100, 200, 400])
-    assert not _stops([100, 200, 202])
-    assert not _stops([100, 200, 202, 203])
-    assert _stops([100, 200, 202, 203, 204])
+    assert not _stops([100, 200, 202])  # one miss goes on
+    assert _stops([100, 200, 202, 203])  # the second ends it (patience 2, as documented)
+    assert sweep_stop_reason([(1, 100), (2, 200), (4, 202), (8, 203)], 5, 2) == (
+        "throughput gain under 5% for 2 sizes in a row"
+    )
     # a late gain resets the count
-    assert not _stops([100, 200, 202, 203, 300])
+    assert not _stops([100, 200, 202, 300, 301])
     # falling throughput counts as no gain
-    assert _stops([100, 90, 80, 70])
+    assert _stops([100, 90, 80])
+    # patience counts the misses that end it: 3 waits for a third, 1 and 0 end at the first
+    assert not _stops([100, 200, 202, 203], patience=3)
+    assert _stops([100, 200, 202, 203, 204], patience=3)
+    assert _stops([100, 100], patience=1)
     assert _stops([100, 100], patience=0)
 
 
-def test_sweep_stops_at_the_first_miss_when_latency_grows_linearly_past_it() -> None:
+def test_a_patient_sweep_stops_at_the_second_miss_when_latency_grows_linearly_past_it() -> None:
     # latency 1 ms + 1 ms/sample: 500, 667, 800, 889, 941, 970, 985 /s towards a ceiling of 1000/s
     sizes = (1, 2, 4, 8, 16, 32, 64)
     linear = [(b, b / (1.0 + b) * 1000) for b in sizes]
     # 32 misses the 5% gain, but the ceiling is still 3% above it; at 64 the rest is under 2.5%
-    assert sweep_stop_reason(linear[:6], 5, 2, predict=True) == ""
-    reason = sweep_stop_reason(linear, 5, 2, predict=True)
+    assert sweep_stop_reason(linear[:6], 5, 3, predict=True) == ""
+    reason = sweep_stop_reason(linear, 5, 3, predict=True)
     assert "levels off" in reason and "past batch 32" in reason and "1,000/s" in reason
-    # the same points without the prediction wait for patience + 1 misses
-    assert sweep_stop_reason(linear, 5, 2, predict=False) == ""
+    # the same points without the prediction wait for the third miss
+    assert sweep_stop_reason(linear, 5, 3, predict=False) == ""
     # a dip far below the best never ends a sweep by prediction, and a miss still growing goes on
-    assert not _stops([100, 200, 150], predict=True)
-    assert not _stops([100, 200, 209], predict=True)  # its line tends to 219/s, 9% above the best
+    assert not _stops([100, 200, 150], predict=True, patience=5)
+    assert not _stops([100, 200, 209], predict=True, patience=5)  # its line tends to 219/s, 9% above the best
     # throughput at its ceiling already (no fixed cost left): the second miss ends it, whatever the patience
     assert not _stops([1000, 1002], predict=True, patience=5)
     assert _stops([1000, 1002, 1003], predict=True, patience=5)
@@ -131,3 +145,55 @@ def test_sweep_raises_other_errors_and_oom_at_the_first_size() -> None:
 
     with pytest.raises(ValueError):
         sweep(bad, [1, 2], settings, False, 5, 2)
+
+
+def test_a_window_ends_at_five_requests_or_three_slow_ones() -> None:
+    assert not window_done(4, 0.1, window_s=0.025)  # fast requests: five of them
+    assert window_done(5, 0.1, window_s=0.025)
+    assert not window_done(5, 0.02, window_s=0.025)  # and the window's length
+    # slow requests: three are enough once the window has run 0.25 s, never fewer
+    assert not window_done(3, 0.24, window_s=0.025)
+    assert window_done(3, 0.3, window_s=0.025)
+    assert not window_done(2, 10.0, window_s=0.025)
+
+
+def test_slow_requests_measure_three_per_window_and_judge_stability_over_windows() -> None:
+    # a 0.2 s request: five per window cost 1 s, three cost 0.6 s; three windows that agree are kept
+    clock = FakeClock(itertools.repeat(0.2))
+    settings = MeasureSettings(warmup_s=0.0, window_ms=25, windows=3, stability_pct=10, max_trials=10)
+    record = measure(clock.infer, 64, settings, clock=clock)
+    assert record.stable and record.requests == 9
+    assert record.throughput == pytest.approx(320.0)
+    # windows of three that disagree (a slow window, then fast ones) are not stable until three agree
+    costs = itertools.chain([0.2] + [0.4] * 3, itertools.repeat(0.2))
+    clock = FakeClock(costs)
+    record = measure(clock.infer, 64, settings, clock=clock)
+    assert record.stable and record.requests == 9 and record.mean_ms == pytest.approx(200.0)
+
+
+def test_window_spread_is_the_farthest_window_from_the_mean() -> None:
+    assert window_spread_pct([100, 100, 100]) == pytest.approx(0.0)
+    assert window_spread_pct([90, 100, 110]) == pytest.approx(10.0)
+    assert window_spread_pct([]) == 0.0
+
+
+def test_a_runner_clearly_slower_at_every_size_may_stop() -> None:
+    others = {"onnx@onnxruntime-cpu": {1: 200.0, 2: 300.0, 4: 400.0}, "trace@torchscript-cpu": {1: 90.0, 2: 140.0}}
+    # 100 vs 200, 150 vs 300: twice as slow, with 3% noise
+    reason = clearly_slower([(1, 100.0, 3.0), (2, 150.0, 3.0)], others, floor_pct=5)
+    assert reason.startswith("slower than onnx@onnxruntime-cpu at every size measured (1, 2): by 100%")
+    # one size is not enough: runtimes batch differently
+    assert clearly_slower([(1, 100.0, 3.0)], others, floor_pct=5) == ""
+    # within its own noise at one size: no stop (noise 60% at batch 2, the gap 100%: still clear; 120%: not)
+    assert clearly_slower([(1, 100.0, 3.0), (2, 150.0, 60.0)], others, floor_pct=5) != ""
+    assert clearly_slower([(1, 100.0, 3.0), (2, 150.0, 120.0)], others, floor_pct=5) == ""
+    # a difference under the floor (the sweep's gain) is no evidence, whatever the noise
+    near = {"onnx@onnxruntime-cpu": {1: 104.0, 2: 156.0}}
+    assert clearly_slower([(1, 100.0, 0.5), (2, 150.0, 0.5)], near, floor_pct=5) == ""
+    # faster than the others at one size: goes on
+    assert clearly_slower([(1, 100.0, 3.0), (2, 350.0, 3.0)], others, floor_pct=5) == ""
+    # a size no other candidate measured: nothing to compare, goes on
+    assert clearly_slower([(1, 100.0, 3.0), (8, 150.0, 3.0)], others, floor_pct=5) == ""
+    # the best may differ by size: both are named
+    mixed = {"a@x": {1: 300.0, 2: 200.0}, "b@y": {1: 200.0, 2: 400.0}}
+    assert "slower than a@x / b@y at every size" in clearly_slower([(1, 100.0, 1.0), (2, 100.0, 1.0)], mixed, 5)

@@ -9,6 +9,7 @@ from navctl.contract.shapes import GridShape, dims_at, given, grid, record_label
 from navctl.profiling import interleave
 from navctl.profiling.grid import run_grid, sweep_grid
 from navctl.profiling.measure import MeasureSettings
+from navctl.profiling.rules import window_done
 
 SETTINGS = MeasureSettings(warmup_s=0.0, window_ms=10, windows=3, stability_pct=10, max_trials=10)
 
@@ -75,6 +76,7 @@ class ShapedFake:
         self.key, self.per_sample_s, self.fixed_s = key, per_sample_s, fixed_s
         self.shape = 0
         self.calls: list[tuple[int, int]] = []
+        self.warmups: list[tuple[int, float]] = []  # (shape, seconds)
 
     def use_shape(self, index: int) -> None:
         self.shape = index
@@ -84,11 +86,12 @@ class ShapedFake:
         return (self.fixed_s + self.per_sample_s * size) * (1 + self.shape)
 
     def warmup(self, batch_size: int, seconds: float) -> None:
+        self.warmups.append((self.shape, seconds))
         self._latency(batch_size)
 
     def window(self, batch_size: int, seconds: float) -> list[float]:
         latencies: list[float] = []
-        while sum(latencies) < seconds or len(latencies) < 5:
+        while not window_done(len(latencies), sum(latencies), seconds):
             latencies.append(self._latency(batch_size))
         return latencies
 
@@ -138,3 +141,28 @@ def test_a_runner_failing_at_one_shape_keeps_its_figures_at_the_others() -> None
     first, others = sweep_grid(make_infer, grid(INPUTS, "auto"), [1, 2], SETTINGS, _dims, False, 5.0, 2)
     assert [r.shape_name for r in first.records] == ["typical", "typical"] and others == []
     assert "at max 32: RuntimeError: no such shape" in first.stopped
+
+
+def test_warm_up_is_shared_across_shapes() -> None:
+    settings = MeasureSettings(warmup_s=0.5, window_ms=10, windows=3, stability_pct=10, max_trials=10)
+    member = ShapedFake("onnx@onnxruntime-cpu", per_sample_s=1e-4, fixed_s=1e-3)
+    run_grid([member], grid(INPUTS, "auto"), {member.key: [1, 2, 4]}, settings, _dims, auto=False)
+    # the time-based warm-up once, at the first shape's first size; one call at each size after it
+    assert member.warmups[0] == (0, 0.5) and all(seconds == 0.0 for _, seconds in member.warmups[1:])
+    assert {shape for shape, _ in member.warmups} == {0, 1}
+
+
+def test_warm_up_is_shared_across_shapes_alone_too(monkeypatch) -> None:
+    from navctl.profiling import sweep as sweep_module
+
+    asked: list[float | None] = []
+    real = sweep_module.measure
+
+    def recording(infer, size, settings, warmup_s=None):
+        asked.append(warmup_s)
+        return real(infer, size, settings, warmup_s=warmup_s)
+
+    monkeypatch.setattr(sweep_module, "measure", recording)
+    sweep_grid(lambda index, size: lambda: None, grid(INPUTS, "auto"), [1, 2], SETTINGS, _dims, False, 5.0, 2)
+    # the first shape: the recipe's warm-up (None), then one call per size; the second shape: one call per size
+    assert asked[0] is None and asked[1:] == [0.0] * (len(asked) - 1) and len(asked) == 4

@@ -106,3 +106,12 @@ def test_the_results_table_shows_why_a_speedup_disagrees_with_the_figures_beside
     assert any(n.startswith("speedup (raw ...): onnx@onnxruntime-cpu and the source model") for n in run_notes(drifted))
     agreeing = {f"{r.format}@{r.runner}": r for r in result_rows(BASE)}["onnx@onnxruntime-cpu"]
     assert agreeing.raw_speedup is None and "2.00x" in row_cells(agreeing)
+
+
+def test_a_runner_stopped_early_for_being_slower_is_named_under_the_table() -> None:
+    status = _run([(1, 50.0), (2, 80.0)], [(1, 100.0, 2.0), (2, 160.0, 2.0)])
+    status.results["onnx@onnxruntime-cpu"].profile_stopped = "throughput gain under 5% for 2 sizes in a row"
+    assert not any("stopped early" in n for n in run_notes(status))  # saturation is the sweep's normal end
+    why = "slower than trace@torchscript-cpu at every size measured (1, 2): by 40% or more, over its own noise"
+    status.results["onnx@onnxruntime-cpu"].profile_stopped = why
+    assert f"onnx@onnxruntime-cpu: sweep stopped early, {why}" in run_notes(status)
