@@ -13,8 +13,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from navctl.contract.decoder import DecoderInfo
 from navctl.contract.records import Artifact, TensorMeta
 from navctl.errors import UsageError
+from navctl.generation.records import GenerationResult
 
 SCHEMA_VERSION = 1
 STATUS_FILE = "status.yaml"
@@ -217,6 +219,7 @@ class RunnerResult(_Model):
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
     peak_rss_mb: float | None = Field(None, description="the runner's process peak resident memory while profiled")
+    generation: GenerationResult | None = Field(None, description="decoders: the greedy check and its figures")
 
 
 class ProfilingInfo(_Model):
@@ -333,6 +336,7 @@ class Status(_Model):
         "import (transitively) and runtime_files; editing one reruns the steps that read it",
     )
     batching: BatchingInfo | None = Field(None, description="the samples step's batch probe")
+    decoder: DecoderInfo | None = Field(None, description="the samples step found a causal LM with a key/value cache")
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)

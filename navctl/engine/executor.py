@@ -23,6 +23,7 @@ from navctl.engine.specs import build_spec, session_spec
 from navctl.engine.user_files import step_roles, user_files
 from navctl.engine.workspace import LOG_FILE, STEPS_DIR, Workspace
 from navctl.errors import RecipeProblem, UsageError
+from navctl.generation.spec import added_steps as generation_steps
 from navctl.plan import registry
 from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
@@ -123,6 +124,7 @@ class Executor:
         self._clock_start = time.monotonic()
         self._began: dict[str, float] = {}
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
+        self._added: list[PlannedStep] = []  # steps the plan gained while running (a decoder's generation)
 
     # ----- status -------------------------------------------------------------------------------
     def _previous_status(self) -> Status | None:
@@ -228,7 +230,9 @@ class Executor:
     def _loop(self, steps: list[PlannedStep], launcher) -> None:
         pending = list(steps)
         running: dict[str, _Running] = {}
-        while pending or running:
+        while pending or running or self._added:
+            pending += [s for s in self._added if s.available]
+            self._added.clear()
             if self.recipe_problems:
                 where = self.recipe_problems[0].field or "content"
                 for step in pending:
@@ -457,9 +461,25 @@ class Executor:
                 self.loaded, [t.name for t in self.status.inputs], self._output_names()
             ) + too_few_to_calibrate(self.loaded, self._sample_count(), self.plan.formats)
             self.recipe_problems += signature_problems(self.loaded.path, self.recipe, self.status.inputs)
+            self._grow(generation_steps(self.plan, self.ws.root, self.recipe))
         self.log(f"{record.state} {step.id} {record.reason}".rstrip())
         self._write()
         self.events.finished(step, record)
+
+    def _grow(self, steps: list[PlannedStep]) -> None:
+        """Add steps found while running (before select, which stays last) and schedule them."""
+        if not steps:
+            return
+        self.plan.steps[-1:-1] = steps
+        self.plan.notes.append(f"the samples step found a decoder: {len(steps)} generation steps added")
+        self.events.note(self.plan.notes[-1])
+        self._chain = self.plan.work_behind()
+        for step in steps:
+            state = "pending" if step.available else "unavailable"
+            self.status.steps[step.id] = StepRecord(kind=step.kind, state=state, reason=step.reason)
+            if not step.available:
+                self.events.finished(step, self.status.steps[step.id])
+        self._added += steps
 
     # ----- results ------------------------------------------------------------------------------
     def _run_select(self, step: PlannedStep) -> None:

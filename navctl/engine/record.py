@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from navctl import __version__
+from navctl.contract.decoder import DecoderInfo
 from navctl.contract.records import TensorMeta
 from navctl.contract.step import StepResult
 from navctl.errors import EXIT_FORMATS_FAILED, EXIT_OK
+from navctl.generation.record import apply_generation
 from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
 from navctl.plan.models import Plan, PlannedStep
@@ -146,6 +148,9 @@ def apply_result(status: Status, step: PlannedStep, result: StepResult) -> None:
         status.inputs = [TensorMeta(**t) for t in metrics.get("inputs", [])]
         status.outputs = [TensorMeta(**t) for t in metrics.get("outputs", [])]
         status.batching = BatchingInfo(**metrics["batching"]) if "batching" in metrics else None
+        status.decoder = DecoderInfo(**metrics["decoder"]) if "decoder" in metrics else None
+    elif step.kind == "generation":
+        apply_generation(status, step, result)
     elif step.kind == "correctness" and "correctness" in metrics:
         _result_entry(status, step).correctness = CorrectnessResult(**metrics["correctness"])
     elif step.kind == "verify" and "verify" in metrics:

@@ -6,6 +6,7 @@ from typing import Any
 
 from navctl.contract.step import CORRECTNESS_OUTPUTS, SPEC_FILE, CallableRef, ModelRef, StepSpec
 from navctl.engine.workspace import STEPS_DIR
+from navctl.generation import spec as generation_spec
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
 from navctl.recipe.load import LoadedRecipe
@@ -103,6 +104,8 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
             max_batch_size=recipe.batching.max_batch_size,
             selection_shape=recipe.selection.shape,
         )
+    elif step.kind == "generation":
+        options.update(generation_spec.options(recipe, step))
     parent_artifact = None
     if step.kind == "convert" and step.format:
         parent = registry.FORMATS[step.format].makers[recipe.framework].parent

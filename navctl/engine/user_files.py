@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from navctl.engine.source_imports import ModuleFinder, read_imports
+from navctl.generation.plan_ext import reads_model
 from navctl.hashing import sha256_file
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
@@ -43,6 +44,8 @@ def _makes(step: PlannedStep) -> registry.FormatDef | None:
 
 def _runs_source_model(step: PlannedStep, recipe: Recipe) -> bool:
     """The samples step and the source's profile steps run the source model; exports are made from it."""
+    if step.kind == "generation":
+        return reads_model(step)
     made = _makes(step)
     from_source = made is not None and made.makers[recipe.framework].parent == registry.SOURCE
     return step.format == registry.SOURCE or from_source

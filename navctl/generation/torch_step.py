@@ -32,6 +32,16 @@ def layout_of(cache: Any) -> CacheLayout:
     return CacheLayout(layers=len(flat) // 2, heads=int(key.shape[1]), head_dim=int(key.shape[3]), dtype=dtype)
 
 
+def example_args(layout: CacheLayout, batch: int = 2, sequence: int = 3, past: int = 4) -> tuple[torch.Tensor, ...]:
+    """Inputs for tracing or exporting CacheStep: sizes all different, so no two axes are confused."""
+    dtype = getattr(torch, layout.dtype)
+    ids = torch.ones(batch, sequence, dtype=torch.long)
+    mask = torch.ones(batch, past + sequence, dtype=torch.long)
+    pos = torch.arange(past, past + sequence, dtype=torch.long).repeat(batch, 1)
+    cache = [torch.randn(batch, layout.heads, past, layout.head_dim).to(dtype) for _ in range(2 * layout.layers)]
+    return (ids, mask, pos, *cache)
+
+
 def _cache_kwarg(model: torch.nn.Module) -> str:
     # transformers 5 renamed `past_key_values` to `cache`; older releases know only the first.
     params = inspect.signature(model.forward).parameters
@@ -72,19 +82,20 @@ class CacheStep(torch.nn.Module):
         return (out["logits"], *cache_tensors(present))
 
 
-def numpy_step(module: torch.nn.Module, layout: CacheLayout) -> DecodeStep:
+def numpy_step(module: torch.nn.Module, layout: CacheLayout, device: str = "cpu") -> DecodeStep:
     """The loop's DecodeStep over a module shaped like CacheStep (the eager wrapper, a TorchScript or
     torch.export program of it)."""
+    where = torch.device("cuda" if device == "cuda" else "cpu")
     past_names = layout.input_names()
     present_names = layout.output_names()
 
     def step(feed: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         names = ["input_ids", "attention_mask", "position_ids", *past_names]
-        args = [torch.from_numpy(np.ascontiguousarray(feed[n])) for n in names]
+        args = [torch.from_numpy(np.ascontiguousarray(feed[n])).to(where) for n in names]
         with torch.no_grad():
             outs = module(*args)
-        result = {"logits": outs[0].detach().float().numpy()}
-        result.update({n: t.detach().numpy() for n, t in zip(present_names, outs[1:], strict=True)})
+        result = {"logits": outs[0].detach().float().cpu().numpy()}
+        result.update({n: t.detach().cpu().numpy() for n, t in zip(present_names, outs[1:], strict=True)})
         return result
 
     return step

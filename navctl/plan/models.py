@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select"]
+StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select", "generation"]
 
 
 class PlannedStep(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import (
     model_validator,
 )
 
+from navctl.generation.settings import GenerationSettings
 from navctl.recipe.units import parse_duration, parse_size
 
 _ENTRYPOINT_RE = re.compile(r"^(?P<module>[^:]+):(?P<attr>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)$")
@@ -228,7 +229,13 @@ class Profiling(StrictModel):
         return value
 
 
-StrategyName = Literal["max-throughput", "min-latency", "max-throughput-within-latency-budget"]
+StrategyName = Literal[
+    "max-throughput",
+    "min-latency",
+    "max-throughput-within-latency-budget",
+    "min-time-to-first-token",  # decoders (navctl/generation/selection.py)
+    "max-tokens-per-second",
+]
 
 
 class Selection(StrictModel):
@@ -366,6 +373,9 @@ class Recipe(StrictModel):
     correctness: Correctness = Field(default_factory=Correctness)
     profiling: Profiling = Field(default_factory=Profiling)
     selection: Selection = Field(default_factory=Selection)
+    generation: GenerationSettings = Field(
+        default_factory=GenerationSettings, description="decoders only: the generation check and measurement"
+    )
     verify: Verify | None = None
     runtime_files: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list,

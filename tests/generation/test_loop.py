@@ -60,8 +60,15 @@ def test_eos_stops_and_pads_finished_rows():
         return {"logits": logits, "present.0.key": kv, "present.0.value": kv}
 
     seen = []
-    out = greedy(step, layout, np.ones((2, 3), dtype=np.int64), max_new_tokens=10, eos=eos, pad=0,
-                 on_token=lambda i, t: seen.append((i, t.tolist())))
+    out = greedy(
+        step,
+        layout,
+        np.ones((2, 3), dtype=np.int64),
+        max_new_tokens=10,
+        eos=eos,
+        pad=0,
+        on_token=lambda i, t: seen.append((i, t.tolist())),
+    )
     assert out.tokens.tolist() == [[4, 0], [1, 4]]
     assert seen == [(0, [4, 1]), (1, [0, 4])]
 
