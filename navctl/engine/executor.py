@@ -71,6 +71,9 @@ class Events:
     def note(self, message: str) -> None:
         """A one-line remark for the user."""
 
+    def added(self, steps: list[PlannedStep]) -> None:
+        """The plan gained steps while running (a decoder's generation steps)."""
+
 
 @dataclass
 class _Running:
@@ -474,6 +477,7 @@ class Executor:
         self.plan.notes.append(f"the samples step found a decoder: {len(steps)} generation steps added")
         self.events.note(self.plan.notes[-1])
         self._chain = self.plan.work_behind()
+        self.events.added(steps)
         for step in steps:
             state = "pending" if step.available else "unavailable"
             self.status.steps[step.id] = StepRecord(kind=step.kind, state=state, reason=step.reason)

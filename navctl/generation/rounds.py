@@ -28,6 +28,7 @@ class Series:
 
     figures: list[float] = field(default_factory=list)
     times_s: list[list[float]] = field(default_factory=list)
+    rounds: list[int] = field(default_factory=list)  # the round of each window (a stable runner sits out)
     stable: bool = False
 
 
@@ -44,6 +45,7 @@ def _rounds(
             figure, times = window(name)
             series[name].figures.append(figure)
             series[name].times_s.append(times)
+            series[name].rounds.append(index)
             series[name].stable = windows_stable(series[name].figures, windows, pct)
         if all(s.stable for s in series.values()):
             break
@@ -100,6 +102,7 @@ def kept(series: Series, windows: int) -> list[float]:
 
 def same_round_ratio(series: dict[str, Series], name: str, reference: str) -> float | None:
     """The median over rounds of this runner's figure over the reference's in the same round."""
-    pairs = list(zip(series[name].figures, series[reference].figures, strict=False))
+    theirs = dict(zip(series[reference].rounds, series[reference].figures, strict=True))
+    pairs = [(a, theirs[r]) for r, a in zip(series[name].rounds, series[name].figures, strict=True) if r in theirs]
     ratios = [a / b for a, b in pairs if b > 0]
     return float(np.median(ratios)) if ratios else None

@@ -36,6 +36,8 @@ def _onnxruntime(path: Path, layout: CacheLayout, threads: int, device: str) -> 
     options = ort.SessionOptions()
     if threads:
         options.intra_op_num_threads = threads
+    # idle threads that spin tax the runner measured next in the same process (generation/rounds.py)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device == "cuda" else ["CPUExecutionProvider"]
     session = ort.InferenceSession(str(path), options, providers=providers)
     names = [o.name for o in session.get_outputs()]

@@ -66,7 +66,7 @@ def reference(ctx: StepContext) -> dict[str, Any]:
                     pad_token_id=pad,
                 )
                 expected.append(out[:, ids.shape[1] :].numpy())
-    check = _compare(expected, runs, ctx, generate=True) if expected else None
+    check = compare(expected, runs, ctx.spec.options, generate=True) if expected else None
     result = {"check": check.model_dump()} if check else {}
     metrics = {"generation": {_key(ctx): result}}
     if check is not None and not check.passed:
@@ -74,14 +74,15 @@ def reference(ctx: StepContext) -> dict[str, Any]:
     return metrics
 
 
-def _compare(
+def compare(
     expected: list[np.ndarray],
     runs: list[Generation],
-    ctx: StepContext,
+    opts: dict[str, Any],
     generate: bool = False,
     ref_logits: list[np.ndarray] | None = None,
 ) -> GenerationCheck:
-    opts = ctx.spec.options
+    """Tokens (and, given the reference's logits, each step's logits) of every prompt against the source's.
+    `generate`: the expected tokens are transformers' generate's, which may stop at an eos."""
     precision = opts.get("precision", "fp32")
     reduced = precision != "fp32"
     divergence = None
@@ -143,7 +144,7 @@ def check(ctx: StepContext) -> dict[str, Any]:
         expected.append(ref["tokens"])
         logits.append(ref["logits"])
         runs.append(greedy(step, layout, ids, mask, int(ref["tokens"].shape[1])))
-    result = _compare(expected, runs, ctx, ref_logits=logits)
+    result = compare(expected, runs, ctx.spec.options, ref_logits=logits)
     metrics = {"generation": {_key(ctx): {"check": result.model_dump()}}}
     if not result.passed:
         if result.precision != "fp32":
