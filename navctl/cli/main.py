@@ -341,10 +341,13 @@ def status(
     for line in selection_lines(st):
         stdout.print(f"selected for {line}")
     if st.loadtest is not None:
+        from navctl.loadtest.generation_run import generation_table
         from navctl.report.tables import loadtest_table
 
         stdout.print(f"load test: {st.loadtest.answer}")
-        stdout.print(loadtest_table(st.loadtest))
+        stdout.print(
+            generation_table(st.loadtest) if getattr(st.loadtest, "generation", None) else loadtest_table(st.loadtest)
+        )
     unavailable = sum(1 for s in st.steps.values() if s.state == "unavailable")
     if unavailable:
         stdout.print(f"({unavailable} steps unavailable on the machine that ran it; --json lists them)")
@@ -570,6 +573,7 @@ def loadtest(
         if value is not None and not tune:
             raise checks.bad(option, value, "applies to --tune, which is not given")
     checks.request_shape(shape)
+    from navctl.loadtest.generation_run import generation_table
     from navctl.loadtest.run import LoadtestOptions, record, run_loadtest
     from navctl.report.tables import loadtest_table
     from navctl.status import ServingConfig
@@ -606,7 +610,7 @@ def loadtest(
         print_json(info.model_dump(mode="json"))
         return
     stdout.print(info.answer)
-    stdout.print(loadtest_table(info))
+    stdout.print(generation_table(info) if getattr(info, "generation", None) else loadtest_table(info))
 
 
 @app.command()

@@ -32,6 +32,7 @@ from navctl.triton.serve import ServeOptions
 STREAM_SUFFIX = "_stream"
 INPUT_IDS = "input_ids"
 MAX_NEW_TOKENS = "max_new_tokens"
+EOS_TOKEN_ID = "eos_token_id"  # optional: the request's own end token (a package records none)
 OUTPUT_IDS = "output_ids"
 STEP_MS = "step_ms"
 TOKEN = "token"
@@ -53,8 +54,9 @@ class Decoder:
     max_length: int | None = None  # prompt + new tokens (the model's positions), when known
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def request(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, int]:
-        """The prompt [1, S] and the token count a request asks for, or GenerateRequestError."""
+    def request(self, inputs: dict[str, np.ndarray]) -> tuple[np.ndarray, int, int | None]:
+        """The prompt [1, S], the token count a request asks for and the token that ends it (the
+        request's `eos_token_id`, a negative one for none, else the server's), or GenerateRequestError."""
         ids = np.asarray(inputs.get(INPUT_IDS, np.zeros(0)))
         if ids.ndim != 1 or ids.size == 0:
             raise GenerateRequestError(
@@ -72,13 +74,19 @@ class Decoder:
             raise GenerateRequestError(
                 f"prompt ({ids.size}) + {MAX_NEW_TOKENS} ({wanted}) exceeds the model's {self.max_length} positions"
             )
-        return ids.astype(np.int64).reshape(1, -1), wanted
+        eos = self.eos
+        if EOS_TOKEN_ID in inputs:
+            given = np.asarray(inputs[EOS_TOKEN_ID]).reshape(-1)
+            if given.size != 1 or not np.issubdtype(given.dtype, np.integer):
+                raise GenerateRequestError(f"{EOS_TOKEN_ID} must be one integer (negative: none)")
+            eos = int(given[0]) if int(given[0]) >= 0 else None
+        return ids.astype(np.int64).reshape(1, -1), wanted, eos
 
     def generate(self, inputs: dict[str, np.ndarray], on_token=None) -> tuple[np.ndarray, list[float]]:
         """One request's tokens [N] and per-step times in ms, its cache its own."""
-        prompt, wanted = self.request(inputs)
+        prompt, wanted, eos = self.request(inputs)
         with self.lock:
-            out = greedy(self.step, self.layout, prompt, max_new_tokens=wanted, eos=self.eos, on_token=on_token)
+            out = greedy(self.step, self.layout, prompt, max_new_tokens=wanted, eos=eos, on_token=on_token)
         return out.tokens[0].astype(np.int64), [t * 1000.0 for t in out.step_times_s]
 
 
@@ -154,6 +162,7 @@ def bind(triton, name: str, decoders: list[Decoder]) -> list[str]:
     inputs = [
         Tensor(name=INPUT_IDS, dtype=np.int64, shape=(-1,)),
         Tensor(name=MAX_NEW_TOKENS, dtype=np.int64, shape=(1,)),
+        Tensor(name=EOS_TOKEN_ID, dtype=np.int64, shape=(1,), optional=True),
     ]
     plain = [generate_function(d) for d in decoders]
     triton.bind(

@@ -99,14 +99,12 @@ async def closed_loop(
     answers: list[_Answer] = []
     errors = 0
     issued = 0
-    clients = [
-        AsyncioDecoupledModelClient(url, model, init_timeout_s=timeout_s, inference_timeout_s=timeout_s)
-        for _ in range(concurrency)
-    ]
+    clients = [AsyncioDecoupledModelClient(url, model, init_timeout_s=timeout_s) for _ in range(concurrency)]
     try:
         for client in clients:
             await client.__aenter__()
-        await asyncio.gather(*(_generate(c, prompts[0], 1) for c in clients))
+        # tritonclient's asyncio stream takes no timeout: every request is bounded here instead
+        await asyncio.wait_for(asyncio.gather(*(_generate(c, prompts[0], 1) for c in clients)), timeout_s)
         begun = time.perf_counter()
         deadline = begun + duration_s
 
@@ -116,7 +114,7 @@ async def closed_loop(
                 prompt = prompts[issued % len(prompts)]
                 issued += 1
                 try:
-                    answers.append(await _generate(client, prompt, max_new_tokens))
+                    answers.append(await asyncio.wait_for(_generate(client, prompt, max_new_tokens), timeout_s))
                 except Exception:  # noqa: BLE001 - a failed request is counted, the load goes on
                     errors += 1
 

@@ -71,6 +71,10 @@ def test_requests_are_checked_before_the_loop(model) -> None:
     ]:
         with pytest.raises(GenerateRequestError, match=words):
             decoder.request(inputs)
+    with pytest.raises(GenerateRequestError, match="eos_token_id must be one integer"):
+        decoder.request({**_request([1], 2), "eos_token_id": np.array([1, 2])})
+    assert decoder.request(_request([1], 2))[2] == 2  # the server's end token (the model's config)
+    assert decoder.request({**_request([1], 2), "eos_token_id": np.array([-1])})[2] is None
     with pytest.raises(GenerateRequestError, match="one request per call"):
         next(stream_function(decoder)([_request([1], 2), _request([2], 2)]))
 
