@@ -7,7 +7,8 @@ the streaming model share it). The models are bound with `max_batch_size 0` and 
 Triton hands each call one request; a call that still holds several runs them one after another.
 Concurrency comes from `instances` (one decode step each), never from merging caches.
 
-Two models are bound per decoder:
+Two models are bound per decoder, both taking `input_ids` [S], `max_new_tokens` [1] and, optionally,
+`eos_token_id` [1] (negative: none; absent: the server's):
 
 - `<name>` answers once: `output_ids` [N] and `step_ms` [N], each step's time in the server (step 0 is
   the prefill, so `step_ms[0]` is the server's time to first token, queueing and transfer excluded).
