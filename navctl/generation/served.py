@@ -22,6 +22,19 @@ EQUIVALENT = {"max-throughput": MAX_TPS, "min-latency": MIN_TTFT}
 MAX_NEW_TOKENS = 1024  # the most one request may ask for
 
 
+def batching_asked(options: Any) -> dict[str, Any]:
+    """The batching flags a serve or loadtest invocation gave, read from either shape of its options:
+    flat fields or `config` (before house-cli's split), or `batching` + `merging_asked` (after it)."""
+    config = getattr(options, "batching", None) or getattr(options, "config", None) or options
+    dynamic = getattr(options, "merging_asked", getattr(options, "dynamic_batching", None))
+    return {
+        "--max-batch-size": config.max_batch_size is not None,
+        "--dynamic-batching": bool(dynamic),
+        "--preferred-batch-size": bool(config.preferred_batch_sizes),
+        "instances": max(1, int(config.instances)),
+    }
+
+
 def is_decoder(package: Any) -> bool:
     return getattr(package.io, "decoder", None) is not None
 
@@ -91,17 +104,13 @@ def serve_decoder(package: Any, options: Any, ready: Callable[[str], None], say:
 
     from navctl.generation.serving import running
 
-    asked = {
-        "--max-batch-size": options.max_batch_size is not None,
-        "--dynamic-batching": bool(options.dynamic_batching),
-        "--preferred-batch-size": bool(options.preferred_batch_sizes),
-    }
+    asked = batching_asked(options)
     for flag, given in asked.items():
-        if given:
+        if flag.startswith("--") and given:
             raise UsageError(f"{flag}: a decoder's generate requests are never batched (each runs with its own cache)")
     key, why = choose(package, options.key, options.strategy)
     make = decode_step_loader(package, key)
-    decoders = [make() for _ in range(max(1, options.instances))]
+    decoders = [make() for _ in range(asked["instances"])]
     name = options.name or package.status.recipe.name
     say(f"decoder: greedy generation in the server over {key} ({why}), one request at a time per instance")
     with running(name, decoders, options, gpu=key.endswith("-cuda")) as names:

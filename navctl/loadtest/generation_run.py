@@ -18,7 +18,12 @@ import numpy as np
 
 from navctl.errors import UsageError
 from navctl.loadtest.generation import TTFT_SOURCE, GenerationLoadPoint, measure, point_line
-from navctl.status import LoadtestInfo, ServingConfig
+from navctl.status import LoadtestInfo
+
+try:  # house-cli's split moves the load-test records out of navctl.status
+    from navctl.records.loadtest import ServingConfig  # type: ignore[import-not-found]
+except ImportError:
+    from navctl.status import ServingConfig
 
 DRIVER = "navctl generate (pytriton asyncio decoupled gRPC client, one response per token)"
 REQUESTS_PER_CLIENT = 4  # with the duration, what bounds a level
@@ -47,21 +52,26 @@ def prompts_of(package: Any) -> list[np.ndarray]:
     return out
 
 
-def _refuse_options(options: Any) -> None:
-    """Options of the batch-request load test that mean nothing for generate requests."""
+def _refuse_options(options: Any) -> int:
+    """Options of the batch-request load test that mean nothing for generate requests; the instances."""
+    from navctl.generation.served import batching_asked
+
+    asked = batching_asked(options)
     given = {
         "--request-rate": bool(options.request_rates),
         "--latency-budget": options.latency_budget_ms is not None,
         "--tune": options.tune,
         "--batch": options.batch != 1,
         "--shape": options.shape is not None,
-        "--max-batch-size": options.config.max_batch_size is not None,
-        "--preferred-batch-size": bool(options.config.preferred_batch_sizes),
+        "--max-batch-size": asked["--max-batch-size"],
+        "--dynamic-batching": asked["--dynamic-batching"],
+        "--preferred-batch-size": asked["--preferred-batch-size"],
         "--driver perf_analyzer": options.driver == "perf_analyzer",
     }
     for flag, is_given in given.items():
         if is_given:
             raise UsageError(f"{flag}: does not apply to a decoder's generate load test (closed loop, one prompt each)")
+    return asked["instances"]
 
 
 def run_generation_loadtest(package_path: Path, options: Any, say: Callable[[str], None]) -> LoadtestInfo:
@@ -70,7 +80,7 @@ def run_generation_loadtest(package_path: Path, options: Any, say: Callable[[str
     from navctl.nav import load
     from navctl.plan.environment import cpu_name
 
-    _refuse_options(options)
+    instances = _refuse_options(options)
     with load(package_path) as package:
         key, why = choose(package, options.key, options.strategy)
         prompts = prompts_of(package)
@@ -79,7 +89,7 @@ def run_generation_loadtest(package_path: Path, options: Any, say: Callable[[str
         name = package.status.recipe.name
     lengths = sorted({len(p) for p in prompts})
     say(f"decoder: {key} ({why}); {len(prompts)} prompts of {lengths} tokens, {new_tokens} new tokens each")
-    config = ServingConfig(dynamic_batching=False, instances=options.config.instances)
+    config = ServingConfig(dynamic_batching=False, instances=instances)
     points: list[GenerationLoadPoint] = []
     with ServedModel(package_path, key, name, config) as served:
         for level in options.concurrency:

@@ -165,3 +165,21 @@ def test_generate_load_counts_tokens_and_first_token_times(server, expected) -> 
         assert 0 < point.server_ttft_ms["p50"] <= point.ttft_ms["p50"] <= point.latency_ms["p50"]
         assert set(point.ttft_ms) == {"p50", "p90", "p99", "mean"} and point.inter_token_ms["p50"] > 0
         assert "tokens/s" in point_line(point)
+
+
+def test_batching_flags_are_read_from_either_options_shape() -> None:
+    """serve's and loadtest's options before house-cli's split (flat, `config`) and after (`batching`)."""
+    from types import SimpleNamespace
+
+    from navctl.generation.served import batching_asked
+    from navctl.loadtest.run import LoadtestOptions
+    from navctl.status import ServingConfig
+
+    quiet = {"--max-batch-size": False, "--dynamic-batching": False, "--preferred-batch-size": False}
+    assert batching_asked(ServeOptions()) == {**quiet, "instances": 1}
+    assert batching_asked(ServeOptions(dynamic_batching=False, instances=3)) == {**quiet, "instances": 3}
+    assert batching_asked(ServeOptions(max_batch_size=4))["--max-batch-size"]
+    assert batching_asked(LoadtestOptions()) == {**quiet, "instances": 1}
+    assert batching_asked(LoadtestOptions(merging_asked=True))["--dynamic-batching"]
+    split = SimpleNamespace(batching=ServingConfig(preferred_batch_sizes=[2], instances=2), merging_asked=None)
+    assert batching_asked(split) == {**quiet, "--preferred-batch-size": True, "instances": 2}
