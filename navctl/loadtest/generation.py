@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -147,11 +148,18 @@ def measure(
     duration_s: float,
 ) -> list[GenerationLoadPoint]:
     """One closed-loop point per concurrency level, against `<name>_stream` on `grpc_url` (host:port)."""
+    from pytriton.client.warnings import NotSupportedTimeoutWarning
+
     url = grpc_url if "://" in grpc_url else f"grpc://{grpc_url}"
-    return [
-        asyncio.run(closed_loop(url, name + STREAM_SUFFIX, prompts, max_new_tokens, level, max_requests, duration_s))
-        for level in concurrency
-    ]
+    with warnings.catch_warnings():
+        # tritonclient's asyncio gRPC stream takes no timeout; closed_loop bounds every request itself
+        warnings.simplefilter("ignore", NotSupportedTimeoutWarning)
+        return [
+            asyncio.run(
+                closed_loop(url, name + STREAM_SUFFIX, prompts, max_new_tokens, level, max_requests, duration_s)
+            )
+            for level in concurrency
+        ]
 
 
 def point_line(point: GenerationLoadPoint) -> str:

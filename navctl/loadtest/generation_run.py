@@ -26,7 +26,7 @@ except ImportError:
     from navctl.status import ServingConfig
 
 DRIVER = "navctl generate (pytriton asyncio decoupled gRPC client, one response per token)"
-REQUESTS_PER_CLIENT = 4  # with the duration, what bounds a level
+REQUESTS_PER_CLIENT = 16  # with the duration, what bounds a level
 DEFAULT_NEW_TOKENS = 16
 
 

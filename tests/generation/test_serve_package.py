@@ -13,6 +13,7 @@ import pytest
 import torch
 
 from navctl.generation.serving import STREAM_SUFFIX
+from navctl.loadtest.generation_run import REQUESTS_PER_CLIENT
 from tests.generation.tiny_lm import TINY_LM, load
 from tests.helpers import free_ports, load_status, run_cli, stop_server, write_project
 
@@ -117,7 +118,7 @@ def test_loadtest_reports_tokens_per_second_and_first_token_time(package) -> Non
     assert gen["max_new_tokens"] == 4 and "queueing included" in gen["ttft"]
     assert [p["concurrency"] for p in gen["points"]] == [1, 2]
     for point in gen["points"]:
-        assert point["errors"] == 0 and 1 <= point["requests"] <= 4 * point["concurrency"]
+        assert point["errors"] == 0 and 1 <= point["requests"] <= REQUESTS_PER_CLIENT * point["concurrency"]
         assert point["tokens"] == 4 * point["requests"] or point["tokens"] < 4 * point["requests"]  # eos may stop
         assert point["tokens_per_s"] == pytest.approx(point["tokens"] / point["seconds"], rel=1e-2)
         assert 0 < point["server_ttft_ms"]["p50"] <= point["ttft_ms"]["p50"]
