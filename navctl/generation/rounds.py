@@ -1,6 +1,6 @@
 """Generation measured side by side: in each round every runner does one window (one timed window of
 prefills, or one greedy generation whose decode steps are timed), the first runner rotating, until
-each runner's last windows agree (profiling.windows within stability_pct) or the rounds run out.
+every runner's last windows agree (profiling.windows within stability_pct) or the rounds run out.
 
 In one process, unlike the forked profiling session (navctl/profiling/interleave.py): a decode step
 keeps its cache between calls and the runners are small enough to share the process; each runtime's
@@ -28,7 +28,7 @@ class Series:
 
     figures: list[float] = field(default_factory=list)
     times_s: list[list[float]] = field(default_factory=list)
-    rounds: list[int] = field(default_factory=list)  # the round of each window (a stable runner sits out)
+    rounds: list[int] = field(default_factory=list)  # the round of each window
     stable: bool = False
 
 
@@ -38,9 +38,7 @@ def _rounds(
     series = {name: Series() for name in names}
     for index in range(rounds):
         order = names[index % len(names) :] + names[: index % len(names)]
-        for name in order:
-            if series[name].stable:
-                continue
+        for name in order:  # nobody sits out: every round pairs every runner with the source
             time.sleep(PAUSE_S)
             figure, times = window(name)
             series[name].figures.append(figure)

@@ -70,8 +70,13 @@ def test_a_decoder_gains_the_generation_steps(tmp_path):
     plan = expand(recipe, _machine())
     before = [s.id for s in plan.steps]
     ModelIO(
-        inputs=[IDS, MASK], outputs=[LOGITS, *_cache("cache")], call="keyword", batching=True, batch_axis=0,
-        samples=2, decoder=detect([IDS, MASK], [LOGITS, *_cache("cache")]),
+        inputs=[IDS, MASK],
+        outputs=[LOGITS, *_cache("cache")],
+        call="keyword",
+        batching=True,
+        batch_axis=0,
+        samples=2,
+        decoder=detect([IDS, MASK], [LOGITS, *_cache("cache")]),
     ).write(tmp_path / "model_io.json")
     steps = added_steps(plan, tmp_path, recipe)
     ids = [s.id for s in steps if s.available]
@@ -105,9 +110,9 @@ def test_a_model_that_is_not_a_decoder_plans_as_before(tmp_path):
     recipe = _recipe(targets=["onnx", "openvino"])
     plan = expand(recipe, _machine())
     assert not any(s.id.startswith("generation/") or s.kind == "generation" for s in plan.steps)
-    ModelIO(
-        inputs=[IDS, MASK], outputs=[LOGITS], call="keyword", batching=True, batch_axis=0, samples=2
-    ).write(tmp_path / "model_io.json")
+    ModelIO(inputs=[IDS, MASK], outputs=[LOGITS], call="keyword", batching=True, batch_axis=0, samples=2).write(
+        tmp_path / "model_io.json"
+    )
     assert added_steps(plan, tmp_path, recipe) == []
     assert added_steps(plan, tmp_path / "missing", recipe) == []
 
