@@ -52,6 +52,13 @@ DECODE_FORMATS: dict[str, DecodeFormat] = {
         ("onnxruntime",),
         precision="int8",
     ),
+    "onnx-fp16": DecodeFormat(
+        "onnx-fp16/decode_step.onnx",
+        "onnx",
+        f"{_STEPS}.generation_export:convert_onnx_fp16",
+        ("onnxruntime",),
+        precision="fp16",
+    ),
 }
 
 

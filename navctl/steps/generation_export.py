@@ -111,3 +111,17 @@ def quantize_onnx_dynamic(ctx: StepContext) -> dict[str, Any]:
     )
     ctx.add_artifact(target)
     return {"exporter": "onnxruntime.quantization.quantize_dynamic (int8 weights)"}
+
+
+def convert_onnx_fp16(ctx: StepContext) -> dict[str, Any]:
+    import onnx
+    from onnxconverter_common import float16
+
+    target = ctx.spec.options["decode_artifact"]
+    model = onnx.load(str(ctx.path(ctx.spec.options["parent_artifact"])))
+    # float32 in and out (the cache too), so the loop and the check feed it as the others
+    converted = float16.convert_float_to_float16(model, keep_io_types=True)
+    ctx.path(target).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(converted, str(ctx.path(target)))
+    ctx.add_artifact(target)
+    return {"exporter": "onnxconverter_common.float16 (keep_io_types)"}
