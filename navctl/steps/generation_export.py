@@ -115,13 +115,14 @@ def quantize_onnx_dynamic(ctx: StepContext) -> dict[str, Any]:
 
 def convert_onnx_fp16(ctx: StepContext) -> dict[str, Any]:
     import onnx
-    from onnxconverter_common import float16
+    from onnxruntime.transformers.float16 import convert_float_to_float16
 
     target = ctx.spec.options["decode_artifact"]
     model = onnx.load(str(ctx.path(ctx.spec.options["parent_artifact"])))
-    # float32 in and out (the cache too), so the loop and the check feed it as the others
-    converted = float16.convert_float_to_float16(model, keep_io_types=True)
+    # ONNX Runtime's converter: onnxconverter-common's breaks the Cast nodes transformers' norms add
+    # (a float16 output where float32 was typed); float32 in and out (the cache too), as the others
+    converted = convert_float_to_float16(model, keep_io_types=True)
     ctx.path(target).parent.mkdir(parents=True, exist_ok=True)
     onnx.save(converted, str(ctx.path(target)))
     ctx.add_artifact(target)
-    return {"exporter": "onnxconverter_common.float16 (keep_io_types)"}
+    return {"exporter": "onnxruntime.transformers.float16 (keep_io_types)"}
