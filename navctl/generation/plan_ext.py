@@ -11,6 +11,8 @@ Steps (kind `generation`):
                                   one merged model (empty cache for the prefill)
   generation/convert/openvino     openvino/decode_step.xml from that ONNX, names kept
   generation/export/torchscript-trace  the same step traced (torchscript-trace/decode_step.pt)
+  generation/export/torch-export       the same step as an ExportedProgram (torch-export/decode_step.pt2)
+  generation/convert/onnx-int8|fp16    reduced-precision decode steps from the ONNX one
   generation/check/<format@runner>     greedy tokens and per-step logits against the reference
   generation/profile              time to first token and decode latency, every runner side by side
 """
@@ -44,6 +46,9 @@ DECODE_FORMATS: dict[str, DecodeFormat] = {
     ),
     "torchscript-trace": DecodeFormat(
         "torchscript-trace/decode_step.pt", None, f"{_STEPS}.generation_export:trace_torchscript", ("torchscript",)
+    ),
+    "torch-export": DecodeFormat(
+        "torch-export/decode_step.pt2", None, f"{_STEPS}.generation_export:export_program", ("torch-export",)
     ),
     "onnx-int8": DecodeFormat(
         "onnx-int8/decode_step.onnx",

@@ -79,10 +79,19 @@ def _torchscript(path: Path, layout: CacheLayout, threads: int, device: str) -> 
     return numpy_step(module, layout, device)
 
 
+def _exported(path: Path, layout: CacheLayout, threads: int, device: str) -> DecodeStep:
+    import torch
+
+    from navctl.generation.torch_step import numpy_step
+
+    return numpy_step(torch.export.load(str(path)).module(), layout, device)
+
+
 LOADERS: dict[str, Callable[[Path, CacheLayout, int, str], DecodeStep]] = {
     "onnxruntime": _onnxruntime,
     "openvino": _openvino,
     "torchscript": _torchscript,
+    "torch-export": _exported,
 }
 
 

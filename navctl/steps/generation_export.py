@@ -101,6 +101,29 @@ def trace_torchscript(ctx: StepContext) -> dict[str, Any]:
     return {"exporter": "torch.jit.trace"}
 
 
+def export_program(ctx: StepContext) -> dict[str, Any]:
+    import torch
+
+    from navctl.generation.torch_step import example_args
+
+    layout = layout_of(ctx)
+    target = ctx.spec.options["decode_artifact"]
+    auto = torch.export.Dim.AUTO  # named Dims over-constrain the mask length (total >= past); AUTO does not
+    shapes = ({0: auto, 1: auto},) * 3 + (tuple({0: auto, 2: auto} for _ in layout.input_names()),)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        try:
+            program = torch.export.export(
+                _wrapper(ctx, layout), example_args(layout), dynamic_shapes=shapes, strict=False
+            )
+        except Exception as exc:
+            raise StepFailed(f"the decode step did not export (torch.export): {root_cause(exc)}") from exc
+    ctx.path(target).parent.mkdir(parents=True, exist_ok=True)
+    torch.export.save(program, str(ctx.path(target)))
+    ctx.add_artifact(target)
+    return {"exporter": "torch.export (non-strict)"}
+
+
 def quantize_onnx_dynamic(ctx: StepContext) -> dict[str, Any]:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
