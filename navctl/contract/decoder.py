@@ -38,14 +38,23 @@ def _part(match: re.Match[str]) -> tuple[int, int]:
     return int(match.group(3)), 0 if match.group(4) == "key" else 1
 
 
-def detect(inputs: list[TensorMeta], outputs: list[TensorMeta]) -> DecoderInfo | None:
+def detect(
+    inputs: list[TensorMeta], outputs: list[TensorMeta], marked: list[str] | None = None
+) -> DecoderInfo | None:
     """The decoder a model is, or None: it must take token ids and return logits plus a complete cache
-    (a key and a value of the same 4-d shape on every layer)."""
+    (a key and a value of the same 4-d shape on every layer). `marked`: the outputs the recipe names as
+    the cache (`generation.cache_outputs`, layer by layer, key then value), for names navctl would not
+    recognize."""
     names = {t.name for t in inputs}
     if TOKEN_INPUT not in names:
         return None
     cache: dict[tuple[int, int], TensorMeta] = {}
-    for out in outputs:
+    by_name = {t.name: t for t in outputs}
+    if marked:
+        if len(marked) % 2 or any(name not in by_name for name in marked):
+            return None
+        cache = {(i // 2, i % 2): by_name[name] for i, name in enumerate(marked)}
+    for out in outputs if not marked else []:
         match = _CACHE.match(out.name)
         if match:
             cache[_part(match)] = out

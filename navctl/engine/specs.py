@@ -78,6 +78,8 @@ def build_spec(step: PlannedStep, loaded: LoadedRecipe, threads: int, output_nam
             },
             max_batch_size=recipe.batching.max_batch_size,
         )
+        if recipe.generation.cache_outputs:  # a decoder's cache, where the recipe names it
+            options["cache_outputs"] = recipe.generation.cache_outputs
     elif step.kind in ("export", "convert") and step.format:
         fmt = registry.FORMATS[step.format]
         options.update(_section(recipe, fmt.options), precision=fmt.precision)

@@ -21,6 +21,11 @@ class GenerationSettings(BaseModel):
         default_factory=lambda: [1, 4],
         description="batch sizes whose decode latency and tokens per second are measured",
     )
+    cache_outputs: list[str] | None = Field(
+        None,
+        description="the outputs that are the key/value cache, layer by layer, key then value, when their names "
+        "are not ones navctl recognizes (cache_<layer>_<0|1>, past_key_values_<layer>_<0|1>, present.<layer>.key)",
+    )
     max_rounds: PositiveInt = Field(
         8, description="side-by-side measurement rounds at most per point (fewer once every runner is stable)"
     )

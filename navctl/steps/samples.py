@@ -85,7 +85,8 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         ctx.add_artifact(f"{INPUT_DIR}/{i}.npz")
         ctx.add_artifact(f"{OUTPUT_DIR}/{i}.npz")
     io = record_bounds(ctx, feeds, io, _probe_infer(runner, opts.get("output_names")))
-    io.decoder = detect_decoder(io.inputs, io.outputs)  # the executor adds the generation steps for one
+    # a decoder: the executor adds its generation steps
+    io.decoder = detect_decoder(io.inputs, io.outputs, opts.get("cache_outputs"))
     io.write(ctx.path(MODEL_IO_FILE))
     ctx.add_artifact(MODEL_IO_FILE)
     runner.close()

@@ -37,6 +37,16 @@ def test_a_flattened_dynamic_cache_or_legacy_tuple_is_a_decoder():
         assert info.attention_mask == "attention_mask"
 
 
+def test_the_recipe_may_name_the_cache_outputs():
+    odd = [TensorMeta(name=n, dtype="float32", shape=[-1, 2, -1, 16]) for n in ("k0", "v0", "k1", "v1")]
+    assert detect([IDS], [LOGITS, *odd]) is None  # names navctl does not know
+    info = detect([IDS], [LOGITS, *odd], marked=["k0", "v0", "k1", "v1"])
+    assert info is not None and info.layers == 2 and info.cache_outputs == ["k0", "v0", "k1", "v1"]
+    assert info.attention_mask is None
+    assert detect([IDS], [LOGITS, *odd], marked=["k0", "v0", "k1"]) is None  # a value missing
+    assert detect([IDS], [LOGITS, *odd], marked=["k0", "v0", "nope", "v1"]) is None
+
+
 def test_not_decoders():
     assert detect([IDS, MASK], [LOGITS]) is None  # no cache: use_cache=False, or a classifier
     x = TensorMeta(name="x", dtype="float32", shape=[-1, 8])
