@@ -44,3 +44,15 @@ def added_steps(plan: Plan, workspace: Path, recipe: Any) -> list[PlannedStep]:
     if io.decoder is None:
         return []
     return plan_ext.extend(plan, recipe.profiling.enabled)
+
+
+def learned(plan: Plan, recipe: Any, last_run: Any) -> Plan:
+    """`navctl plan` after a run that found a decoder: the plan with the steps a run will add, and a note
+    saying why they are there (before any run, only the samples step can tell)."""
+    if last_run is None or getattr(last_run, "decoder", None) is None or not recipe.generation.enabled:
+        return plan
+    steps = plan_ext.extend(plan, recipe.profiling.enabled)
+    if steps:
+        plan.steps[-1:-1] = steps
+        plan.notes.append(f"the last run found a decoder: {len(steps)} generation steps run after the samples step")
+    return plan

@@ -63,6 +63,10 @@ def test_tiny_llama_generates_identically_through_every_format(tmp_path):
     single_forward = {"correctness/onnx@onnxruntime-cpu", "correctness/openvino@openvino-cpu"}
     assert set(failed) <= single_forward, failed
     assert result.returncode == (1 if failed else 0), result.stderr[-2000:]
+    # navctl plan now knows: the last run's decoder puts the generation steps in the plan, with a note
+    planned = json.loads(run_cli("plan", str(recipe), "--format", "json").stdout)
+    assert {s["id"] for s in planned["steps"]} == set(steps)
+    assert any("the last run found a decoder" in note for note in planned["notes"])
 
 
 def test_tiny_qwen2_with_left_padding_matches_through_onnx(tmp_path):
@@ -105,3 +109,4 @@ def test_a_classifier_gets_no_generation_steps(tmp_path):
     assert sorted(status["steps"]) == sorted(s["id"] for s in planned["steps"])  # the run is its plan
     assert "export/onnx" in status["steps"] and not any(k.startswith("generation/") for k in status["steps"])
     assert "generation" not in result.stderr
+    assert not any("decoder" in note for note in planned["notes"])
