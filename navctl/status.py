@@ -13,6 +13,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import Field, ValidationError
 
+from navctl.contract.decoder import DecoderInfo
 from navctl.contract.records import Artifact, TensorMeta
 from navctl.errors import UsageError
 from navctl.records.base import Record
@@ -129,6 +130,7 @@ class Status(Record):
         "import (transitively) and runtime_files; editing one reruns the steps that read it",
     )
     batching: BatchingInfo | None = Field(None, description="the samples step's batch probe")
+    decoder: DecoderInfo | None = Field(None, description="the samples step found a causal LM with a key/value cache")
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
+from navctl.contract.decoder import DecoderInfo
 from navctl.contract.kind_options import SESSION_TAG
 from navctl.contract.records import TensorMeta
 from navctl.records.results import CorrectnessResult, ProfileRecord, ProfilingInfo, VerifyResult
@@ -27,6 +28,7 @@ class SamplesMetrics(KindMetrics):
     inputs: list[TensorMeta] = Field(default_factory=list)
     outputs: list[TensorMeta] = Field(default_factory=list)
     batching: BatchingInfo | None = None
+    decoder: DecoderInfo | None = Field(None, description="the model is a causal LM with a key/value cache")
 
 
 class MakeMetrics(KindMetrics):
@@ -73,6 +75,14 @@ class SessionMetrics(KindMetrics):
     session: ProfilingInfo
 
 
+class GenerationMetrics(KindMetrics):
+    """A generation step's figures by format@runner (the check one key, the side-by-side measurement every
+    key it measured): only the fields it sends, which replace those of the same name in status."""
+
+    kind: Literal["generation"] = Field("generation", exclude=True)
+    generation: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+
 def _tag(value: Any) -> str | None:
     if isinstance(value, dict):
         kind, session = value.get("kind"), "session" in value
@@ -88,6 +98,7 @@ AnyMetrics = Annotated[
     | Annotated[CorrectnessMetrics, Tag("correctness")]
     | Annotated[VerifyMetrics, Tag("verify")]
     | Annotated[ProfileMetrics, Tag("profile")]
-    | Annotated[SessionMetrics, Tag(SESSION_TAG)],
+    | Annotated[SessionMetrics, Tag(SESSION_TAG)]
+    | Annotated[GenerationMetrics, Tag("generation")],
     Discriminator(_tag),
 ]

@@ -11,9 +11,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, SerializerFunctionWrapHandler, Tag, model_serializer
 
+from navctl.generation.settings import GenerationSettings
 from navctl.recipe.models import Profiling, ShapeChoice
 
-StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select"]
+StepKind = Literal["samples", "export", "convert", "correctness", "profile", "verify", "select", "generation"]
 # the process that profiles several runners side by side: a profile spec whose options name its members
 SESSION_TAG = "profile-session"
 
@@ -54,6 +55,7 @@ class SamplesOptions(RunnerOptions):
         default_factory=dict, description="input -> axis -> its declared range (recipe inputs[].axes)"
     )
     max_batch_size: int = 64
+    cache_outputs: list[str] | None = Field(None, description="a decoder's cache outputs, where the recipe names them")
 
 
 class Calibration(BaseModel):
@@ -125,6 +127,23 @@ class SessionOptions(KindOptions):
     reference: str | None = Field(None, description="the source runner's result key, when among the members")
 
 
+class GenerationOptions(GenerationSettings, KindOptions):
+    """A decoder's generation steps (navctl/generation/plan_ext.py): the recipe's `generation` section
+    itself, the logits tolerance, and what each step makes, checks or measures."""
+
+    kind: Literal["generation"] = Field("generation", exclude=True)
+    atol: float = 1e-4
+    rtol: float = 1e-3
+    decode_artifact: str | None = Field(None, description="the decode-step artifact the step makes or runs")
+    parent_artifact: str | None = Field(None, description="the decode-step artifact it is converted from")
+    precision: str = "fp32"
+    members: dict[str, str | None] = Field(
+        default_factory=dict, description="profile: format@runner -> its decode-step artifact (None: the source)"
+    )
+    reference: str | None = Field(None, description="profile: the source's key, the ratios' baseline")
+    profiling: dict[str, Any] = Field(default_factory=dict, description="profile: the recipe's measurement settings")
+
+
 def _tag(value: Any) -> str | None:
     if isinstance(value, dict):
         kind, session = value.get("kind"), "members" in value
@@ -140,7 +159,8 @@ AnyOptions = Annotated[
     | Annotated[CorrectnessOptions, Tag("correctness")]
     | Annotated[VerifyOptions, Tag("verify")]
     | Annotated[ProfileOptions, Tag("profile")]
-    | Annotated[SessionOptions, Tag(SESSION_TAG)],
+    | Annotated[SessionOptions, Tag(SESSION_TAG)]
+    | Annotated[GenerationOptions, Tag("generation")],
     Discriminator(_tag),
 ]
 

@@ -12,6 +12,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from navctl.contract.decoder import DecoderInfo
 from navctl.contract.records import TensorMeta
 
 INPUT_DIR = "model_input"
@@ -34,6 +35,7 @@ class ModelIO(BaseModel):
     bounds: list[str] = Field(
         default_factory=list, description="samples made at the shape ranges' bounds (model_input/bounds/<name>.npz)"
     )
+    decoder: DecoderInfo | None = None  # a causal LM with a cache (navctl/contract/decoder.py)
 
     @property
     def input_names(self) -> list[str]:

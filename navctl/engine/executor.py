@@ -16,6 +16,7 @@ from navctl.contract.step import SPEC_FILE
 from navctl.engine import sessions
 from navctl.engine.cache import StepCache, read_result
 from navctl.engine.launch import Launcher, make_launcher
+from navctl.engine.plan_growth import grow
 from navctl.engine.preload import preload
 from navctl.engine.record import (
     apply_result,
@@ -81,6 +82,7 @@ class Executor:
         # when each step began, for the report's timeline (status records it as seconds after this start)
         self._clock_start = time.monotonic()
         self._began: dict[str, float] = {}
+        self._added: list[PlannedStep] = []  # steps the plan gained while running, not yet scheduled
         self._log = open(self.ws.root / LOG_FILE, "a", encoding="utf-8")  # noqa: SIM115 - closed in run()
 
     # ----- status -------------------------------------------------------------------------------
@@ -139,7 +141,8 @@ class Executor:
     def _loop(self, steps: list[PlannedStep], launcher) -> None:
         pending = list(steps)
         running = RunningSteps(launcher, self.log)
-        while pending or running:
+        while pending or running or self._added:
+            pending, self._added = pending + self._added, []  # steps a decoder's samples step added
             if self.recipe_problems:
                 where = self.recipe_problems[0].field or "content"
                 for step in pending:
@@ -284,6 +287,8 @@ class Executor:
         self.status.steps[step.id] = record
         if kind(step.kind).records_signature and record.state in SUCCESS_STATES:
             self.recipe_problems = recipe_problems(self.loaded, self.status, self.plan, self.ws.root)
+            self._added += grow(self.plan, self.status, self.ws.root, self.recipe, self.events)
+            self.scheduler.refresh(self.plan)
         self.log(f"{record.state} {step.id} {record.reason}".rstrip())
         self._write()
         self.events.finished(step, record)

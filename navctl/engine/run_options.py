@@ -27,3 +27,6 @@ class Events:
 
     def note(self, message: str) -> None:
         """A one-line remark for the user."""
+
+    def added(self, steps: list[PlannedStep]) -> None:
+        """The plan gained steps while running (a decoder's generation steps)."""

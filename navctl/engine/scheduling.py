@@ -14,6 +14,10 @@ from navctl.status import SUCCESS_STATES
 class Scheduler:
     def __init__(self, plan: Plan, state_of: Callable[[str], str]) -> None:
         self.state_of = state_of  # a step's current state in status.yaml
+        self.refresh(plan)
+
+    def refresh(self, plan: Plan) -> None:
+        """Read the plan again: it gained steps while running (navctl.engine.plan_growth)."""
         self._chain = plan.work_behind()
         # steps whose runtimes import something later (the worker's annex); asked at every scheduling turn
         self._annex_steps = annex_steps(plan)

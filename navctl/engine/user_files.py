@@ -44,6 +44,8 @@ def _makes(step: PlannedStep) -> registry.FormatDef | None:
 
 def _runs_source_model(step: PlannedStep, recipe: Recipe) -> bool:
     """The samples step and the source's profile steps run the source model; exports are made from it."""
+    if kind(step.kind).reads_model is not None:
+        return kind(step.kind).reads_model(step)
     made = _makes(step)
     from_source = made is not None and made.makers[recipe.framework].parent == registry.SOURCE
     return step.format == registry.SOURCE or from_source

@@ -87,6 +87,10 @@ def _run_loadtest(package_path: Path, options: LoadtestOptions, say: Callable[[s
     use_pa = options.driver == "perf_analyzer" or (options.driver == "auto" and perf_analyzer.available())
     if options.driver == "perf_analyzer" and not perf_analyzer.available():
         raise EnvironmentProblem("perf_analyzer is not on PATH", hint="use --driver navctl (tritonclient asyncio)")
+    from navctl.loadtest.generation_run import is_decoder_package, run_generation_loadtest
+
+    if is_decoder_package(package_path):  # generate requests: tokens/s and time to first token
+        return run_generation_loadtest(package_path, options, say)
     target = load_target(package_path, options)
     if target.note:
         say(target.note)

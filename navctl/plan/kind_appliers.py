@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from navctl.contract.kind_metrics import (
     CorrectnessMetrics,
+    GenerationMetrics,
     MakeMetrics,
     ProfileMetrics,
     SamplesMetrics,
     VerifyMetrics,
 )
 from navctl.contract.step import StepResult
+from navctl.generation.record import apply_generation_figures
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
 from navctl.records.results import CorrectnessResult, RunnerResult
@@ -26,6 +28,11 @@ def result_entry(status: Status, step: PlannedStep) -> RunnerResult:
 def apply_samples(status: Status, step: PlannedStep, result: StepResult, metrics: SamplesMetrics) -> None:
     status.inputs, status.outputs = metrics.inputs, metrics.outputs
     status.batching = metrics.batching
+    status.decoder = metrics.decoder
+
+
+def apply_generation(status: Status, step: PlannedStep, result: StepResult, metrics: GenerationMetrics) -> None:
+    apply_generation_figures(status, metrics.generation)
 
 
 def apply_correctness(status: Status, step: PlannedStep, result: StepResult, metrics: CorrectnessMetrics) -> None:

@@ -11,6 +11,7 @@ from navctl.contract.kind_options import (
     CorrectnessOptions,
     ExportOptions,
     Gate,
+    GenerationOptions,
     ProfileOptions,
     SamplesOptions,
     Tolerance,
@@ -66,6 +67,8 @@ def samples_options(given: SpecInputs) -> SamplesOptions:
             if t.axes
         },
         max_batch_size=recipe.batching.max_batch_size,
+        # a decoder's cache, where the recipe names it (set only then: other specs stay as they were)
+        **({"cache_outputs": recipe.generation.cache_outputs} if recipe.generation.cache_outputs else {}),
     )
 
 
@@ -140,3 +143,9 @@ def profile_options(given: SpecInputs) -> ProfileOptions:
         max_batch_size=recipe.batching.max_batch_size,
         selection_shape=recipe.selection.shape,
     )
+
+
+def generation_options(given: SpecInputs) -> GenerationOptions:
+    from navctl.generation.spec import options
+
+    return GenerationOptions(**options(given.recipe, given.step))

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from navctl.contract import kind_metrics as metrics
 from navctl.contract import kind_options as options
 from navctl.contract.step import StepResult
+from navctl.generation.plan_ext import reads_model
 from navctl.plan import kind_appliers as appliers
 from navctl.plan import kind_builders as builders
 from navctl.plan.models import PlannedStep
@@ -41,6 +42,8 @@ class KindDef:
     reads_verify: bool = False  # calls the recipe's verify function
     reads_parent_artifact: bool = False  # reads the artifact of the format it is made from
     records_signature: bool = False  # learns the model's inputs and outputs (the recipe's names are checked then)
+    # which of its steps build the user's model (None: the format and its maker say; navctl.engine.user_files)
+    reads_model: Callable[[PlannedStep], bool] | None = None
 
 
 def _profiles_together(recipe: Recipe) -> bool:
@@ -110,6 +113,17 @@ KINDS: dict[str, KindDef] = _defs(
         reads_verify=True,
     ),
     KindDef("select", None, None, None, inline=True),
+    # a decoder's steps, added once the samples step found one (navctl/generation/plan_ext.py names each
+    # step's function: decode-step exports, the reference, the checks, the side-by-side measurement)
+    KindDef(
+        "generation",
+        options.GenerationOptions,
+        metrics.GenerationMetrics,
+        None,
+        builders.generation_options,
+        appliers.apply_generation,
+        reads_model=reads_model,
+    ),
 )
 # the process that measures a profiling session's members side by side (engine.sessions)
 SESSION_FUNCTION = "navctl.steps.profile:measure_together"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from navctl.generation import selection as generation_selection
 from navctl.plan.registry import SOURCE
 from navctl.recipe.models import Selection
 from navctl.records.results import ProfileRecord, RunnerResult
@@ -79,6 +80,11 @@ def select(results: dict[str, RunnerResult], settings: Selection, verify_require
             chosen[strategy] = max_throughput_within_budget(
                 pool, settings.latency_budget_ms, settings.latency_percentile
             )
+        elif strategy in generation_selection.STRATEGIES:
+            chosen[strategy] = generation_selection.choose(strategy, results)
+    if generation_selection.measured(results):  # a decoder: its own figures decide too
+        for strategy in generation_selection.STRATEGIES:
+            chosen.setdefault(strategy, generation_selection.choose(strategy, results))
     if settings.pin is not None:
         chosen[PINNED] = settings.pin if settings.pin in pool else None
     return chosen

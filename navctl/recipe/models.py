@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from navctl.generation.settings import GenerationSettings
 from navctl.plan.keys import split_key
 from navctl.recipe.fields import NAME_RE, Duration, Entrypoint, MemorySize, StrictModel
 from navctl.recipe.options import (
@@ -190,7 +191,13 @@ class Profiling(StrictModel):
         return value
 
 
-StrategyName = Literal["max-throughput", "min-latency", "max-throughput-within-latency-budget"]
+StrategyName = Literal[
+    "max-throughput",
+    "min-latency",
+    "max-throughput-within-latency-budget",
+    "min-time-to-first-token",  # decoders (navctl/generation/selection.py)
+    "max-tokens-per-second",
+]
 
 
 class Selection(StrictModel):
@@ -234,6 +241,9 @@ class Recipe(StrictModel):
     correctness: Correctness = Field(default_factory=Correctness)
     profiling: Profiling = Field(default_factory=Profiling)
     selection: Selection = Field(default_factory=Selection)
+    generation: GenerationSettings = Field(
+        default_factory=GenerationSettings, description="decoders only: the generation check and measurement"
+    )
     verify: Verify | None = None
     runtime_files: list[Annotated[str, Field(min_length=1)]] = Field(
         default_factory=list,

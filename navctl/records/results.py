@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import Field
 
+from navctl.generation.records import GenerationResult
 from navctl.records.base import Record
 
 
@@ -128,6 +129,7 @@ class RunnerResult(Record):
     profile_stopped: str = Field("", description="why the batch sweep ended early (e.g. out of memory at 256)")
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried, when tuned")
     peak_rss_mb: float | None = Field(None, description="the runner's process peak resident memory while profiled")
+    generation: GenerationResult | None = Field(None, description="decoders: the greedy check and its figures")
 
 
 class ProfilingInfo(Record):

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from navctl.engine.executor import Events
+from navctl.generation.report import generation_table
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.registry import result_key
 from navctl.report.summary import result_columns, result_rows, table_lines
@@ -58,6 +59,9 @@ class PlainProgress(Events):
     def note(self, message: str) -> None:
         self.console.print(Text(message, style="yellow"), highlight=False, soft_wrap=True)
 
+    def added(self, steps: list[PlannedStep]) -> None:
+        self.total += sum(1 for s in steps if s.available)
+
     def stop(self) -> None:
         """Nothing to tear down for plain lines."""
 
@@ -82,7 +86,7 @@ class LiveProgress(PlainProgress):
 
     def started(self, step: PlannedStep) -> None:
         self.running[step.id] = time.monotonic()
-        if step.kind == "profile":
+        if step.kind == "profile" or step.exclusive:
             # Redrawing 8 times a second would take a core from the runners being measured: the live
             # rows go while profiling runs (finished steps still print their line) and come back after.
             if self.live.is_started:
@@ -114,7 +118,7 @@ def progress_for(console: Console, plan: Plan) -> PlainProgress:
 _MINOR_COLUMNS = ("peak MB", "p95 ms", "max abs err", "@batch", "p50 ms")
 
 
-def results_table(status: Status, width: int | None = None) -> Table | Group:
+def formats_table(status: Status, width: int | None = None) -> Table | Group:
     """Formats x runners; never cuts a name or a number: minor columns go first, then text folds."""
     rows = result_rows(status)
     columns = result_columns(rows)
@@ -147,6 +151,13 @@ def results_table(status: Status, width: int | None = None) -> Table | Group:
         values = [Text(v, style=style) if i == correct else v for i, v in enumerate(cell)]
         table.add_row(*[values[i] for i in keep])
     return table
+
+
+def results_table(status: Status, width: int | None = None) -> Table | Group:
+    """The formats table, with a decoder's generation figures below it (navctl/generation/report.py)."""
+    table = formats_table(status, width)
+    generation = generation_table(status)
+    return table if generation is None else Group(table, generation)
 
 
 def _results_lines(status: Status, lines, columns) -> Group:

@@ -194,6 +194,9 @@ def diff_status(base: Status, new: Status, threshold_pct: float, basis: str = "r
     served = _loadtest_row(base, new, threshold_pct)
     if served is not None:
         rows.append(served)
+    from navctl.generation.diff import generation_rows  # imports this module's DiffRow
+
+    rows += generation_rows(base, new, threshold_pct, basis)
     return rows
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.decoder import detect as detect_decoder
 from navctl.contract.loading import load_callable
 from navctl.contract.records import TensorMeta
 from navctl.contract.step import MODEL_IO_FILE, CallableRef
@@ -84,6 +85,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         ctx.add_artifact(f"{INPUT_DIR}/{i}.npz")
         ctx.add_artifact(f"{OUTPUT_DIR}/{i}.npz")
     io = record_bounds(ctx, feeds, io, _probe_infer(runner, opts.output_names))
+    io.decoder = detect_decoder(io.inputs, io.outputs, opts.cache_outputs)  # the executor adds its steps
     io.write(ctx.path(MODEL_IO_FILE))
     ctx.add_artifact(MODEL_IO_FILE)
     runner.close()
@@ -95,6 +97,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         "batching": BatchingInfo(
             enabled=batching, batchable=io.batchable, probe=io.batch_probe, reason=io.batch_reason
         ).model_dump(),
+        **({"decoder": io.decoder.model_dump()} if io.decoder else {}),
     }
 
 

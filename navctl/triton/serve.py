@@ -117,6 +117,10 @@ def serve(
     previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with load(package_path) as package, ExitStack() as stack:
+            from navctl.generation.served import is_decoder, serve_decoder
+
+            if is_decoder(package):  # a generate endpoint, the decode loop in the server
+                return serve_decoder(package, options, ready, say, stop)
             key = options.key or package.best(options.strategy)
             io = package.io
             name = options.name or package.status.recipe.name

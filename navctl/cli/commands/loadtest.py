@@ -67,6 +67,7 @@ def loadtest(
         if value is not None and not tune:
             raise checks.bad(option, value, "applies to --tune, which is not given")
     checks.request_shape(shape)
+    from navctl.loadtest.generation_run import generation_table
     from navctl.loadtest.recorded import record
     from navctl.loadtest.run import LoadtestOptions, run_loadtest
     from navctl.report.tables import loadtest_table
@@ -94,4 +95,4 @@ def loadtest(
         print_json(info.model_dump(mode="json"))
         return
     stdout.print(info.answer)
-    stdout.print(loadtest_table(info))
+    stdout.print(generation_table(info) if getattr(info, "generation", None) else loadtest_table(info))

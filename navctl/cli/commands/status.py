@@ -32,10 +32,12 @@ def status(
     for line in selection_lines(st):
         stdout.print(f"selected for {line}")
     if st.loadtest is not None:
+        from navctl.loadtest.generation_run import generation_table
         from navctl.report.tables import loadtest_table
 
         stdout.print(f"load test: {st.loadtest.answer}")
-        stdout.print(loadtest_table(st.loadtest))
+        info = st.loadtest
+        stdout.print(generation_table(info) if getattr(info, "generation", None) else loadtest_table(info))
     unavailable = sum(1 for s in st.steps.values() if s.state == "unavailable")
     if unavailable:
         stdout.print(f"({unavailable} steps unavailable on the machine that ran it; --json lists them)")
