@@ -81,6 +81,8 @@ class GenerationMetrics(KindMetrics):
 
     kind: Literal["generation"] = Field("generation", exclude=True)
     generation: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    exporter: str | None = Field(None, description="a decode-step export: the tool that made the file")
+    warnings: list[str] = Field(default_factory=list, description="what that tool warned")
 
 
 def _tag(value: Any) -> str | None:

@@ -16,6 +16,7 @@ from navctl.generation.loop import CacheLayout
 from navctl.generation.selection import MAX_TPS, MIN_TTFT, STRATEGIES
 from navctl.generation.serving import Decoder
 from navctl.plan.keys import device_of
+from navctl.triton.merging import Serving
 
 # The throughput and latency strategies' generation counterparts: `--strategy` keeps its default and
 # its meaning on a decoder (most tokens per second, or the first token soonest).
@@ -23,11 +24,9 @@ EQUIVALENT = {"max-throughput": MAX_TPS, "min-latency": MIN_TTFT}
 MAX_NEW_TOKENS = 1024  # the most one request may ask for
 
 
-def batching_asked(options: Any) -> dict[str, Any]:
-    """The batching flags a serve or loadtest invocation gave, read from either shape of its options:
-    flat fields or `config` (before house-cli's split), or `batching` + `merging_asked` (after it)."""
-    config = getattr(options, "batching", None) or getattr(options, "config", None) or options
-    dynamic = getattr(options, "merging_asked", getattr(options, "dynamic_batching", None))
+def batching_asked(options: Serving) -> dict[str, Any]:
+    """The batching flags a serve or loadtest invocation gave (their shared `Serving` options)."""
+    config, dynamic = options.batching, options.merging_asked
     return {
         "--max-batch-size": config.max_batch_size is not None,
         "--dynamic-batching": bool(dynamic),

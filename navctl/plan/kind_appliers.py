@@ -56,6 +56,12 @@ def apply_profile(status: Status, step: PlannedStep, result: StepResult, metrics
         entry.correctness = CorrectnessResult(passed=True, problem="the reference")
 
 
+def note_decode_step(record: StepRecord, metrics: GenerationMetrics) -> None:
+    """A decode-step export's step record, as a format's: which exporter made it and what it warned."""
+    if metrics.exporter is not None:
+        record.made_by, record.warnings = metrics.exporter, metrics.warnings
+
+
 def note_maker(record: StepRecord, metrics: MakeMetrics) -> None:
     """A made file's step record: which exporter made it, what it warned, which samples calibrated it."""
     record.made_by = metrics.exporter

@@ -122,6 +122,7 @@ KINDS: dict[str, KindDef] = _defs(
         None,
         builders.generation_options,
         appliers.apply_generation,
+        note_record=appliers.note_decode_step,
         reads_model=reads_model,
     ),
 )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from navctl.contract.decoder import detect
+from navctl.contract.kind_options import GenerationOptions
 from navctl.contract.records import TensorMeta
 from navctl.contract.tensors import ModelIO
 from navctl.generation import plan_ext
@@ -132,7 +133,7 @@ def _run(tokens, logits):
 
 
 def test_compare_reports_the_first_diverging_step_with_both_tokens():
-    opts = {"atol": 1e-4, "rtol": 1e-3}
+    opts = GenerationOptions(atol=1e-4, rtol=1e-3)
     want = [np.array([[5, 6, 7]])]
     ref_logits = [np.zeros((3, 1, 4), dtype=np.float32)]
     same = compare(want, [_run([[5, 6, 7]], np.zeros((3, 1, 4)))], opts, ref_logits=ref_logits)
@@ -145,5 +146,6 @@ def test_compare_reports_the_first_diverging_step_with_both_tokens():
     drift[2] += 0.01
     logits_off = compare(want, [_run([[5, 6, 7]], drift)], opts, ref_logits=ref_logits)
     assert logits_off.tokens_match and not logits_off.passed and "step 2's logits" in logits_off.problem
-    reduced = compare(want, [_run([[5, 6, 7]], drift)], {**opts, "precision": "int8"}, ref_logits=ref_logits)
+    int8 = opts.model_copy(update={"precision": "int8"})
+    reduced = compare(want, [_run([[5, 6, 7]], drift)], int8, ref_logits=ref_logits)
     assert reduced.passed and reduced.gate.startswith("tokens")  # reduced precision: tokens decide

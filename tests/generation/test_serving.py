@@ -167,19 +167,20 @@ def test_generate_load_counts_tokens_and_first_token_times(server, expected) -> 
         assert "tokens/s" in point_line(point)
 
 
-def test_batching_flags_are_read_from_either_options_shape() -> None:
-    """serve's and loadtest's options before house-cli's split (flat, `config`) and after (`batching`)."""
-    from types import SimpleNamespace
-
+def test_batching_flags_are_read_from_serve_and_loadtest_options() -> None:
+    """serve's and loadtest's shared options (`batching` + `merging_asked`): what a decoder refuses."""
     from navctl.generation.served import batching_asked
     from navctl.loadtest.run import LoadtestOptions
-    from navctl.status import ServingConfig
+    from navctl.records.loadtest import ServingConfig
 
     quiet = {"--max-batch-size": False, "--dynamic-batching": False, "--preferred-batch-size": False}
     assert batching_asked(ServeOptions()) == {**quiet, "instances": 1}
-    assert batching_asked(ServeOptions(dynamic_batching=False, instances=3)) == {**quiet, "instances": 3}
-    assert batching_asked(ServeOptions(max_batch_size=4))["--max-batch-size"]
+    assert batching_asked(ServeOptions(merging_asked=False, batching=ServingConfig(instances=3))) == {
+        **quiet,
+        "instances": 3,
+    }
+    assert batching_asked(ServeOptions(batching=ServingConfig(max_batch_size=4)))["--max-batch-size"]
     assert batching_asked(LoadtestOptions()) == {**quiet, "instances": 1}
     assert batching_asked(LoadtestOptions(merging_asked=True))["--dynamic-batching"]
-    split = SimpleNamespace(batching=ServingConfig(preferred_batch_sizes=[2], instances=2), merging_asked=None)
+    split = LoadtestOptions(batching=ServingConfig(preferred_batch_sizes=[2], instances=2))
     assert batching_asked(split) == {**quiet, "--preferred-batch-size": True, "instances": 2}

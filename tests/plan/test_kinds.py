@@ -46,7 +46,8 @@ def test_each_kinds_models_are_the_ones_its_specs_and_results_validate_as(tmp_pa
     loaded = load_recipe(recipe)
     plan = expand(loaded.recipe, Machine(cuda=False, modules=dict(MACHINE)))
     built = {step.kind for step in plan.steps if not step.inline}
-    assert built == {name for name, entry in KINDS.items() if entry.options is not None}
+    # a decoder's generation steps join the plan while it runs (engine/plan_growth; tests/generation)
+    assert built == {name for name, entry in KINDS.items() if entry.options is not None} - {"generation"}
     for step in plan.steps:
         if step.inline:
             continue
