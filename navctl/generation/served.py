@@ -15,7 +15,6 @@ from navctl.errors import UsageError
 from navctl.generation.loop import CacheLayout
 from navctl.generation.selection import MAX_TPS, MIN_TTFT, STRATEGIES
 from navctl.generation.serving import Decoder
-from navctl.plan.keys import device_of
 from navctl.triton.merging import Serving
 
 # The throughput and latency strategies' generation counterparts: `--strategy` keeps its default and
@@ -113,7 +112,7 @@ def serve_decoder(package: Any, options: Any, ready: Callable[[str], None], say:
     decoders = [make() for _ in range(asked["instances"])]
     name = options.name or package.status.recipe.name
     say(f"decoder: greedy generation in the server over {key} ({why}), one request at a time per instance")
-    with running(name, decoders, options, gpu=device_of(key) == "cuda") as names:
+    with running(name, decoders, options, key) as names:
         ready(
             f"serving {name} ({key}) generate on http://{options.address}:{options.http_port} and "
             f"grpc {options.address}:{options.grpc_port}, token stream {names[1]} on grpc; Ctrl-C stops"

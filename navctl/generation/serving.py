@@ -190,27 +190,20 @@ def bind(triton, name: str, decoders: list[Decoder]) -> list[str]:
 
 
 @contextmanager
-def running(name: str, decoders: list[Decoder], options: ServeOptions, gpu: bool = False) -> Iterator[list[str]]:
+def running(
+    name: str, decoders: list[Decoder], options: ServeOptions, key: str
+) -> Iterator[list[str]]:
     """A Triton server on `options`' address and ports serving `name` and `name_stream` until the block
-    ends; yields the models' names once Triton reports both ready."""
-    from pytriton.triton import Triton, TritonConfig
+    ends; yields the models' names once Triton reports both ready. `key`: the decode step served (its
+    device decides whether Triton reports GPU metrics)."""
+    from pytriton.triton import Triton
 
-    from navctl.triton.serve import EXIT_TIMEOUT_S, _python_library_path, _statistics_open, _wait_until_ready
+    from navctl.triton.serve import _python_library_path, _statistics_open, _wait_until_ready, triton_config
 
     if not decoders:
         raise ValueError("no decode step to serve")
     _python_library_path()
-    config = TritonConfig(
-        http_address=options.address,
-        http_port=options.http_port,
-        grpc_address=options.address,
-        grpc_port=options.grpc_port,
-        metrics_address=options.address,
-        metrics_port=options.metrics_port,
-        exit_timeout_secs=EXIT_TIMEOUT_S,
-        log_file=options.log_file,
-        allow_gpu_metrics=gpu,
-    )
+    config = triton_config(options, key)
     with Triton(config=config, **_statistics_open()) as triton:
         names = bind(triton, name, decoders)
         triton.run()

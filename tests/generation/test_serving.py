@@ -95,7 +95,7 @@ def server(model, tmp_path_factory):
     http_port, grpc_port, metrics_port = free_ports(3)
     log = tmp_path_factory.mktemp("triton") / "triton.log"
     options = ServeOptions(http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port, log_file=log)
-    with running("tiny_lm", [_decoder(model)], options) as names:
+    with running("tiny_lm", [_decoder(model)], options, "source@torch-cpu") as names:
         assert names == ["tiny_lm", "tiny_lm" + STREAM_SUFFIX]
         yield options
 
