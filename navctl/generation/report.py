@@ -8,6 +8,13 @@ from rich.table import Table
 
 from navctl.status import Status
 
+# what the generation rows hold, said once for every place that shows them
+GENERATION_NOTE = (
+    "greedy decoding through each format's decode step against the source: tokens, time to the first token "
+    "per prompt length (ms), decode latency and tokens per second per batch size, same-round ratios to the "
+    "source; ~ marks an unstable figure"
+)
+
 
 def _check(result) -> str:
     check = result.generation.check

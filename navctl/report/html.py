@@ -8,6 +8,7 @@ from html import escape
 from pathlib import Path
 
 from navctl import __version__
+from navctl.generation.report import GENERATION_NOTE, generation_rows
 from navctl.plan.registry import SOURCE, is_reduced, result_key
 from navctl.report import html_charts as charts
 from navctl.report.github import failures, log_tail
@@ -184,6 +185,11 @@ def run_section(source: ReportSource) -> str:
     if status.profiling.unreliable:
         parts.append(f'<div class="banner">{escape(charts.unreliable_banner(status))}</div>')
     parts.append("<h3>Results</h3>" + _results(status))
+    columns, generation = generation_rows(status)
+    if generation:
+        cells = [[escape(c) for c in row] for row in generation]
+        parts.append(f"<h3>Generation</h3><p class='muted'>{escape(GENERATION_NOTE)}</p>")
+        parts.append(_table(columns, cells, set(range(2, len(columns)))))
     parts += [f'<div class="note">{escape(note)}</div>' for note in run_notes(status)]
     chosen = "; ".join(f"{k}: <b>{escape(v or 'none')}</b>" for k, v in status.selection.items())
     parts.append(f"<p>Selection: {chosen or 'none'}</p>")

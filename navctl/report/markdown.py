@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from navctl.generation.report import GENERATION_NOTE, generation_rows
 from navctl.report.notes import run_notes
 from navctl.report.summary import result_columns, result_rows, table_lines
 from navctl.status import Status
@@ -36,6 +37,11 @@ def markdown_summary(status: Status) -> str:
     else:
         lines.append("No format produced results in this run.")
     lines.append("")
+    columns, generation = generation_rows(status)
+    if generation:
+        lines += [f"**Generation** ({GENERATION_NOTE})", "", "| " + " | ".join(columns) + " |"]
+        lines.append("|" + "|".join("---" if i < 2 else "---:" for i in range(len(columns))) + "|")
+        lines += ["| " + " | ".join(row) + " |" for row in generation] + [""]
     for note in run_notes(status):
         lines.append(f"> **{note}**")
         lines.append("")

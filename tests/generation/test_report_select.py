@@ -46,6 +46,32 @@ def _results(onnx_passed: bool = True, onnx_tps: float = 300.0, onnx_vs: float =
     }
 
 
+def test_report_markdown_and_html_show_the_generation_rows():
+    """`navctl report` (report.md and report.html) and the GitHub summary hold the generation figures."""
+    from pathlib import Path
+
+    from navctl.report.html import single_page
+    from navctl.report.markdown import markdown_summary
+    from navctl.report.sources import ReportSource
+
+    status = hand_status(_results())
+    text = markdown_summary(status)
+    assert "**Generation**" in text
+    header = next(line for line in text.splitlines() if line.startswith("| format@runner | tokens"))
+    assert header.split(" | ")[2:4] == ["ttft ms @8", "p50 ms @b1"]
+    onnx = next(line for line in text.splitlines() if line.startswith("| onnx@onnxruntime-cpu | same"))
+    assert "| 300 |" in onnx and "1.00x, 6.00x" in onnx  # tok/s and the same-round ratios
+    page = single_page(ReportSource(Path("ws"), status))
+    assert "<h3>Generation</h3>" in page
+    assert page.index("<h3>Results</h3>") < page.index("<h3>Generation</h3>") < page.index("Throughput against")
+    assert '<td class="num">300</td>' in page and "<td>openvino@openvino-cpu</td>" in page
+    without = _results()["onnx@onnxruntime-cpu"].model_copy(update={"generation": None})
+    plain = hand_status({"onnx@onnxruntime-cpu": without})
+    assert "Generation" not in markdown_summary(plain) and "<h3>Generation</h3>" not in single_page(
+        ReportSource(Path("ws"), plain)
+    )
+
+
 def test_generation_strategies_pick_from_checked_formats_only():
     chosen = select(_results(), Selection(), verify_required=False)
     assert chosen["min-time-to-first-token"] == "openvino@openvino-cpu"
