@@ -77,7 +77,9 @@ def source_runner(plan: Plan) -> str:
 
 def _made(plan: Plan, fmt: str) -> PlannedStep | None:
     """The plan's own step that makes a format (export/ or convert/)."""
-    return next((s for s in plan.steps if s.format == fmt and s.kind in ("export", "convert")), None)
+    from navctl.plan.kinds import kind  # the table names this module's reads_model: imported late
+
+    return next((s for s in plan.steps if s.format == fmt and kind(s.kind).makes), None)
 
 
 def extend(plan: Plan, profiling: bool) -> list[PlannedStep]:

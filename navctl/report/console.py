@@ -86,7 +86,7 @@ class LiveProgress(PlainProgress):
 
     def started(self, step: PlannedStep) -> None:
         self.running[step.id] = time.monotonic()
-        if step.kind == "profile" or step.exclusive:
+        if step.exclusive:  # measurement (the kind table says which kinds run alone)
             # Redrawing 8 times a second would take a core from the runners being measured: the live
             # rows go while profiling runs (finished steps still print their line) and come back after.
             if self.live.is_started:

@@ -3,11 +3,19 @@ speedups whose raw figures disagree, failures excused or rejected, checks that p
 
 from __future__ import annotations
 
+from navctl.plan.kinds import KINDS
 from navctl.plan.registry import SOURCE, result_key
 from navctl.profiling.rules import EARLY_STOP_MARK
 from navctl.report.shape_rows import shapes_note
 from navctl.report.summary import result_rows
 from navctl.status import EXCUSED_MARK, Status
+
+
+def _remarks_on_success(step_kind: str) -> bool:
+    """Kinds whose successful steps leave a remark worth showing: what a made file's exporter noted, and
+    the samples step's (outputs left out, why the model is not batchable)."""
+    entry = KINDS.get(step_kind)  # a status from another navctl may name a kind this one lacks
+    return entry is not None and (entry.makes or entry.records_signature)
 
 
 def run_notes(status: Status) -> list[str]:
@@ -39,7 +47,7 @@ def run_notes(status: Status) -> list[str]:
         if record.state == "rejected":  # an answer about the format, shown beside the figures
             notes.append(f"{step_id}: {record.reason}")
         # the samples step's remarks: outputs left out, and why the model is not batchable
-        if record.state in ("ok", "cached") and record.kind in ("samples", "export", "convert") and record.reason:
+        if record.state in ("ok", "cached") and _remarks_on_success(record.kind) and record.reason:
             if record.state == "cached" and record.reason == "fingerprint unchanged":
                 continue
             notes.append(f"{step_id}: {record.reason}")
