@@ -141,6 +141,9 @@ class GenerationOptions(GenerationSettings, KindOptions):
         default_factory=dict, description="profile: format@runner -> its decode-step artifact (None: the source)"
     )
     reference: str | None = Field(None, description="profile: the source's key, the ratios' baseline")
+    checks: dict[str, str] = Field(
+        default_factory=dict, description="profile: format@runner -> its check's result.json (measured if it passed)"
+    )
     profiling: dict[str, Any] = Field(default_factory=dict, description="profile: the recipe's measurement settings")
 
 

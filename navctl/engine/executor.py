@@ -22,6 +22,7 @@ from navctl.engine.record import (
     apply_result,
     apply_selection,
     carry_over,
+    input_hashes,
     new_status,
     now_utc,
     previous_status,
@@ -195,7 +196,7 @@ class Executor:
         spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
         spec.libraries = self.libraries
         spec_data = spec.model_dump(mode="json")
-        dep_hashes = [a.sha256 for d in step.deps for a in self.status.steps[d].artifacts]
+        dep_hashes = input_hashes(step, self.status)
         user_hashes = self.user_files.hashes(step_roles(step, self.recipe))
         fp = fingerprint(spec_data, dep_hashes, user_hashes, self.versions)
         cached = self.cache.lookup(step, fp)

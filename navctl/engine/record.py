@@ -203,3 +203,10 @@ def excused_export_failures(status: Status, targets: list[str]) -> dict[str, str
             for step_id in failed_by_format.get(member, []):
                 excused[step_id] = others[0]
     return excused
+
+
+def input_hashes(step: PlannedStep, status: Status) -> list[str]:
+    """What a step's fingerprint takes from the steps before it: its dependencies' artifacts, and how each
+    step it only waits for ended (`after`: which of them passed decides what it does)."""
+    artifacts = [a.sha256 for d in step.deps for a in status.steps[d].artifacts]
+    return artifacts + [f"{d}={status.steps[d].state}" for d in step.after]

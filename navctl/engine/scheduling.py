@@ -27,7 +27,7 @@ class Scheduler:
 
     def ready(self, step: PlannedStep) -> bool:
         """Every dependency has ended (well or not)."""
-        return all(self.state_of(d) not in ("pending", "running") for d in step.deps)
+        return all(self.state_of(d) not in ("pending", "running") for d in [*step.deps, *step.after])
 
     def failed_dep(self, step: PlannedStep) -> str | None:
         """A dependency that ended without success (the step is skipped), else None."""

@@ -27,6 +27,7 @@ from navctl.plan.models import Plan, PlannedStep
 PREFIX = "generation/"
 REFERENCE = "generation/reference"
 PROFILE = "generation/profile"
+CHECK = "generation/check/"  # + format@runner
 _STEPS = "navctl.steps"
 
 
@@ -130,7 +131,7 @@ def extend(plan: Plan, profiling: bool) -> list[PlannedStep]:
         key = registry.result_key(step.format, step.runner or "")
         make = made[step.format]
         check = PlannedStep(
-            id=f"generation/check/{key}",
+            id=f"{CHECK}{key}",
             kind="generation",
             format=step.format,
             runner=step.runner,
@@ -150,7 +151,10 @@ def extend(plan: Plan, profiling: bool) -> list[PlannedStep]:
                 kind="generation",
                 device=device,
                 function=f"{_STEPS}.generation_profile:measure",
-                deps=checks,
+                # the formats whose checks passed are measured: one that failed or was rejected leaves
+                # the others measured (the step reads how each check ended)
+                deps=[REFERENCE],
+                after=checks[1:],
                 exclusive=True,
             )
         )
@@ -169,8 +173,8 @@ def members(step_deps: list[str]) -> list[str]:
     """The format@runner keys the profile step measures: the source's and every check's (its deps)."""
     keys = []
     for dep in step_deps:
-        if dep.startswith("generation/check/"):
-            keys.append(dep.removeprefix("generation/check/"))
+        if dep.startswith(CHECK):
+            keys.append(dep.removeprefix(CHECK))
     return keys
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from navctl.contract.step import MODEL_IO_FILE
+from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE
+from navctl.engine.workspace import STEPS_DIR
 from navctl.generation import plan_ext
 from navctl.plan import registry
 from navctl.plan.models import Plan, PlannedStep
@@ -24,9 +25,10 @@ def options(recipe: Any, step: PlannedStep) -> dict[str, Any]:
         out["precision"] = decode.precision
     if step.id == plan_ext.PROFILE:
         reference = registry.result_key(registry.SOURCE, registry.runner_name("torch", step.device or "cpu"))
-        keys = [reference, *plan_ext.members(step.deps)]
+        keys = [reference, *plan_ext.members(step.after)]
         out["members"] = {key: plan_ext.decode_artifact(registry.format_of(key)) for key in keys}
         out["reference"] = reference
+        out["checks"] = {key: f"{STEPS_DIR}/{plan_ext.CHECK}{key}/{RESULT_FILE}" for key in keys[1:]}
         out["profiling"] = recipe.profiling.model_dump(include={"warmup_s", "stability_pct", "windows"})
     return out
 

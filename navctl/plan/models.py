@@ -13,6 +13,11 @@ class PlannedStep(BaseModel):
     id: str
     kind: StepKind
     deps: list[str] = Field(default_factory=list)
+    after: list[str] = Field(
+        default_factory=list,
+        description="steps it waits for without needing them to succeed (a measurement of the formats whose "
+        "checks passed: it runs once every check has ended, however each ended)",
+    )
     format: str | None = None
     runner: str | None = None
     device: str | None = None

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from navctl.contract.step import StepResult
 from navctl.generation import rounds
 from navctl.generation.records import DecodePoint, PrefillPoint
 from navctl.plan import registry
@@ -16,12 +17,26 @@ from navctl.steps.generation_check import prompts
 from navctl.steps.generation_export import layout_of
 
 
+def _check_state(ctx: StepContext, result_path: str | None) -> str:
+    """How a member's generation check ended ('ok' for the source, which has none)."""
+    if result_path is None:
+        return "ok"
+    try:
+        return StepResult.model_validate_json(ctx.path(result_path).read_text()).state
+    except (OSError, ValueError):
+        return "did not finish"
+
+
 def _steps(ctx: StepContext, layout) -> tuple[dict[str, Any], dict[str, str]]:
     from navctl.generation.runtimes import artifact_step, load_source, source_step
 
     opts = ctx.spec.options
     steps, problems = {}, {}
     for key, artifact in opts.members.items():
+        ended = _check_state(ctx, opts.checks.get(key))
+        if ended != "ok":  # failed, rejected, crashed or skipped: its figures would mean nothing
+            problems[key] = f"its generation check {ended}"
+            continue
         fmt, runner = registry.split_key(key)
         runtime, device = registry.split_runner(runner)
         try:

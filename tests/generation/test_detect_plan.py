@@ -107,7 +107,9 @@ def test_a_decoder_gains_the_generation_steps(tmp_path):
     by_id = {s.id: s for s in steps}
     assert by_id["generation/convert/openvino"].deps == ["samples", "generation/export/onnx"]
     assert by_id["generation/profile"].exclusive
-    assert plan_ext.members(by_id["generation/profile"].deps) == [
+    # it needs the reference only and waits for every check: one that fails leaves the others measured
+    assert by_id["generation/profile"].deps == ["generation/reference"]
+    assert plan_ext.members(by_id["generation/profile"].after) == [
         "onnx@onnxruntime-cpu",
         "openvino@openvino-cpu",
         "torchscript-trace@torchscript-cpu",
@@ -149,3 +151,29 @@ def test_compare_reports_the_first_diverging_step_with_both_tokens():
     int8 = opts.model_copy(update={"precision": "int8"})
     reduced = compare(want, [_run([[5, 6, 7]], drift)], int8, ref_logits=ref_logits)
     assert reduced.passed and reduced.gate.startswith("tokens")  # reduced precision: tokens decide
+
+
+def test_the_measurement_leaves_out_formats_whose_check_did_not_pass(tmp_path):
+    """Members whose check was rejected, failed or never wrote a result are not loaded, and say why."""
+    from types import SimpleNamespace
+
+    from navctl.contract.step import StepResult
+    from navctl.steps.child import StepContext
+    from navctl.steps.generation_profile import _steps
+
+    checks = {}
+    for key, state in (("onnx-int8@onnxruntime-cpu", "rejected"), ("onnx-fp16@onnxruntime-cpu", "failed")):
+        path = tmp_path / "steps" / "generation" / "check" / key / "result.json"
+        path.parent.mkdir(parents=True)
+        path.write_text(StepResult(kind="generation", state=state).model_dump_json())
+        checks[key] = str(path.relative_to(tmp_path))
+    checks["openvino@openvino-cpu"] = "steps/generation/check/openvino@openvino-cpu/result.json"  # crashed
+    options = GenerationOptions(members={key: "absent.onnx" for key in checks}, checks=checks)
+    ctx = StepContext(spec=SimpleNamespace(options=options, threads=1), workspace=tmp_path)
+    steps, problems = _steps(ctx, layout=None)
+    assert steps == {}
+    assert problems == {
+        "onnx-int8@onnxruntime-cpu": "its generation check rejected",
+        "onnx-fp16@onnxruntime-cpu": "its generation check failed",
+        "openvino@openvino-cpu": "its generation check did not finish",
+    }
