@@ -137,3 +137,12 @@ def test_batching_options_are_refused_on_a_decoder(package) -> None:
     assert "--batch: does not apply to a decoder's generate load test" in " ".join(loadtest.stderr.split())
     wrong = run_cli("serve", str(package), "--format", "onnx@openvino-cpu", timeout=120)
     assert wrong.returncode == 2 and f"servable: {KEY}" in " ".join(wrong.stderr.split()), wrong.stderr[-2000:]
+
+
+def test_triton_entry_of_a_decoder_says_it_is_the_single_forward(package, tmp_path) -> None:
+    """`navctl triton` writes the forward pass (what a Triton backend can run) and says where generation is."""
+    result = run_cli("triton", str(package), "--repo", str(tmp_path / "repo"), "--format", KEY, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "repo" / "tiny-llama" / "config.pbtxt").is_file()
+    words = " ".join(result.stderr.split())
+    assert "this package holds a decoder" in words and "`navctl serve` runs the decode loop" in words

@@ -54,6 +54,12 @@ def triton(
         apply_loadtest(package, options, lambda line: stderr.print(line))
     with load(package) as pkg, writing(repo, "--repo"):
         model_dir = write_repository(pkg, repo, options)
+        if getattr(pkg.io, "decoder", None) is not None:  # a Triton model of its own would not generate
+            stderr.print(
+                "note: this package holds a decoder; the entry written is its single forward pass (logits and "
+                "the cache out, no cache in): for generation, `navctl serve` runs the decode loop over its "
+                "decode-step format"
+            )
     stdout.print(f"wrote {model_dir / 'config.pbtxt'}")
     for path in sorted((model_dir / "1").iterdir()):
         stdout.print(f"wrote {path}")
