@@ -163,6 +163,10 @@ def test_warm_up_is_shared_across_shapes_alone_too(monkeypatch) -> None:
         return real(infer, size, settings, warmup_s=warmup_s)
 
     monkeypatch.setattr(sweep_module, "measure", recording)
-    sweep_grid(lambda index, size: lambda: None, grid(INPUTS, "auto"), [1, 2], SETTINGS, _dims, False, 5.0, 2)
-    # the first shape: the recipe's warm-up (None), then one call per size; the second shape: one call per size
-    assert asked[0] is None and asked[1:] == [0.0] * (len(asked) - 1) and len(asked) == 4
+    first, others = sweep_grid(
+        lambda index, size: lambda: None, grid(INPUTS, "auto"), [1, 2], SETTINGS, _dims, False, 5.0, 2
+    )
+    # the first shape: the recipe's warm-up (None), then one call per size; the second shape (measured at the
+    # first size and the best one, which timing noise may make the same): one call per size
+    assert len(first.records) == 2 and 1 <= len(others) <= 2
+    assert asked[0] is None and asked[1:] == [0.0] * (len(asked) - 1) and len(asked) == 2 + len(others)
