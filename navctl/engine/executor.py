@@ -196,9 +196,8 @@ class Executor:
         spec = build_spec(step, self.loaded, self.options.threads, self._output_names())
         spec.libraries = self.libraries
         spec_data = spec.model_dump(mode="json")
-        dep_hashes = input_hashes(step, self.status)
         user_hashes = self.user_files.hashes(step_roles(step, self.recipe))
-        fp = fingerprint(spec_data, dep_hashes, user_hashes, self.versions)
+        fp = fingerprint(spec_data, input_hashes(step, self.status), user_hashes, self.versions)
         cached = self.cache.lookup(step, fp)
         if cached is not None:
             apply_result(self.status, step, cached[1])
