@@ -327,6 +327,47 @@ def group_alive(pgid: int) -> bool:
         return False
 
 
+def start_server(package: Path, *args: str, ready: tuple[str, ...] = (), env: dict | None = None, timeout: float = 180):
+    """`navctl serve PACKAGE ARGS` on three free 127.0.0.1 ports, in its own process group; returns
+    (process, http port) once every model named in `ready` answers is_model_ready (nothing named: at once).
+    Stop it with stop_server; a server that ends or never gets ready fails the test with its output."""
+    import signal
+    import time
+
+    import pytest
+
+    http_port, grpc_port, metrics_port = free_ports(3)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "navctl", "serve", str(package), *args]
+        + ["--http-port", str(http_port), "--grpc-port", str(grpc_port), "--metrics-port", str(metrics_port)],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    if not ready:
+        return server, http_port
+    from tritonclient import http
+
+    client = http.InferenceServerClient(f"127.0.0.1:{http_port}")
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if all(client.is_model_ready(name) for name in ready):
+                    return server, http_port
+            except Exception:  # noqa: BLE001 - not listening yet
+                pass
+            if server.poll() is not None:
+                pytest.fail(f"navctl serve ended with {server.returncode}: {server.stdout.read()[-3000:]}")
+            time.sleep(0.5)
+        os.killpg(server.pid, signal.SIGKILL)
+        pytest.fail(f"the server never became ready: {', '.join(ready)}: {server.communicate()[0][-3000:]}")
+    finally:
+        client.close()
+
+
 def stop_server(server) -> str:
     """SIGINT a `navctl serve` process, wait for it, and check nothing of its process group outlives it."""
     import signal

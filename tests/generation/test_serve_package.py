@@ -4,9 +4,6 @@ a config, random weights): the served tokens are the source model's `generate(do
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
@@ -15,7 +12,7 @@ import torch
 from navctl.generation.serving import STREAM_SUFFIX
 from navctl.loadtest.generation_run import REQUESTS_PER_CLIENT
 from tests.generation.tiny_lm import TINY_LM, load
-from tests.helpers import free_ports, load_status, run_cli, stop_server, write_project
+from tests.helpers import load_status, run_cli, start_server, stop_server, write_project
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("transformers")
@@ -63,42 +60,9 @@ def test_served_generate_returns_the_source_models_tokens(package, tmp_path) -> 
     with torch.no_grad():
         full = model.generate(torch.tensor([PROMPT]), max_new_tokens=20, do_sample=False, pad_token_id=0)
     expected = full[0, len(PROMPT) :].tolist()
-    http_port, grpc_port, metrics_port = free_ports(3)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "navctl",
-            "serve",
-            str(package),
-            "--http-port",
-            str(http_port),
-            "--grpc-port",
-            str(grpc_port),
-            "--metrics-port",
-            str(metrics_port),
-            "--log-file",
-            str(tmp_path / "triton.log"),
-        ],  # fmt: skip
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    log = ("--log-file", str(tmp_path / "triton.log"))
+    server, http_port = start_server(package, *log, ready=("tiny-llama", "tiny-llama" + STREAM_SUFFIX))
     try:
-        deadline = time.monotonic() + 180
-        client = http.InferenceServerClient(f"127.0.0.1:{http_port}")
-        while time.monotonic() < deadline:
-            try:
-                if client.is_model_ready("tiny-llama") and client.is_model_ready("tiny-llama" + STREAM_SUFFIX):
-                    break
-            except Exception:  # noqa: BLE001 - not listening yet
-                pass
-            assert server.poll() is None, server.stdout.read()
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server never became ready")
-        client.close()
         assert _generate(http_port, PROMPT, 20, eos) == expected
         # without an end token it decodes exactly the count asked for, the same tokens up to generate's stop
         free = _generate(http_port, PROMPT, 20, -1)

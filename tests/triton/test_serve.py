@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import navctl
-from tests.helpers import free_ports, stop_server
+from tests.helpers import start_server, stop_server
 
 pytestmark = pytest.mark.slow
 pytest.importorskip("pytriton")
@@ -19,41 +16,9 @@ http = pytest.importorskip("tritonclient.http")
 
 
 def test_serve_answers_recorded_samples(tiny_package: Path) -> None:
-    http_port, grpc_port, metrics_port = free_ports(3)
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "navctl",
-            "serve",
-            str(tiny_package),
-            "--name",
-            "tiny",
-            "--http-port",
-            str(http_port),
-            "--grpc-port",
-            str(grpc_port),
-            "--metrics-port",
-            str(metrics_port),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    server, http_port = start_server(tiny_package, "--name", "tiny", ready=("tiny",), timeout=120)
     try:
         client = http.InferenceServerClient(f"127.0.0.1:{http_port}")
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if client.is_model_ready("tiny"):
-                    break
-            except Exception:  # noqa: BLE001 - not listening yet
-                pass
-            assert server.poll() is None, server.stdout.read()
-            time.sleep(0.5)
-        else:
-            pytest.fail("the server never became ready")
         with navctl.load(tiny_package) as package:
             inputs, reference = package.samples()
             tolerance = package.status.results[package.best()].correctness.outputs["output_0"]

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import navctl
-from tests.helpers import free_ports, run_cli, stop_server, write_project
+from tests.helpers import free_ports, run_cli, start_server, stop_server, write_project
 
 pytest.importorskip("torch")
 
@@ -158,16 +158,7 @@ def test_serve_imports_the_libraries(ops_package) -> None:
     http = pytest.importorskip("tritonclient.http")
     pytest.importorskip("pytriton")
     package, env = ops_package
-    http_port, grpc_port, metrics_port = free_ports(3)
-    server = subprocess.Popen(
-        [sys.executable, "-m", "navctl", "serve", str(package), "--format", TRACE]
-        + ["--http-port", str(http_port), "--grpc-port", str(grpc_port), "--metrics-port", str(metrics_port)],
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    server, http_port = start_server(package, "--format", TRACE, env=env)
     try:
         line = server.stdout.readline()
         while line and "serving twice" not in line:
