@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
+from navctl.recipe.fields import sorted_unique
+
 
 class GenerationSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -33,11 +35,4 @@ class GenerationSettings(BaseModel):
     @field_validator("prompt_lengths", "batch_sizes")
     @classmethod
     def _sorted_unique(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("list at least one size")
-            return sorted(set(value))
-        return value
-
-    def options(self) -> dict[str, Any]:
-        return self.model_dump()
+        return sorted_unique(value, "list at least one size")

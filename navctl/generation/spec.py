@@ -16,7 +16,7 @@ from navctl.plan.models import Plan, PlannedStep
 def options(recipe: Any, step: PlannedStep) -> dict[str, Any]:
     """Settings, tolerance and artifact paths of one generation step."""
     atol, rtol = recipe.correctness.for_output("logits")
-    out: dict[str, Any] = {**recipe.generation.options(), "atol": atol, "rtol": rtol}
+    out: dict[str, Any] = {**recipe.generation.model_dump(), "atol": atol, "rtol": rtol}
     fmt = step.format or ""
     if fmt in plan_ext.DECODE_FORMATS:
         decode = plan_ext.DECODE_FORMATS[fmt]

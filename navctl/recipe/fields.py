@@ -14,6 +14,16 @@ _MODULE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
+def sorted_unique(value: Any, empty: str) -> Any:
+    """A list of sizes sorted with repeats dropped (an empty one refused with `empty`); anything else as given,
+    for the field's own type to judge."""
+    if isinstance(value, list):
+        if not value:
+            raise ValueError(empty)
+        return sorted(set(value))
+    return value
+
+
 def check_entrypoint(value: Any) -> Any:
     if not isinstance(value, str):
         return value

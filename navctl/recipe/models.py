@@ -20,7 +20,7 @@ from pydantic import (
 
 from navctl.generation.settings import GenerationSettings
 from navctl.plan.keys import split_key
-from navctl.recipe.fields import NAME_RE, Duration, Entrypoint, MemorySize, StrictModel
+from navctl.recipe.fields import NAME_RE, Duration, Entrypoint, MemorySize, StrictModel, sorted_unique
 from navctl.recipe.options import (
     OnnxOptions,
     OnnxRuntimeOptions,
@@ -177,11 +177,7 @@ class Profiling(StrictModel):
     @field_validator("batch_sizes")
     @classmethod
     def _sorted_unique(cls, value: Any) -> Any:
-        if isinstance(value, list):
-            if not value:
-                raise ValueError("give at least one batch size, or 'auto'")
-            return sorted(set(value))
-        return value
+        return sorted_unique(value, "give at least one batch size, or 'auto'")
 
     @field_validator("shapes")
     @classmethod
