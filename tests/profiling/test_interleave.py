@@ -171,6 +171,31 @@ def test_a_runner_clearly_slower_at_every_size_stops_early_and_says_so() -> None
     assert [r.batch_size for r in given.members[slow.key].records] == sizes
 
 
+def test_the_reference_left_alone_and_clearly_slower_stops_too() -> None:
+    machine = Machine(lambda t: 1.0)
+    # the candidate is flat from batch 1 (2 and 4 are its misses); the reference gains at every size
+    # (a large fixed cost) but stays far slower than the candidate everywhere
+    source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=2e-2)
+    fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    sizes = [1, 2, 4, 8, 16, 32, 64]
+    session = run_session(
+        [source, fast], {m.key: sizes for m in (source, fast)}, SETTINGS, auto=True, reference=source.key
+    )
+    assert [r.batch_size for r in session.members[fast.key].records] == [1, 2, 4]
+    reference = session.members[source.key]
+    assert [r.batch_size for r in reference.records] == [1, 2, 4]
+    assert reference.stopped.startswith("slower than onnx@onnxruntime-cpu at every size measured (1, 2, 4): by ")
+    assert max(source.windows) == 4
+    # a reference faster than the candidate at some size sweeps on alone: its figures may be selected
+    source = Counting("source@torch-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
+    flat = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=4e-4)
+    session = run_session(
+        [source, flat], {m.key: sizes for m in (source, flat)}, SETTINGS, auto=True, reference=source.key
+    )
+    assert [r.batch_size for r in session.members[flat.key].records] == [1, 2, 4]
+    assert [r.batch_size for r in session.members[source.key].records] == sizes
+
+
 def test_an_unstable_runner_never_stops_early() -> None:
     class Jittery(Fake):
         """Every other window runs at a third of the speed: its windows never agree."""
