@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from navctl.profiling.rules import MIN_WINDOW_REQUESTS, window_done, windows_stable
+from navctl.profiling.rules import MIN_WINDOW_REQUESTS, window_done, window_spread_pct, windows_stable
 from navctl.records.results import ProfileRecord
 
 __all__ = ["MIN_WINDOW_REQUESTS", "MeasureSettings", "measure", "profile_record", "run_window"]
@@ -33,7 +33,9 @@ def measure(
     settings: MeasureSettings,
     warmup_s: float | None = None,
     clock: Callable[[], float] = time.perf_counter,
+    noise_pct: dict[int, float] | None = None,
 ) -> ProfileRecord:
+    """`noise_pct`, when given, gets the spread of the kept windows at `batch_size` (rules.window_spread_pct)."""
     warm_until = clock() + (settings.warmup_s if warmup_s is None else warmup_s)
     infer()  # at least one call, even with no warm-up time: the first call at a new shape is slow
     while clock() < warm_until:
@@ -52,6 +54,8 @@ def measure(
             stable = True
             break
     n = min(settings.windows, len(window_latencies))
+    if noise_pct is not None:
+        noise_pct[batch_size] = window_spread_pct(window_throughputs[-n:])
     return profile_record(batch_size, [lat for w in window_latencies[-n:] for lat in w], sum(window_times[-n:]), stable)
 
 

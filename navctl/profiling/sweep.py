@@ -42,11 +42,12 @@ def sweep(
     """Measure each size in turn. `make_infer(size)` builds the feed and returns a zero-arg call.
     `warm`: the runner has run already (at another shape), so its first size gets one call too."""
     result = SweepResult()
+    noise: dict[int, float] = {}
     for i, size in enumerate(sizes):
         try:
             infer = make_infer(size)
             first = i == 0 and not warm
-            record = measure(infer, size, settings, warmup_s=None if first else BETWEEN_SIZES_WARMUP_S)
+            record = measure(infer, size, settings, warmup_s=None if first else BETWEEN_SIZES_WARMUP_S, noise_pct=noise)
         except Exception as exc:
             if not is_out_of_memory(exc) or not result.records:
                 raise
@@ -54,7 +55,7 @@ def sweep(
             break
         result.records.append(record)
         stable = [(r.batch_size, r.throughput) for r in result.records if r.stable]
-        if auto and record.stable and (reason := sweep_stop_reason(stable, gain_pct, patience, predict)):
+        if auto and record.stable and (reason := sweep_stop_reason(stable, gain_pct, patience, predict, noise)):
             result.stopped = reason
             break
     return result

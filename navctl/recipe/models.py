@@ -154,7 +154,8 @@ class Profiling(StrictModel):
     stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")
     max_trials: PositiveInt = Field(10, description="windows measured at most per batch size")
     throughput_gain_pct: NonNegativeFloat = Field(
-        5.0, description="auto sweep: a batch size must gain this much throughput to count"
+        5.0,
+        description="auto sweep: a batch size must gain this much throughput, plus its own windows' spread, to count",
     )
     patience: NonNegativeInt = Field(
         2, description="auto sweep: this many sizes in a row missing the gain end it (2: the second; 0, 1: the first)"

@@ -48,6 +48,20 @@ def test_sweep_stops_at_the_second_miss_in_a_row_by_default() -> None:
     assert _stops([100, 100], patience=0)
 
 
+def test_a_gain_within_the_points_own_noise_is_a_miss() -> None:
+    # ONNX Runtime on a ResNet-18: 79, 79, 94, 89, then 101/s at 16 (+7% on the best, windows 5% apart)
+    points = [(1, 79.0), (2, 79.0), (4, 94.0), (8, 89.0), (16, 101.0)]
+    noisy = {1: 3.0, 2: 2.0, 4: 4.0, 8: 3.0, 16: 5.0}
+    assert sweep_stop_reason(points, 5, 2, noise_pct=noisy) == (
+        "throughput gain under 5% for 2 sizes in a row (+7% at batch 16 is within its noise (5%))"
+    )
+    # without the noise (or quieter windows) the same +7% counts as a gain and the sweep goes on
+    assert sweep_stop_reason(points, 5, 2) == ""
+    assert sweep_stop_reason(points, 5, 2, noise_pct={**noisy, 16: 1.0}) == ""
+    # a gain clear of its noise resets the count as before
+    assert sweep_stop_reason([(1, 100.0), (2, 101.0), (4, 120.0)], 5, 2, noise_pct={4: 8.0}) == ""
+
+
 def test_a_patient_sweep_stops_at_the_second_miss_when_latency_grows_linearly_past_it() -> None:
     # latency 1 ms + 1 ms/sample: 500, 667, 800, 889, 941, 970, 985 /s towards a ceiling of 1000/s
     sizes = (1, 2, 4, 8, 16, 32, 64)

@@ -158,9 +158,9 @@ def test_warm_up_is_shared_across_shapes_alone_too(monkeypatch) -> None:
     asked: list[float | None] = []
     real = sweep_module.measure
 
-    def recording(infer, size, settings, warmup_s=None):
+    def recording(infer, size, settings, warmup_s=None, noise_pct=None):
         asked.append(warmup_s)
-        return real(infer, size, settings, warmup_s=warmup_s)
+        return real(infer, size, settings, warmup_s=warmup_s, noise_pct=noise_pct)
 
     monkeypatch.setattr(sweep_module, "measure", recording)
     first, others = sweep_grid(
