@@ -14,6 +14,9 @@ SPEC_FILE = "spec.json"
 RESULT_FILE = "result.json"
 MODEL_IO_FILE = "model_io.json"
 CORRECTNESS_OUTPUTS = "outputs"  # a correctness step's own outputs, kept for the verify step
+# The threads a step process uses instead of its spec's while it shares the cores with other steps
+# (navctl.engine.run_options.RunOptions.step_env); unset, the spec's.
+STEP_THREADS_ENV = "NAVCTL_STEP_THREADS"
 
 
 class ModelRef(BaseModel):

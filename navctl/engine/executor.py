@@ -213,8 +213,8 @@ class Executor:
 
     def _launch(self, step: PlannedStep, fp: str, running: RunningSteps, launcher) -> None:
         step_dir = self.ws.step_dir(step.id)
-        log = step_dir / f"{step.kind}.log"
-        handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root, later=self.scheduler.needs_later([step]))
+        log, later = step_dir / f"{step.kind}.log", self.scheduler.needs_later([step])
+        handle = launcher.start(step_dir / SPEC_FILE, log, self.ws.root, later, self.options.step_env(step))
         now = time.monotonic()
         running[step.id] = Running(step, handle, now, fp, now + self.recipe.step_timeout)
         self._mark_running(step, log, fp, handle.pid)

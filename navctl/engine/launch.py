@@ -26,6 +26,7 @@ from typing import IO, Protocol
 
 from navctl.engine.signals import die_with_parent, signal_group
 
+Env = dict[str, str] | None  # what a step is told beyond STEP_ENV
 STEP_ENV = {"PYTHONFAULTHANDLER": "1", "PYTHONUNBUFFERED": "1", "TF_CPP_MIN_LOG_LEVEL": "2"}
 # The annex's imports take seconds (torch's export machinery 2 s, transformers 3 s); past this they hang.
 ANNEX_LIMIT_S = 300.0
@@ -42,8 +43,8 @@ class Launcher(Protocol):
     def ready(self, later: bool) -> bool:
         """Whether a step can start now; `later`: it needs the modules preloaded later (the annex)."""
 
-    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
-        """Start the step whose spec.json is `spec`, its output into `log`, in `cwd`."""
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False, env: Env = None) -> StepHandle:
+        """Start the step whose spec.json is `spec`, its output into `log`, in `cwd`, with `env` set."""
 
     def signal(self, handle: StepHandle, sig: int) -> None:
         """Send `sig` to the step's whole process group."""
@@ -52,8 +53,9 @@ class Launcher(Protocol):
         """Release what the launcher holds once the run is over."""
 
 
-def enter_step_process(log: str, cwd: str) -> None:
-    """Turn the current (just forked) process into a step process; the one set-up of every launch path."""
+def enter_step_process(log: str, cwd: str, env: Env = None) -> None:
+    """Turn the current (just forked) process into a step process; the one set-up of every launch path.
+    `env`: what this step is told beyond STEP_ENV (its share of the threads)."""
     os.setsid()
     die_with_parent()
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
@@ -67,7 +69,7 @@ def enter_step_process(log: str, cwd: str) -> None:
     os.dup2(devnull, 0)
     os.close(devnull)
     os.chdir(cwd)
-    os.environ.update(STEP_ENV)
+    os.environ.update({**STEP_ENV, **(env or {})})
 
 
 def step_command(spec: Path | str) -> list[str]:
@@ -80,12 +82,12 @@ class FreshLauncher:
     def ready(self, later: bool) -> bool:
         return True
 
-    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False, env: Env = None) -> StepHandle:
         return subprocess.Popen(
             step_command(spec),
             stdin=subprocess.DEVNULL,
             close_fds=True,
-            preexec_fn=lambda: enter_step_process(str(log), str(cwd)),
+            preexec_fn=lambda: enter_step_process(str(log), str(cwd), env),
         )
 
     def signal(self, handle: StepHandle, sig: int) -> None:
@@ -185,20 +187,20 @@ class WorkerLauncher:
                 self._annex_ready = True  # the worker sees the closed pipe and runs the steps itself
             return not later or self._annex_ready or self._dead
 
-    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False) -> StepHandle:
+    def start(self, spec: Path, log: Path, cwd: Path, later: bool = False, env: Env = None) -> StepHandle:
         assert self.process.stdin is not None
         # once the annex is ready every step goes there: it imported all the worker did and more
         later = later or self.ready(True)
-        request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd), "later": later})
+        request = json.dumps({"spec": str(spec), "log": str(log), "cwd": str(cwd), "later": later, "env": env or {}})
         try:
             self.process.stdin.write(request + "\n")
             self.process.stdin.flush()
         except (BrokenPipeError, OSError):
-            return FreshLauncher().start(spec, log, cwd)
+            return FreshLauncher().start(spec, log, cwd, env=env)
         with self._cond:
             self._cond.wait_for(lambda: self._started or self._dead)
             if not self._started:  # the worker died (e.g. killed): fall back to a fresh interpreter
-                return FreshLauncher().start(spec, log, cwd)
+                return FreshLauncher().start(spec, log, cwd, env=env)
             self._forked += 1
             return _WorkerChild(self, self._started.pop(0))
 

@@ -70,7 +70,7 @@ def _read_line(fd: int) -> bytes | None:
     return line
 
 
-def _fork_step(request: dict[str, str]) -> int:
+def _fork_step(request: dict) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -79,7 +79,7 @@ def _fork_step(request: dict[str, str]) -> int:
         from navctl.engine.launch import enter_step_process
         from navctl.steps.child import main
 
-        enter_step_process(request["log"], request["cwd"])
+        enter_step_process(request["log"], request["cwd"], request.get("env"))
         code = main([request["spec"]])
     finally:
         with contextlib.suppress(Exception):

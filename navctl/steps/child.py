@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from navctl.contract.records import Artifact
-from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE, ErrorRecord, StepResult, StepSpec
+from navctl.contract.step import MODEL_IO_FILE, RESULT_FILE, STEP_THREADS_ENV, ErrorRecord, StepResult, StepSpec
 from navctl.hashing import sha256_path
 from navctl.recipe.units import format_size
 from navctl.status import write_atomic
@@ -154,6 +154,8 @@ def run_spec(spec_path: Path) -> int:
     spec = read_spec(spec_path)
     if spec is None:
         return 2
+    if shared := os.environ.get(STEP_THREADS_ENV, "").strip():  # beside other steps: its share of the cores
+        spec = spec.model_copy(update={"threads": max(1, min(spec.threads, int(shared)))})
     workspace = Path.cwd()
     ctx = StepContext(spec=spec, workspace=workspace)
     if spec.memory_limit:

@@ -80,7 +80,7 @@ class FakeLauncher:
         path = self.workspace / "steps" / spec.step_id / RESULT_FILE
         path.write_text(self._result(spec, state).model_dump_json())
 
-    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False) -> FakeHandle:
+    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False, env: dict | None = None) -> FakeHandle:
         spec = StepSpec.model_validate_json(spec_path.read_text())
         log.write_text("fake\n")
         members = [StepSpec.model_validate_json((cwd / p).read_text()) for p in getattr(spec.options, "members", [])]
@@ -260,7 +260,7 @@ class LateAnnexLauncher(FakeLauncher):
     def ready(self, later: bool) -> bool:
         return not later or len(self.started) >= self.ready_after
 
-    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False) -> FakeHandle:
+    def start(self, spec_path: Path, log: Path, cwd: Path, later: bool = False, env: dict | None = None) -> FakeHandle:
         assert self.ready(later), f"{spec_path} started before the annex was ready"
         handle = super().start(spec_path, log, cwd)
         for step in self.started[len(self.later) :]:
