@@ -69,6 +69,11 @@ class OnnxQuantization(StrictModel):
     )
     method: Literal["minmax", "entropy", "percentile"] = "minmax"
     per_channel: bool = True
+    reduce_range: Literal["auto"] | bool = Field(
+        "auto",
+        description="7-bit weights: auto = on an x86 CPU without VNNI, where ONNX Runtime's u8 x s8 kernels "
+        "saturate with 8-bit weights (its own advice); true or false to choose",
+    )
 
 
 class OpenVinoQuantization(StrictModel):

@@ -7,6 +7,7 @@ weights; `quantization.onnx.mode: dynamic` quantizes weights only and needs no c
 
 from __future__ import annotations
 
+import platform
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -25,13 +26,18 @@ def int8(ctx: StepContext) -> dict[str, Any]:
     source = ctx.path(ctx.spec.source_artifact)
     target = ctx.path(ctx.spec.artifact)
     target.parent.mkdir(parents=True, exist_ok=True)
-    metrics: dict[str, Any] = {"mode": mode, "onnxruntime": onnxruntime.__version__}
+    reduce_range = _reduce_range(settings.get("reduce_range", "auto"), ctx.spec.device)
+    metrics: dict[str, Any] = {"mode": mode, "onnxruntime": onnxruntime.__version__, "reduce_range": reduce_range}
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         model = _pre_processed(source, Path(scratch) / "pre.onnx", ctx)
         try:
             if mode == "dynamic":
                 q.quantize_dynamic(
-                    model, target, per_channel=settings.get("per_channel", True), weight_type=q.QuantType.QInt8
+                    model,
+                    target,
+                    per_channel=settings.get("per_channel", True),
+                    reduce_range=reduce_range,
+                    weight_type=q.QuantType.QInt8,
                 )
             else:
                 io = ctx.io()
@@ -46,6 +52,7 @@ def int8(ctx: StepContext) -> dict[str, Any]:
                     _Reader(feeds),
                     quant_format=q.QuantFormat.QDQ,
                     per_channel=settings.get("per_channel", True),
+                    reduce_range=reduce_range,
                     activation_type=activations,
                     weight_type=q.QuantType.QInt8,
                     calibrate_method=_METHODS[method](q.CalibrationMethod),
@@ -63,6 +70,22 @@ def int8(ctx: StepContext) -> dict[str, Any]:
         else ""
     )
     return metrics
+
+
+def _reduce_range(setting: Any, device: str) -> bool:
+    """7-bit weights where 8-bit ones lose accuracy: ONNX Runtime's u8 x s8 kernels on an x86 CPU without
+    VNNI add pairs of products in 16 bits, which 8-bit weights can overflow (its documentation advises
+    reduce_range there). An AMD EPYC without VNNI rejected a dynamic INT8 classifier at cosine 0.94 that
+    a VNNI CPU passed at 0.9999."""
+    if isinstance(setting, bool):
+        return setting
+    if device != "cpu" or platform.machine().lower() not in ("x86_64", "amd64"):
+        return False
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "vnni" not in flags
 
 
 _METHODS = {

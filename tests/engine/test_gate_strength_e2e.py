@@ -79,7 +79,7 @@ def test_an_input_insensitive_classifier_passes_its_gate_and_is_flagged(insensit
     int8 = results["onnx-int8@onnxruntime-cpu"]["correctness"]
     logits = int8["outputs"]["output_0"]
     assert int8["passed"] and int8["precision"] == "int8" and int8["proves_little"]
-    assert logits["cosine"] > 0.9999 and logits["top1"] == 1.0 and logits["top1_baseline"] == 1.0
+    assert logits["cosine"] > 0.999 and logits["top1"] == 1.0 and logits["top1_baseline"] == 1.0
     assert 0 < logits["input_spread"] < 0.05 and logits["error_to_input_spread"] > 0.5 and logits["proves_little"]
     assert logits["error_to_spread"] < 0.1  # the overall spread (of the class offsets) hid it
     assert "of how much the output changes with the input" in logits["warning"]

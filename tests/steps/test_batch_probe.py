@@ -40,7 +40,8 @@ def test_similarity_matrices_mix_samples_and_embeddings_do_not() -> None:
     logits = verdict.outputs["logits_per_image"]
     assert logits.shapes == {"merged": [5, 5], "first": [2, 2], "second": [3, 3]}
     assert logits.reason.startswith("mixes samples")
-    assert verdict.outputs["image_embeds"].reason == "" and verdict.outputs["image_embeds"].max_abs == 0.0
+    # per sample up to float rounding (a merged matmul may round differently on some CPUs: 1e-6 seen)
+    assert verdict.outputs["image_embeds"].reason == "" and verdict.outputs["image_embeds"].max_abs < 1e-5
     assert "'logits_per_image', 'logits_per_text': mixes samples" in verdict.reason
     assert "image_embeds" not in verdict.reason
 
