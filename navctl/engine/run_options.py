@@ -20,7 +20,7 @@ class RunOptions:
         """What a step's process is told beyond its spec: an ordinary step, which may run beside `jobs - 1`
         others, uses its share of the threads (STEP_THREADS_ENV); a measurement, which runs alone, all.
         Two torch steps of 2 threads each on 2 cores took 3-4x their time alone (a ResNet-18's four
-        correctness checks 20.5 s in all, 12 s of the run, against 7.2 s and 5 s with one thread each);
+        correctness checks: 20.5 s in all and 12 s of the run, against 7.2 s and 4 s with one thread each);
         the spec, and so the fingerprint and reproduce.sh (which runs alone), keep the run's threads."""
         if step.exclusive or self.jobs <= 1 or self.threads <= 1:
             return {}

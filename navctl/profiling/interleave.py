@@ -120,7 +120,7 @@ def _stop_slower(results: dict[str, MemberResult], reference: str | None, floor_
     every size swept on alone to batch 64: on a ResNet-18, 20 of the session's 42 s)."""
     measured = [r for r in results.values() if r.records]
     stable = {r.key: {p.batch_size: p.throughput for p in r.records if p.stable} for r in measured}
-    for result in [r for r in measured if r.key != reference] + [r for r in measured if r.key == reference]:
+    for result in sorted(measured, key=lambda r: r.key == reference):  # the reference last: it may be left alone
         if not result.active or not all(p.stable for p in result.records):
             continue
         if result.key == reference and any(r.active for r in results.values() if r.key != reference):
