@@ -2,9 +2,10 @@
 
 The first shape (the one selection compares at, `selection.shape`: typical by default) gets the whole
 batch sweep. Every other shape (profiling.shapes) is measured at two batch sizes per runner: the
-smallest of the sweep (a latency figure) and the runner's best-throughput size at the first shape (a
-throughput figure); the reference is measured at every size some runner needs there, so each point has
-its same-round speed-up. A runner that fails at one shape keeps its figures at the others.
+smallest of the sweep (a latency figure) and the smallest size whose throughput at the first shape is
+within the sweep's gain of the runner's best there (a throughput figure, where the curve levels off);
+the reference is measured at every size some runner needs there, so each point has its same-round
+speed-up. A runner that fails at one shape keeps its figures at the others.
 """
 
 from __future__ import annotations
@@ -37,10 +38,14 @@ class GridResult:
     others: dict[str, list[ProfileRecord]] = field(default_factory=dict)  # the other shapes' records
 
 
-def other_sizes(records: list[ProfileRecord], first: int) -> list[int]:
-    """The batch sizes measured at the other shapes: the sweep's first and the best throughput's."""
-    best = max(trusted(records), key=lambda r: r.throughput).batch_size
-    return sorted({first, best})
+def other_sizes(records: list[ProfileRecord], first: int, gain_pct: float) -> list[int]:
+    """The batch sizes measured at the other shapes: the sweep's first, and the smallest whose throughput
+    is within `gain_pct` of the best (where it levels off: on a plateau the best is whichever size the
+    noise favoured, and a BERT encoder's batch 64 at its longest sequence took 16 of a 40 s session)."""
+    kept = trusted(records)
+    best = max(r.throughput for r in kept)
+    knee = min(r.batch_size for r in kept if r.throughput >= best * (1.0 - gain_pct / 100.0))
+    return sorted({first, knee})
 
 
 def _label(records: list[ProfileRecord], shape: GridShape, dims: Dims) -> None:
@@ -64,18 +69,21 @@ def run_grid(
     patience: int = _DEFAULTS.patience,
     predict: bool = _DEFAULTS.predict_saturation,
     reference: str | None = None,
+    log: Callable[[str], None] | None = None,
 ) -> GridResult:
     """Side by side (navctl.profiling.interleave) at each shape in turn; the reference's drift is measured
-    once, at the end, at the first shape."""
+    once, at the end, at the first shape. `log` gets a line per batch size (run_session) and per shape."""
     for member in members:
         member.use_shape(0)
     last = len(shapes) == 1
-    first = run_session(members, sizes, settings, auto, gain_pct, patience, predict, reference=reference, drift=last)
+    first = run_session(
+        members, sizes, settings, auto, gain_pct, patience, predict, reference=reference, drift=last, log=log
+    )
     result = GridResult(first, {m.key: [] for m in members})
     for outcome in first.members.values():
         _label(outcome.records, shapes[0], dims)
     for index, shape in enumerate(shapes[1:], start=1):
-        todo = {k: other_sizes(r.records, sizes[k][0]) for k, r in first.members.items() if r.records}
+        todo = {k: other_sizes(r.records, sizes[k][0], gain_pct) for k, r in first.members.items() if r.records}
         if reference in todo:
             todo[reference] = sorted(set().union(*todo.values()))
         active = [m for m in members if m.key in todo]
@@ -83,7 +91,13 @@ def run_grid(
             member.use_shape(index)
         here = reference if reference in todo else None
         # warm from the first shape: each member gets one call at a new shape, as between batch sizes
-        session = run_session(active, todo, settings, False, reference=here, drift=False, warm=True) if active else None
+        if log and active:
+            log(f"shape {shape.label}:")
+        session = (
+            run_session(active, todo, settings, False, reference=here, drift=False, warm=True, log=log)
+            if active
+            else None
+        )
         for key, outcome in (session.members if session else {}).items():
             _label(outcome.records, shape, dims)
             result.others[key] += outcome.records
@@ -122,7 +136,7 @@ def sweep_grid(
         try:
             at = sweep(
                 lambda size, i=index: make_infer(i, size),
-                other_sizes(first.records, sizes[0]),
+                other_sizes(first.records, sizes[0], gain_pct),
                 settings,
                 False,
                 gain_pct,

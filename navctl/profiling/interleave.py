@@ -140,25 +140,29 @@ def run_session(
     patience: int = _DEFAULTS.patience,
     predict: bool = _DEFAULTS.predict_saturation,
     reference: str | None = None,
-    on_round: Callable[[int, int], None] | None = None,
+    log: Callable[[str], None] | None = None,
     drift: bool = True,
     warm: bool = False,
 ) -> SessionResult:
     """Profile `members` in rounds at each batch size; `sizes[key]` lists a member's batch sizes.
     `drift=False`: the reference is not measured again at the end (a caller with more to measure does it).
-    `warm`: the members have run already (another shape): one call at the first size, as between sizes."""
+    `warm`: the members have run already (another shape): one call at the first size, as between sizes.
+    `log` gets a line per batch size: each member's figure, windows and seconds spent (warm-up included)."""
     results = {m.key: MemberResult(m.key) for m in members}
     window_s = settings.window_ms / 1000.0
     started: set[str] = {m.key for m in members} if warm else set()
     start_reference: float | None = None
     for size in sorted({s for key in sizes for s in sizes[key]}):
         active = [m for m in members if results[m.key].active and size in sizes[m.key]]
+        spent: dict[str, float] = {m.key: 0.0 for m in active}
         for member in active:
+            began = time.perf_counter()
             try:
                 member.warmup(size, settings.warmup_s if member.key not in started else BETWEEN_SIZES_WARMUP_S)
                 started.add(member.key)
             except MemberFailed as exc:
                 _fail(results[member.key], size, exc)
+            spent[member.key] += time.perf_counter() - began
         active = [m for m in active if results[m.key].active]
         windows: dict[str, list[_Window]] = {m.key: [] for m in active}
         stable: dict[str, bool] = {m.key: False for m in active}
@@ -170,15 +174,16 @@ def run_session(
             for member in todo[shift:] + todo[:shift]:  # rotate who goes first: no fixed position bias
                 if len(active) > 1:
                     time.sleep(SETTLE_S)
+                began = time.perf_counter()
                 try:
                     windows[member.key].append(_window(member, size, window_s))
                 except MemberFailed as exc:
                     _fail(results[member.key], size, exc)
                     continue
+                finally:
+                    spent[member.key] += time.perf_counter() - began
                 throughputs = [w.throughput for w in windows[member.key]]
                 stable[member.key] = windows_stable(throughputs, settings.windows, settings.stability_pct)
-            if on_round:
-                on_round(size, trial)
         ref_windows = [w.throughput for w in windows.get(reference or "", [])]
         for member in active:
             result = results[member.key]
@@ -196,12 +201,26 @@ def run_session(
                 result.active = False
         if auto:
             _stop_slower(results, reference, gain_pct)
+        if log and active:
+            log(_size_line(size, active, results, windows, spent))
     moved = _drift(members, results, reference, start_reference, sizes, settings) if drift else None
     points = [r for m in results.values() for r in m.records]
     unstable = sum(1 for r in points if not r.stable)
     session = SessionResult(results, reference, moved, unstable, len(points))
     session.unreliable = verdict(session)
     return session
+
+
+def _size_line(size, active, results, windows, spent) -> str:
+    parts = []
+    for member in active:
+        result = results[member.key]
+        record = result.records[-1] if result.records and result.records[-1].batch_size == size else None
+        figure = f"{record.throughput:,.1f}/s{'' if record.stable else ' unstable'}" if record else "failed"
+        parts.append(f"{member.key} {figure}, {len(windows.get(member.key, []))} windows, {spent[member.key]:.2f} s")
+        if not result.active:
+            parts[-1] += f" (stops: {result.stopped or result.error})"
+    return f"batch {size}: " + "; ".join(parts)
 
 
 def _drift(members, results, reference, start_throughput, sizes, settings) -> float | None:

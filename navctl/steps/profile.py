@@ -131,6 +131,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
     requested, sizes, shapes = _plan(io, inputs, first)
     settings = _settings(first)
     processes: list[RunnerProcess] = []
+    began = time.monotonic()
     try:
         for spec in members:
             member_ctx = StepContext(spec=spec, workspace=ctx.workspace)
@@ -138,6 +139,8 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
         for process in processes:
             process.loaded()
         ready = [p for p in processes if not p.error]
+        ctx.log(f"{len(ready)} of {len(processes)} runners loaded and warmed up in {time.monotonic() - began:.1f} s")
+        began = time.monotonic()
         reference = opts.reference if any(p.key == opts.reference for p in ready) else None
         measured = run_grid(
             ready,
@@ -150,8 +153,10 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             patience=first.patience,
             predict=first.predict_saturation,
             reference=reference,
+            log=ctx.log,
         )
         session = measured.session
+        ctx.log(f"measured in {time.monotonic() - began:.1f} s (the reference's drift included)")
     finally:
         for process in processes:
             process.close()

@@ -224,14 +224,14 @@ def test_the_session_ends_when_every_member_has_stopped() -> None:
     # no fixed cost: throughput is flat from batch 1, so 2 and 4 are the two misses that end each sweep
     members = [Counting(key, machine, per_sample_s=1e-4) for key in ("source@torch-cpu", "onnx@onnxruntime-cpu")]
     sizes = [1, 2, 4, 8, 16, 32, 64, 128]
-    rounds: list[int] = []
-    session = run_session(
-        members, {m.key: sizes for m in members}, SETTINGS, auto=True, on_round=lambda size, trial: rounds.append(size)
-    )
+    lines: list[str] = []
+    session = run_session(members, {m.key: sizes for m in members}, SETTINGS, auto=True, log=lines.append)
     for member in members:
         assert session.members[member.key].stopped == "throughput gain under 5% for 2 sizes in a row"
         assert max(member.windows) == 4
-    assert max(rounds) == 4
+    # one log line per size measured, none for the sizes nobody reached; the last says who stopped
+    assert [line.split(":")[0] for line in lines] == ["batch 1", "batch 2", "batch 4"]
+    assert lines[-1].count("(stops: throughput gain under 5% for 2 sizes in a row)") == 2
 
 
 def test_members_warm_from_another_shape_get_one_call_at_the_first_size() -> None:

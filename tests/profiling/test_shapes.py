@@ -170,3 +170,21 @@ def test_warm_up_is_shared_across_shapes_alone_too(monkeypatch) -> None:
     # first size and the best one, which timing noise may make the same): one call per size
     assert len(first.records) == 2 and 1 <= len(others) <= 2
     assert asked[0] is None and asked[1:] == [0.0] * (len(asked) - 1) and len(asked) == 2 + len(others)
+
+
+def test_the_other_shapes_measure_throughput_where_it_levels_off_not_at_the_noisiest_peak() -> None:
+    # latency 10 us + 100 us/sample: 9091, 9524, 9756, 9877, 9938 /s; within 5% of the best from batch 2
+    flat = ShapedFake("onnx@onnxruntime-cpu", per_sample_s=1e-4, fixed_s=1e-5)
+    lines: list[str] = []
+    result = run_grid(
+        [flat], grid(INPUTS, "auto"), {flat.key: [1, 2, 4, 8, 16]}, SETTINGS, _dims, False, log=lines.append
+    )
+    assert [(r.shape_name, r.batch_size) for r in result.others[flat.key]] == [("max", 1), ("max", 2)]
+    assert sorted({size for shape, size in flat.calls if shape == 1}) == [1, 2]
+    # the step's log says what each size cost: one line per batch size and shape
+    assert [line.split(":")[0] for line in lines] == [f"batch {s}" for s in (1, 2, 4, 8, 16)] + [
+        "shape max 32",
+        "batch 1",
+        "batch 2",
+    ]
+    assert lines[-1].startswith("batch 2: onnx@onnxruntime-cpu 4,7") and ", 3 windows, " in lines[-1]
