@@ -54,10 +54,11 @@ def sweep_stop_reason(
     """Why the auto sweep stops after these (batch size, throughput) points, or '' to go on.
 
     Give stable points only: an unstable point neither extends nor ends a sweep. A size that fails to
-    beat the best before it by `gain_pct`% plus its own noise (`noise_pct[size]`: the spread of the
-    windows its figure comes from) is a miss: a gain the figure's own noise could make is no evidence
-    that throughput still grows (a ResNet-18 on ONNX Runtime went 94 -> 101/s at batch 16, windows 5%
-    apart, and so swept on to 64 at 1 s a request). Such a point does not raise the bar either: the
+    beat the best before it by `gain_pct`%, or by its own noise (`noise_pct[size]`: the spread of the
+    windows its figure comes from) where that is larger, is a miss: a gain the figure's own noise could
+    make is no evidence that throughput still grows (a ResNet-18 on ONNX Runtime went 94 -> 101/s at
+    batch 16 with windows 8% apart). Demanding the gain plus the noise stopped real growth: +7% with
+    windows 3% apart is a gain. Such a point does not raise the bar either: the
     next size is judged against the best figure before it (a ResNet-18 on ONNX Runtime went 91, 102/s
     with windows 9% apart, 104/s: judged against 102, the sweep ended at batch 4 with 104/s, where it
     reaches 145/s at batch 16). `patience` misses in a row end the sweep (the
@@ -74,7 +75,7 @@ def sweep_stop_reason(
     within_noise: list[str] = []
     for size, value in points:
         noise = noise_pct.get(size, 0.0)
-        if best == 0.0 or value > best * (1.0 + (gain_pct + noise) / 100.0):
+        if best == 0.0 or value > best * (1.0 + max(gain_pct, noise) / 100.0):
             misses, within_noise = 0, []
         else:
             misses += 1
