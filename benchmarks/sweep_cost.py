@@ -30,7 +30,7 @@ _NO_EARLY_STOP = "import navctl.profiling.rules as r; r.EARLY_STOP_MIN_SIZES = 1
 VARIANTS: dict[str, tuple[dict, str]] = {
     "before": ({"patience": 3}, f"{_NO_SLOW_WINDOWS}; {_NO_EARLY_STOP}"),
     "second miss": ({}, f"{_NO_SLOW_WINDOWS}; {_NO_EARLY_STOP}"),
-    "slow windows of 3": ({"patience": 3}, _NO_EARLY_STOP),
+    "short slow windows": ({"patience": 3}, _NO_EARLY_STOP),
     "early stop": ({"patience": 3}, _NO_SLOW_WINDOWS),
     "after": ({}, ""),
 }

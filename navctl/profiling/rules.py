@@ -6,10 +6,11 @@ from collections.abc import Mapping
 
 # A window holds at least this many requests (one request's timing is not a throughput figure) ...
 MIN_WINDOW_REQUESTS = 5
-# ... unless its requests are slow: once a window has run SLOW_WINDOW_S, this many are enough. The
-# figure's noise is then judged over windows (windows_stable compares whole windows), never within one
-# (3 latencies have no meaningful spread); 5 requests of a 5 s batch cost 25 s a window, 3 cost 15 s.
-SLOW_WINDOW_REQUESTS = 3
+# ... unless its requests are slow: once a window has run SLOW_WINDOW_S, what it holds is enough (one
+# request at least). The figure's noise is then judged over windows (windows_stable compares whole
+# windows), never within one: a ResNet-18's batch 64 at 1 s a request cost 3 s a window with 3
+# requests a window, and 30 s for one unstable point; its three windows of one request each cost 3 s.
+SLOW_WINDOW_REQUESTS = 1
 SLOW_WINDOW_S = 0.25
 # An early stop compares a runner with the others at this many sizes at least: one size says nothing
 # about how each runtime batches.
