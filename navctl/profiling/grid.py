@@ -4,6 +4,7 @@ The first shape (the one selection compares at, `selection.shape`: typical by de
 batch sweep. Every other shape (profiling.shapes) is measured at two batch sizes per runner: the
 smallest of the sweep (a latency figure) and the smallest size whose throughput at the first shape is
 within the sweep's gain of the runner's best there (a throughput figure, where the curve levels off);
+a runner that stopped early there, clearly slower than another, gets the latency figure only;
 the reference is measured at every size some runner needs there, so each point has its same-round
 speed-up. A runner that fails at one shape keeps its figures at the others.
 """
@@ -17,6 +18,7 @@ from typing import Protocol
 from navctl.contract.shapes import GridShape
 from navctl.profiling.interleave import Member, SessionResult, reference_drift, run_session, verdict
 from navctl.profiling.measure import MeasureSettings
+from navctl.profiling.rules import EARLY_STOP_MARK
 from navctl.profiling.selection import trusted
 from navctl.profiling.sweep import SweepResult, sweep
 from navctl.recipe.models import Profiling
@@ -38,10 +40,14 @@ class GridResult:
     others: dict[str, list[ProfileRecord]] = field(default_factory=dict)  # the other shapes' records
 
 
-def other_sizes(records: list[ProfileRecord], first: int, gain_pct: float) -> list[int]:
+def other_sizes(records: list[ProfileRecord], first: int, gain_pct: float, stopped: str = "") -> list[int]:
     """The batch sizes measured at the other shapes: the sweep's first, and the smallest whose throughput
     is within `gain_pct` of the best (where it levels off: on a plateau the best is whichever size the
-    noise favoured, and a BERT encoder's batch 64 at its longest sequence took 16 of a 40 s session)."""
+    noise favoured, and a BERT encoder's batch 64 at its longest sequence took 16 of a 40 s session).
+    A runner that stopped early, clearly slower at the first shape (`stopped`), gets the first only: its
+    "best" there is merely the last size it reached."""
+    if stopped.startswith(EARLY_STOP_MARK):
+        return [first]
     kept = trusted(records)
     best = max(r.throughput for r in kept)
     knee = min(r.batch_size for r in kept if r.throughput >= best * (1.0 - gain_pct / 100.0))
@@ -83,7 +89,9 @@ def run_grid(
     for outcome in first.members.values():
         _label(outcome.records, shapes[0], dims)
     for index, shape in enumerate(shapes[1:], start=1):
-        todo = {k: other_sizes(r.records, sizes[k][0], gain_pct) for k, r in first.members.items() if r.records}
+        todo = {
+            k: other_sizes(r.records, sizes[k][0], gain_pct, r.stopped) for k, r in first.members.items() if r.records
+        }
         if reference in todo:
             todo[reference] = sorted(set().union(*todo.values()))
         active = [m for m in members if m.key in todo]

@@ -188,3 +188,15 @@ def test_the_other_shapes_measure_throughput_where_it_levels_off_not_at_the_nois
         "batch 2",
     ]
     assert lines[-1].startswith("batch 2: onnx@onnxruntime-cpu 4,7") and ", 3 windows, " in lines[-1]
+
+
+def test_a_runner_stopped_early_as_clearly_slower_gets_only_the_latency_figure_at_the_other_shapes() -> None:
+    fast = ShapedFake("onnx@onnxruntime-cpu", per_sample_s=1e-4, fixed_s=2e-4)
+    slow = ShapedFake("trace@torchscript-cpu", per_sample_s=1e-3, fixed_s=5e-3)
+    sizes = {m.key: [1, 2, 4, 8, 16] for m in (fast, slow)}
+    result = run_grid([fast, slow], grid(INPUTS, "auto"), sizes, SETTINGS, _dims, auto=True)
+    first = result.session.members[slow.key]
+    assert first.stopped.startswith("slower than onnx@onnxruntime-cpu") and len(first.records) == 2
+    assert [(r.shape_name, r.batch_size) for r in result.others[slow.key]] == [("max", 1)]
+    assert sorted({size for shape, size in slow.calls if shape == 1}) == [1]
+    assert [r.batch_size for r in result.others[fast.key]] == [1, 16]
