@@ -99,13 +99,11 @@ def run_grid(
             member.use_shape(index)
         here = reference if reference in todo else None
         # warm from the first shape: each member gets one call at a new shape, as between batch sizes
-        if log and active:
-            log(f"shape {shape.label}:")
-        session = (
-            run_session(active, todo, settings, False, reference=here, drift=False, warm=True, log=log)
-            if active
-            else None
-        )
+        session = None
+        if active:
+            if log:
+                log(f"shape {shape.label}:")
+            session = run_session(active, todo, settings, False, reference=here, drift=False, warm=True, log=log)
         for key, outcome in (session.members if session else {}).items():
             _label(outcome.records, shape, dims)
             result.others[key] += outcome.records

@@ -18,9 +18,10 @@ Pure logic over `Member` objects (a runner behind a pipe in production, a fake i
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -156,13 +157,12 @@ def run_session(
         active = [m for m in members if results[m.key].active and size in sizes[m.key]]
         spent: dict[str, float] = {m.key: 0.0 for m in active}
         for member in active:
-            began = time.perf_counter()
             try:
-                member.warmup(size, settings.warmup_s if member.key not in started else BETWEEN_SIZES_WARMUP_S)
+                with _charged(spent, member.key):
+                    member.warmup(size, settings.warmup_s if member.key not in started else BETWEEN_SIZES_WARMUP_S)
                 started.add(member.key)
             except MemberFailed as exc:
                 _fail(results[member.key], size, exc)
-            spent[member.key] += time.perf_counter() - began
         active = [m for m in active if results[m.key].active]
         windows: dict[str, list[_Window]] = {m.key: [] for m in active}
         stable: dict[str, bool] = {m.key: False for m in active}
@@ -174,14 +174,12 @@ def run_session(
             for member in todo[shift:] + todo[:shift]:  # rotate who goes first: no fixed position bias
                 if len(active) > 1:
                     time.sleep(SETTLE_S)
-                began = time.perf_counter()
                 try:
-                    windows[member.key].append(_window(member, size, window_s))
+                    with _charged(spent, member.key):
+                        windows[member.key].append(_window(member, size, window_s))
                 except MemberFailed as exc:
                     _fail(results[member.key], size, exc)
                     continue
-                finally:
-                    spent[member.key] += time.perf_counter() - began
                 throughputs = [w.throughput for w in windows[member.key]]
                 stable[member.key] = windows_stable(throughputs, settings.windows, settings.stability_pct)
         ref_windows = [w.throughput for w in windows.get(reference or "", [])]
@@ -211,13 +209,29 @@ def run_session(
     return session
 
 
-def _size_line(size, active, results, windows, spent) -> str:
+@contextlib.contextmanager
+def _charged(spent: dict[str, float], key: str) -> Iterator[None]:
+    """Add the time the block takes (raising or not) to `spent[key]`."""
+    began = time.perf_counter()
+    try:
+        yield
+    finally:
+        spent[key] += time.perf_counter() - began
+
+
+def _size_line(
+    size: int,
+    active: list[Member],
+    results: dict[str, MemberResult],
+    windows: dict[str, list[_Window]],
+    spent: dict[str, float],
+) -> str:
     parts = []
     for member in active:
         result = results[member.key]
         record = result.records[-1] if result.records and result.records[-1].batch_size == size else None
         figure = f"{record.throughput:,.1f}/s{'' if record.stable else ' unstable'}" if record else "failed"
-        parts.append(f"{member.key} {figure}, {len(windows.get(member.key, []))} windows, {spent[member.key]:.2f} s")
+        parts.append(f"{member.key} {figure}, {len(windows[member.key])} windows, {spent[member.key]:.2f} s")
         if not result.active:
             parts[-1] += f" (stops: {result.stopped or result.error})"
     return f"batch {size}: " + "; ".join(parts)

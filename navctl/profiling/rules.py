@@ -59,12 +59,12 @@ def sweep_stop_reason(
     windows its figure comes from) where that is larger, is a miss: a gain the figure's own noise could
     make is no evidence that throughput still grows (a ResNet-18 on ONNX Runtime went 94 -> 101/s at
     batch 16 with windows 8% apart). Demanding the gain plus the noise stopped real growth: +7% with
-    windows 3% apart is a gain. Such a point does not raise the bar either: the
-    next size is judged against the best figure before it (a ResNet-18 on ONNX Runtime went 91, 102/s
-    with windows 9% apart, 104/s: judged against 102, the sweep ended at batch 4 with 104/s, where it
-    reaches 145/s at batch 16). `patience` misses in a row end the sweep (the
-    default 2: the second miss; 0 counts as 1). With `predict` and a patience over 2, the sweep ends
-    at the second miss in a row when the latency of the last two sizes,
+    windows 3% apart is a gain. Such a point does not raise the bar either: the next size is judged
+    against the best figure before it (a ResNet-18 on ONNX Runtime went 91, 102/s with windows 9% apart,
+    104/s: judged against 102, the sweep ended at batch 4 with 104/s, where it reaches 145/s at batch
+    16). `patience` misses in a row end the sweep (the default 2: the second miss; 0 counts as 1).
+    With `predict` and a patience over 2, the sweep ends at the second miss in a row when the latency
+    of the last two sizes,
     extended as a straight line (fixed cost + cost per sample), puts the throughput ceiling
     (1 / cost per sample) less than half the gain above the best: no larger size can count then.
     A single miss never ends a sweep this way (one noisy point bends the line), nor does a dip

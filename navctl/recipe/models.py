@@ -155,7 +155,7 @@ class Profiling(StrictModel):
     max_trials: PositiveInt = Field(10, description="windows measured at most per batch size")
     throughput_gain_pct: NonNegativeFloat = Field(
         5.0,
-        description="auto sweep: a batch size must gain this much throughput, and over its windows' spread, to count",
+        description="auto sweep: a size must gain this much throughput, or its windows' spread if larger, to count",
     )
     patience: NonNegativeInt = Field(
         2, description="auto sweep: this many sizes in a row missing the gain end it (2: the second; 0, 1: the first)"
