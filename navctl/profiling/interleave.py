@@ -115,20 +115,24 @@ def _sweep_continues(
 
 
 def _stop_slower(results: dict[str, MemberResult], reference: str | None, floor_pct: float) -> None:
-    """A member clearly slower than another at every size so far ends its sweep, unless it has an unstable
-    point. The reference goes on while another member still sweeps (their same-round speed-ups need it);
-    once it sweeps alone, the same rule stops it (before, a source model slower than ONNX Runtime at
-    every size swept on alone to batch 64: on a ResNet-18, 20 of the session's 42 s)."""
+    """A member clearly slower than another at every size it measured stably so far ends its sweep, judged
+    when its newest point is stable (an unstable point is no evidence either way: before, one unstable
+    batch-1 point kept a TorchScript runner 3x slower than ONNX Runtime sweeping to batch 64). The
+    reference goes on while another member still sweeps (their same-round speed-ups need it); once it
+    sweeps alone, the same rule stops it (before, a source model slower than ONNX Runtime at every size
+    swept on alone to batch 64: on a ResNet-18, 20 of the session's 42 s)."""
     measured = [r for r in results.values() if r.records]
     stable = {r.key: {p.batch_size: p.throughput for p in r.records if p.stable} for r in measured}
     for result in sorted(measured, key=lambda r: r.key == reference):  # the reference last: it may be left alone
-        if not result.active or not all(p.stable for p in result.records):
+        if not result.active or not result.records[-1].stable:
             continue
         if result.key == reference and any(r.active for r in results.values() if r.key != reference):
             continue
-        own = [(p.batch_size, p.throughput, result.noise_pct.get(p.batch_size, 0.0)) for p in result.records]
+        noise = result.noise_pct
+        own = [(p.batch_size, p.throughput, noise.get(p.batch_size, 0.0)) for p in result.records if p.stable]
+        unstable = [p.batch_size for p in result.records if not p.stable]
         others = {key: points for key, points in stable.items() if key != result.key}
-        if reason := clearly_slower(own, others, floor_pct):
+        if reason := clearly_slower(own, others, floor_pct, unstable):
             result.stopped, result.active = reason, False
 
 

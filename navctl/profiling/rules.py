@@ -121,12 +121,18 @@ def auto_batch_sizes(max_batch_size: int) -> list[int]:
     return sizes
 
 
-def clearly_slower(own: list[tuple[int, float, float]], others: dict[str, dict[int, float]], floor_pct: float) -> str:
+def clearly_slower(
+    own: list[tuple[int, float, float]],
+    others: dict[str, dict[int, float]],
+    floor_pct: float,
+    unstable: list[int] | None = None,
+) -> str:
     """Why a runner may stop its sweep early, or '': at each of its sizes (at least EARLY_STOP_MIN_SIZES)
     some other runner was faster by more than the runner's own noise there.
 
-    `own`: the runner's (batch size, throughput, noise %) at every size it measured, stable ones only
-    (give '' for a runner with an unstable point: an unstable point never ends a sweep);
+    `own`: the runner's (batch size, throughput, noise %) at every size it measured stably: an unstable
+    point is no evidence either way, so it neither ends a sweep nor keeps one going; `unstable`: the
+    sizes it measured unstably, named in the reason as left out;
     `others`: each other candidate's stable throughput per batch size. The noise counts as at least
     `floor_pct` (the sweep's gain: a smaller difference is no evidence of a slower runtime).
     """
@@ -146,7 +152,10 @@ def clearly_slower(own: list[tuple[int, float, float]], others: dict[str, dict[i
         if best_key not in faster:
             faster.append(best_key)
     sizes = ", ".join(str(size) for size, _, _ in own)
+    if unstable:
+        sizes = f"{sizes}; unstable at {', '.join(str(size) for size in unstable)}"
+    measured = "measured stably" if unstable else "measured"
     return (
-        f"{EARLY_STOP_MARK} {' / '.join(faster)} at every size measured ({sizes}): by {worst_gap:.0f}% or more, "
+        f"{EARLY_STOP_MARK} {' / '.join(faster)} at every size {measured} ({sizes}): by {worst_gap:.0f}% or more, "
         "over its own noise"
     )

@@ -219,6 +219,33 @@ def test_an_unstable_runner_never_stops_early() -> None:
     assert [r.batch_size for r in records] == sizes and session.members[slow.key].stopped == ""
 
 
+def test_a_runner_unstable_at_one_size_stops_early_on_its_stable_sizes() -> None:
+    class ColdAtOne(Counting):
+        """Every other window at batch 1 runs at a third of the speed: batch 1 never agrees, later sizes do."""
+
+        def window(self, batch_size: int, seconds: float) -> list[float]:
+            latencies = super().window(batch_size, seconds)
+            if batch_size == 1 and len(self.windows) % 2:
+                return [lat * 3.0 for lat in latencies]
+            return latencies
+
+    machine = Machine(lambda t: 1.0)
+    source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=1e-3)
+    fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
+    slow = ColdAtOne("trace@torchscript-cpu", machine, per_sample_s=3e-4, fixed_s=2e-3)
+    sizes = [1, 2, 4, 8, 16, 32]
+    session = run_session(
+        [source, fast, slow], {m.key: sizes for m in (source, fast, slow)}, SETTINGS, auto=True, reference=source.key
+    )
+    stopped = session.members[slow.key]
+    assert [(r.batch_size, r.stable) for r in stopped.records] == [(1, False), (2, True), (4, True)]
+    assert stopped.stopped.startswith(
+        "slower than onnx@onnxruntime-cpu at every size measured stably (2, 4; unstable at 1): by "
+    )
+    assert max(slow.windows) == 4
+    assert [r.batch_size for r in session.members[fast.key].records] == sizes
+
+
 def test_the_session_ends_when_every_member_has_stopped() -> None:
     machine = Machine(lambda t: 1.0)
     # no fixed cost: throughput is flat from batch 1, so 2 and 4 are the two misses that end each sweep

@@ -224,3 +224,13 @@ def test_a_runner_clearly_slower_at_every_size_may_stop() -> None:
     # the best may differ by size: both are named
     mixed = {"a@x": {1: 300.0, 2: 200.0}, "b@y": {1: 200.0, 2: 400.0}}
     assert "slower than a@x / b@y at every size" in clearly_slower([(1, 100.0, 1.0), (2, 100.0, 1.0)], mixed, 5)
+
+
+def test_an_early_stop_names_the_unstable_sizes_it_left_out() -> None:
+    others = {"onnx@onnxruntime-cpu": {1: 200.0, 2: 300.0, 4: 400.0}}
+    reason = clearly_slower([(2, 150.0, 3.0), (4, 180.0, 3.0)], others, floor_pct=5, unstable=[1])
+    assert reason.startswith(
+        "slower than onnx@onnxruntime-cpu at every size measured stably (2, 4; unstable at 1): by "
+    )
+    # the stable sizes still need to number two: one stable size beside unstable ones is not enough
+    assert clearly_slower([(2, 150.0, 3.0)], others, floor_pct=5, unstable=[1, 4]) == ""
