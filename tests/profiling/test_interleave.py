@@ -150,15 +150,23 @@ class Counting(Fake):
         return super().window(batch_size, seconds)
 
 
-def test_a_runner_clearly_slower_at_every_size_stops_early_and_says_so() -> None:
+SWEPT = [1, 2, 4, 8, 16, 32]
+
+
+def _source_fast_slow(slow_kind: type[Counting] = Counting):
+    """A source, a candidate 4x faster and one 3x slower than it (of `slow_kind`), swept side by side on SWEPT."""
     machine = Machine(lambda t: 1.0)
     source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=1e-3)
     fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
-    slow = Counting("trace@torchscript-cpu", machine, per_sample_s=3e-4, fixed_s=2e-3)
-    sizes = [1, 2, 4, 8, 16, 32]
-    session = run_session(
-        [source, fast, slow], {m.key: sizes for m in (source, fast, slow)}, SETTINGS, auto=True, reference=source.key
-    )
+    slow = slow_kind("trace@torchscript-cpu", machine, per_sample_s=3e-4, fixed_s=2e-3)
+    members = [source, fast, slow]
+    session = run_session(members, {m.key: SWEPT for m in members}, SETTINGS, auto=True, reference=source.key)
+    return (source, fast, slow), session
+
+
+def test_a_runner_clearly_slower_at_every_size_stops_early_and_says_so() -> None:
+    (source, fast, slow), session = _source_fast_slow()
+    sizes = SWEPT
     stopped = session.members[slow.key]
     assert [r.batch_size for r in stopped.records] == [1, 2]
     assert stopped.stopped.startswith("slower than onnx@onnxruntime-cpu at every size measured (1, 2): by ")
@@ -229,21 +237,14 @@ def test_a_runner_unstable_at_one_size_stops_early_on_its_stable_sizes() -> None
                 return [lat * 3.0 for lat in latencies]
             return latencies
 
-    machine = Machine(lambda t: 1.0)
-    source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=1e-3)
-    fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4, fixed_s=1e-3)
-    slow = ColdAtOne("trace@torchscript-cpu", machine, per_sample_s=3e-4, fixed_s=2e-3)
-    sizes = [1, 2, 4, 8, 16, 32]
-    session = run_session(
-        [source, fast, slow], {m.key: sizes for m in (source, fast, slow)}, SETTINGS, auto=True, reference=source.key
-    )
+    (_, fast, slow), session = _source_fast_slow(ColdAtOne)
     stopped = session.members[slow.key]
     assert [(r.batch_size, r.stable) for r in stopped.records] == [(1, False), (2, True), (4, True)]
     assert stopped.stopped.startswith(
         "slower than onnx@onnxruntime-cpu at every size measured stably (2, 4; unstable at 1): by "
     )
     assert max(slow.windows) == 4
-    assert [r.batch_size for r in session.members[fast.key].records] == sizes
+    assert [r.batch_size for r in session.members[fast.key].records] == SWEPT
 
 
 def test_the_session_ends_when_every_member_has_stopped() -> None:
