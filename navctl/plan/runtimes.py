@@ -123,8 +123,11 @@ _TORCH: dict = {
 }
 # torch's export machinery (sympy, dynamo) costs 1.5-2 s per step that loads or makes an ExportedProgram:
 # worth importing once, but only for plans that hold one (the TorchScript-based ONNX exporter, tried
-# first, does not need it), and while the samples step and the other exports already run.
-_TORCH_EXPORT: dict = {**_TORCH, "preload_later": ("torch._export.serde.serialize",)}
+# first, does not need it), and while the samples step and the other exports already run. Exporting,
+# and loading a saved program (its symbolic shapes look for the user's frame), import torch.export._trace
+# too: torch._inductor's caches and networkx, 0.3 s of a 0.44 s correctness step on a 64-256-256-10 MLP,
+# paid again by the export and by the profile session's runner.
+_TORCH_EXPORT: dict = {**_TORCH, "preload_later": ("torch._export.serde.serialize", "torch.export._trace")}
 _ORT: dict = {"options": "onnxruntime", "extra": "onnx", "preload": ("onnxruntime",)}
 _TF: dict = {"extra": "tensorflow", "preload": ("tensorflow",), "user_ops": True}
 
