@@ -281,7 +281,7 @@ def test_steps_needing_late_imports_wait_for_the_annex_while_the_others_run(tmp_
         ws.release()
     assert {v.state for v in status.steps.values()} <= {"ok", "unavailable"}
     # the worker imports torch at once; torch's export machinery is the annex's
-    assert "torch" in fake.preload and fake.late_modules == ["torch._export.serde.serialize"]
+    assert "torch" in fake.preload and fake.late_modules == ["torch._export.serde.serialize", "torch.export._trace"]
     late = [step for step, needs in fake.later.items() if needs]
     assert "export/torch-export" in late and "correctness/torch-export@torch-export-cpu" in late
     assert "export/onnx" not in late and "samples" not in late
