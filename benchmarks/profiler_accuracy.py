@@ -2,10 +2,12 @@
 
 (a) accuracy: the throughput navctl's profiler reports for ONNX Runtime on CPU (the same runner and
     measure() the profile step uses) against an independent tight loop of `session.run` timed with
-    time.perf_counter, alternating the two, at batch 1 and 32, on a ~4 MFLOP/sample MLP.
+    time.perf_counter, alternating the two, at batch 1, 32 and 1024, on a ~4 MFLOP/sample MLP. Batch
+    1024 (tens of ms a request on 2 cores) takes the slow-window path: a window ends after
+    `rules.SLOW_WINDOW_S` with one request at least; `--slow-window-s` sets it to compare values.
 (b) repeatability: three profiles of the same runner; the spread is (max - min) / mean.
 
-Run: .venv/bin/python benchmarks/profiler_accuracy.py
+Run: .venv/bin/python benchmarks/profiler_accuracy.py [--slow-window-s 0.1] [--batches 1,32,1024]
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 from navctl.contract.step import ModelRef
+from navctl.profiling import rules
 from navctl.profiling.measure import MeasureSettings, measure
 from navctl.runners.base import RunnerConfig, create_runner
 
@@ -69,7 +72,10 @@ def main() -> None:
     parser.add_argument("--stability-pct", type=float, default=MeasureSettings.stability_pct)
     parser.add_argument("--windows", type=int, default=MeasureSettings.windows)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument("--slow-window-s", type=float, default=rules.SLOW_WINDOW_S)
+    parser.add_argument("--batches", default="1,32,1024")
     args = parser.parse_args()
+    rules.SLOW_WINDOW_S = args.slow_window_s
     with tempfile.TemporaryDirectory() as tmp:
         path = build_model(Path(tmp) / "mlp.onnx")
         runner = create_runner(
@@ -81,18 +87,21 @@ def main() -> None:
         print(
             f"model: MLP {SIZES}, about {2 * sum(a * b for a, b in zip(SIZES, SIZES[1:], strict=False)) / 1e6:.1f} "
             f"MFLOP/sample; onnxruntime-cpu, {THREADS} threads; {args.rounds} alternating rounds; "
-            f"windows {settings.windows} x {settings.window_ms:g} ms within {settings.stability_pct:g}%"
+            f"windows {settings.windows} x {settings.window_ms:g} ms (slow: {rules.SLOW_WINDOW_S:g} s) within "
+            f"{settings.stability_pct:g}%"
         )
         print(
             f"{'batch':>5} {'navctl (/s)':>12} {'tight loop (/s)':>16} {'ratio':>6} {'navctl spread':>14} "
-            f"{'loop spread':>12} {'s/profile':>10}"
+            f"{'loop spread':>12} {'s/profile':>10} {'ms/request':>11}"
         )
-        for batch in (1, 32):
+        for batch in (int(b) for b in args.batches.split(",")):
             feed = {"x": np.random.default_rng(1).standard_normal((batch, SIZES[0])).astype(np.float32)}
-            ours, loop, cost = [], [], []
+            ours, loop, cost, request_ms = [], [], [], []
             for _ in range(args.rounds):
                 started = time.perf_counter()
-                ours.append(measure(lambda feed=feed: runner.infer(feed), batch, settings).throughput)
+                record = measure(lambda feed=feed: runner.infer(feed), batch, settings)
+                ours.append(record.throughput)
+                request_ms.append(record.mean_ms)
                 cost.append(time.perf_counter() - started)
                 loop.append(tight_loop(runner.session, feed, batch, seconds=cost[-1]))
             a, b = statistics.median(ours), statistics.median(loop)
@@ -100,7 +109,7 @@ def main() -> None:
             loop_spread = (max(loop) - min(loop)) / statistics.mean(loop) * 100
             print(
                 f"{batch:>5} {a:>12,.0f} {b:>16,.0f} {a / b:>6.3f} {spread:>13.1f}% {loop_spread:>11.1f}% "
-                f"{statistics.mean(cost):>10.2f}"
+                f"{statistics.mean(cost):>10.2f} {statistics.median(request_ms):>11.1f}"
             )
         runner.close()
 

@@ -148,7 +148,7 @@ class Profiling(StrictModel):
     batch_sizes: Literal["auto"] | list[PositiveInt] = "auto"
     warmup_s: NonNegativeFloat = Field(0.1, description="time-based warm-up before the first batch size")
     window_ms: PositiveFloat = Field(
-        25.0, description="length of one measurement window (at least 5 requests, or 1 once it has run 0.25 s)"
+        25.0, description="length of one measurement window (at least 5 requests, or 1 once it has run 0.1 s)"
     )
     windows: PositiveInt = Field(3, description="how many consecutive windows must agree")
     stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")

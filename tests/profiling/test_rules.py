@@ -169,24 +169,24 @@ def test_sweep_raises_other_errors_and_oom_at_the_first_size() -> None:
         sweep(bad, [1, 2], settings, False, 5, 2)
 
 
-def test_a_window_ends_at_five_requests_or_at_a_quarter_second() -> None:
-    assert not window_done(4, 0.1, window_s=0.025)  # fast requests: five of them
-    assert window_done(5, 0.1, window_s=0.025)
+def test_a_window_ends_at_five_requests_or_at_a_tenth_of_a_second() -> None:
+    assert not window_done(4, 0.09, window_s=0.025)  # fast requests: five of them
+    assert window_done(5, 0.09, window_s=0.025)
     assert not window_done(5, 0.02, window_s=0.025)  # and the window's length
-    # slow requests: whatever ran in 0.25 s, one at least
-    assert not window_done(3, 0.24, window_s=0.025)
-    assert window_done(2, 0.3, window_s=0.025)
+    # slow requests: whatever ran in 0.1 s, one at least
+    assert not window_done(3, 0.099, window_s=0.025)
+    assert window_done(2, 0.12, window_s=0.025)
     assert window_done(1, 1.0, window_s=0.025)
     assert not window_done(0, 10.0, window_s=0.025)
 
 
 def test_slow_requests_measure_few_per_window_and_judge_stability_over_windows() -> None:
-    # a 0.2 s request: five per window cost 1 s, two cost 0.4 s; three windows that agree are kept
-    clock = FakeClock(itertools.repeat(0.2))
+    # a 0.04 s request: five per window cost 0.2 s, three cost 0.12 s; three windows that agree are kept
+    clock = FakeClock(itertools.repeat(0.04))
     settings = MeasureSettings(warmup_s=0.0, window_ms=25, windows=3, stability_pct=10, max_trials=10)
     record = measure(clock.infer, 64, settings, clock=clock)
-    assert record.stable and record.requests == 6
-    assert record.throughput == pytest.approx(320.0)
+    assert record.stable and record.requests == 9
+    assert record.throughput == pytest.approx(1600.0)
     # a 1 s request: one a window, three windows
     clock = FakeClock(itertools.repeat(1.0))
     record = measure(clock.infer, 64, settings, clock=clock)
@@ -195,7 +195,7 @@ def test_slow_requests_measure_few_per_window_and_judge_stability_over_windows()
     costs = itertools.chain([0.2] + [0.4] * 2, itertools.repeat(0.2))
     clock = FakeClock(costs)
     record = measure(clock.infer, 64, settings, clock=clock)
-    assert record.stable and record.requests == 6 and record.mean_ms == pytest.approx(200.0)
+    assert record.stable and record.requests == 3 and record.mean_ms == pytest.approx(200.0)
 
 
 def test_window_spread_is_the_farthest_window_from_the_mean() -> None:
