@@ -2,12 +2,13 @@
 
 (a) accuracy: the throughput navctl's profiler reports for ONNX Runtime on CPU (the same runner and
     measure() the profile step uses) against an independent tight loop of `session.run` timed with
-    time.perf_counter, alternating the two, at batch 1, 32 and 1024, on a ~4 MFLOP/sample MLP. Batch
-    1024 (tens of ms a request on 2 cores) takes the slow-window path: a window ends after
-    `rules.SLOW_WINDOW_S` with one request at least; `--slow-window-s` sets it to compare values.
+    time.perf_counter, alternating the two, at batch 1, 32 and 4096, on a ~4 MFLOP/sample MLP. Batch
+    4096 (about 60 ms a request on 2 cores) takes the slow-window path: five requests outlast
+    `rules.SLOW_WINDOW_S`, so a window ends there with what it holds; `--slow-window-s` sets it to
+    compare values (batch 1024, about 14 ms a request, still fills its windows on five requests).
 (b) repeatability: three profiles of the same runner; the spread is (max - min) / mean.
 
-Run: .venv/bin/python benchmarks/profiler_accuracy.py [--slow-window-s 0.1] [--batches 1,32,1024]
+Run: .venv/bin/python benchmarks/profiler_accuracy.py [--slow-window-s 0.1] [--batches 1,32,4096]
 """
 
 from __future__ import annotations
@@ -73,7 +74,7 @@ def main() -> None:
     parser.add_argument("--windows", type=int, default=MeasureSettings.windows)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
     parser.add_argument("--slow-window-s", type=float, default=rules.SLOW_WINDOW_S)
-    parser.add_argument("--batches", default="1,32,1024")
+    parser.add_argument("--batches", default="1,32,4096")
     args = parser.parse_args()
     rules.SLOW_WINDOW_S = args.slow_window_s
     with tempfile.TemporaryDirectory() as tmp:

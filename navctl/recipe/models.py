@@ -20,6 +20,7 @@ from pydantic import (
 
 from navctl.generation.settings import GenerationSettings
 from navctl.plan.keys import split_key
+from navctl.profiling.rules import MIN_WINDOW_REQUESTS, SLOW_WINDOW_REQUESTS, SLOW_WINDOW_S
 from navctl.recipe.fields import NAME_RE, Duration, Entrypoint, MemorySize, StrictModel, sorted_unique
 from navctl.recipe.options import (
     OnnxOptions,
@@ -148,7 +149,9 @@ class Profiling(StrictModel):
     batch_sizes: Literal["auto"] | list[PositiveInt] = "auto"
     warmup_s: NonNegativeFloat = Field(0.1, description="time-based warm-up before the first batch size")
     window_ms: PositiveFloat = Field(
-        25.0, description="length of one measurement window (at least 5 requests, or 1 once it has run 0.1 s)"
+        25.0,
+        description=f"length of one measurement window (at least {MIN_WINDOW_REQUESTS} requests, or "
+        f"{SLOW_WINDOW_REQUESTS} once it has run {SLOW_WINDOW_S:g} s)",
     )
     windows: PositiveInt = Field(3, description="how many consecutive windows must agree")
     stability_pct: PositiveFloat = Field(10.0, description="how far the windows may differ, in percent")
