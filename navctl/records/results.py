@@ -141,4 +141,8 @@ class ProfilingInfo(Record):
     drift_pct: float | None = Field(None, description="the reference's throughput change from start to end")
     unstable_points: int = 0
     points: int = 0
+    cores: int | None = Field(None, description="the cores the session could run on")
+    other_cores: float | None = Field(
+        None, description="the cores other processes kept busy while the session measured, on average (None: unknown)"
+    )
     unreliable: str = Field("", description="why the numbers should not be trusted ('' when nothing says so)")

@@ -170,8 +170,9 @@ def _environment(status: Status) -> str:
 def _profiling_line(status: Status) -> str:
     p = status.profiling
     drift = f", reference drift {p.drift_pct:+.1f}%" if p.drift_pct is not None else ""
+    load = f", other processes busy on {p.other_cores:.2f} of {p.cores} cores" if p.other_cores is not None else ""
     how = "side by side in rounds" if p.interleaved else "one runner at a time"
-    return f"{how}; {p.unstable_points} of {p.points} points unstable{drift}"
+    return f"{how}; {p.unstable_points} of {p.points} points unstable{drift}{load}"
 
 
 def _charts(*svgs: str | None) -> str:

@@ -17,6 +17,7 @@ from navctl.contract.kind_options import ProfileOptions
 from navctl.contract.shapes import dims_at, grid
 from navctl.contract.tensors import ModelIO
 from navctl.profiling.grid import run_grid, sweep_grid
+from navctl.profiling.machine_load import LoadMeter, load_verdict
 from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.runner_process import RunnerProcess, feed_for
@@ -142,6 +143,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
         ctx.log(f"{len(ready)} of {len(processes)} runners loaded and warmed up in {time.monotonic() - began:.1f} s")
         began = time.monotonic()
         reference = opts.reference if any(p.key == opts.reference for p in ready) else None
+        meter = LoadMeter()
         measured = run_grid(
             ready,
             shapes,
@@ -155,8 +157,12 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             reference=reference,
             log=ctx.log,
         )
+        load = meter.stop()
         session = measured.session
+        session.unreliable = "; ".join(filter(None, [session.unreliable, load_verdict(load)]))
         ctx.log(f"measured in {time.monotonic() - began:.1f} s (the reference's drift included)")
+        if load is not None:
+            ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
     finally:
         for process in processes:
             process.close()
@@ -182,6 +188,8 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             "drift_pct": session.drift_pct,
             "unstable_points": session.unstable_points,
             "points": session.points,
+            "cores": load.cores if load else None,
+            "other_cores": load.other_cores if load else None,
             "unreliable": session.unreliable,
         }
     }

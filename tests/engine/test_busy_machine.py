@@ -1,7 +1,10 @@
-"""Profiling on a busy machine: the same selection as on a quiet one, or the run says it is unreliable."""
+"""Profiling on a busy machine: the same selection as on a quiet one, or the run says it is unreliable;
+two CPU hogs for the whole session are said, whatever the selection (they once changed the
+max-throughput winner with the reference's drift under its limit: tests/profiling/test_machine_load.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -41,13 +44,16 @@ def test_selection_under_a_cpu_hog_matches_the_quiet_run_or_is_flagged(project) 
     # same-round ratios are recorded for every point measured beside the reference
     onnx = status["results"]["onnx@onnxruntime-cpu"]["profile"]
     assert all(r["vs_reference"] and r["vs_reference"] > 0 for r in onnx)
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(2)]  # both cores busy
+    cores = len(os.sched_getaffinity(0))
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(cores)]  # every core busy
     try:
-        busy, busy_flag, _ = _selection_and_flag(recipe)
+        busy, busy_flag, busy_status = _selection_and_flag(recipe)
     finally:
         for hog in hogs:
             hog.kill()
             hog.wait()
     assert busy == quiet or busy_flag, f"selection changed without a warning: {quiet} -> {busy}"
-    if busy_flag:
-        assert "unreliable" in run_cli("status", str(recipe.parent / "ws")).stdout
+    # on 2 cores the hogs took 1.4 of them (measured); the test's other worker may add to that
+    assert busy_status["profiling"]["other_cores"] > cores / 4, busy_status["profiling"]
+    assert "other processes kept" in busy_flag and "cores busy while profiling" in busy_flag
+    assert "unreliable" in run_cli("status", str(recipe.parent / "ws")).stdout

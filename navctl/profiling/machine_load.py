@@ -1,0 +1,115 @@
+"""How busy the machine was while a profile was measured, from what the numbers cannot say themselves.
+
+The reference's drift and the share of unstable points (navctl.profiling.interleave.verdict) catch a
+machine whose speed moved. A machine that was busy all along moves nothing: two CPU hogs on a
+2-core CI runner from start to end slowed every runner steadily, the reference drifted under 20%, and
+the max-throughput winner changed from ONNX Runtime to TorchScript without a word (runtimes share
+busy cores differently). So the session also counts the CPU time other processes took from it: the
+machine's busy time (steal included: a hypervisor's other guests) less this process tree's own.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import time
+from dataclasses import dataclass
+
+# Other processes averaging more than this share of the cores the session may use mark its numbers
+# unreliable: two hogs on a 2-core machine took about half of it; a quiet one, with navctl's own
+# parent processes waiting, a few percent.
+BUSY_LIMIT = 0.25
+
+
+@dataclass
+class MachineLoad:
+    cores: int  # the cores this process may run on
+    other_cores: float  # the cores other processes (and a hypervisor's steal) kept busy, on average
+    own_cores: float  # the cores this process and its descendants kept busy, on average
+    seconds: float
+
+    @property
+    def share(self) -> float:
+        return self.other_cores / self.cores if self.cores else 0.0
+
+
+def _usable_cpus() -> set[int] | None:
+    """The CPUs this process (and so its runners) may run on; None where the system does not say."""
+    try:
+        return set(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return None
+
+
+def _busy_s(psutil, cpus: set[int] | None) -> float:
+    """CPU seconds not idle on these CPUs (iowait counts as idle: no process ran); others' load on
+    CPUs the session may not use does not slow it."""
+    per_cpu = psutil.cpu_times(percpu=True)
+    total = 0.0
+    for index, times in enumerate(per_cpu):
+        if cpus is not None and index not in cpus:
+            continue
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        guest = getattr(times, "guest", 0.0) + getattr(times, "guest_nice", 0.0)  # already inside user
+        total += sum(times) - idle - guest
+    return total
+
+
+def _own_s(psutil, me) -> dict[int, float]:
+    """CPU seconds of this process and each live descendant (a stopped runner counts, with what it ran)."""
+    own: dict[int, float] = {}
+    for process in [me, *me.children(recursive=True)]:
+        try:
+            t = process.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied):
+            continue
+        own[process.pid] = t.user + t.system
+    return own
+
+
+def _reaped_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class LoadMeter:
+    """Start it before the measurements and call `stop()` after: the other processes' load in between
+    (None everywhere when psutil is missing: the load is then not known, and says nothing)."""
+
+    def __init__(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            self._psutil = None
+            return
+        self._psutil = psutil
+        self._me = psutil.Process()
+        self._cpus = _usable_cpus()
+        self._began = time.monotonic()
+        self._machine = _busy_s(psutil, self._cpus)
+        self._own = _own_s(psutil, self._me)
+        self._reaped = _reaped_s()
+
+    def stop(self) -> MachineLoad | None:
+        if self._psutil is None:
+            return None
+        seconds = time.monotonic() - self._began
+        machine = _busy_s(self._psutil, self._cpus) - self._machine
+        own_now = _own_s(self._psutil, self._me)
+        # a descendant that ended in between: its whole time is in the reaped children's figure now
+        own = sum(now - self._own.get(pid, 0.0) for pid, now in own_now.items())
+        own += _reaped_s() - self._reaped - sum(t for pid, t in self._own.items() if pid not in own_now)
+        other = max(0.0, machine - own) / seconds if seconds > 0 else 0.0
+        own_cores = own / seconds if seconds > 0 else 0.0
+        cores = len(self._cpus) if self._cpus else (self._psutil.cpu_count() or 1)
+        return MachineLoad(cores, round(other, 2), round(own_cores, 2), round(seconds, 2))
+
+
+def load_verdict(load: MachineLoad | None) -> str:
+    """Why a busy machine makes the numbers untrustworthy, or ''."""
+    if load is None or load.share <= BUSY_LIMIT:
+        return ""
+    return (
+        f"other processes kept {load.other_cores:.1f} of {load.cores} cores busy while profiling "
+        f"({load.share:.0%}, over {BUSY_LIMIT:.0%})"
+    )

@@ -1,0 +1,67 @@
+"""The session's count of other processes' CPU time: a real hog outside the process tree is counted as
+other load, the session's own children are not. Each spinner stops after a given CPU time (not wall
+time), so the figures hold on a machine the other test workers keep busy."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import psutil
+
+from navctl.profiling.machine_load import BUSY_LIMIT, LoadMeter, MachineLoad, load_verdict
+
+SPIN = "import time\nwhile time.process_time() < {cpu_s}:\n    pass\n"
+
+
+def _wait_gone(pid: int, timeout_s: float = 30.0) -> None:
+    end = time.monotonic() + timeout_s
+    while psutil.pid_exists(pid) and psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+        assert time.monotonic() < end, "the spinner did not finish"
+        time.sleep(0.02)
+
+
+def test_a_hog_outside_the_process_tree_is_other_load() -> None:
+    meter = LoadMeter()
+    # the shell exits at once: the spinner is reparented away from this process tree, as another user's job is
+    launched = subprocess.run(
+        ["sh", "-c", f'"{sys.executable}" -c "$0" >/dev/null 2>&1 & echo $!', SPIN.format(cpu_s=0.6)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    hog = int(launched.stdout.strip())
+    assert hog not in [p.pid for p in psutil.Process().children(recursive=True)]
+    _wait_gone(hog)
+    load = meter.stop()
+    assert load is not None
+    assert load.other_cores * load.seconds >= 0.5  # the hog's 0.6 s of CPU, less the clock ticks' rounding
+
+
+def test_the_sessions_own_children_are_not_other_load() -> None:
+    meter = LoadMeter()
+    child = subprocess.Popen([sys.executable, "-c", SPIN.format(cpu_s=0.6)])
+    child.wait()  # reaped: its time moves into this process's children figure
+    alive = subprocess.Popen([sys.executable, "-c", SPIN.format(cpu_s=0.4) + "time.sleep(30)\n"])
+    try:
+        end = time.monotonic() + 30
+        while psutil.Process(alive.pid).cpu_times().user + psutil.Process(alive.pid).cpu_times().system < 0.35:
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        load = meter.stop()
+    finally:
+        alive.kill()
+        alive.wait()
+    assert load is not None
+    assert load.own_cores * load.seconds >= 0.9  # 0.6 s reaped + about 0.4 s alive
+    assert load.cores == len(os.sched_getaffinity(0))
+
+
+def test_the_verdict_names_the_load_only_past_the_limit() -> None:
+    quiet = MachineLoad(cores=2, other_cores=0.04, own_cores=2.0, seconds=3.0)
+    busy = MachineLoad(cores=2, other_cores=1.38, own_cores=0.6, seconds=3.0)
+    edge = MachineLoad(cores=4, other_cores=4 * BUSY_LIMIT, own_cores=1.0, seconds=3.0)
+    assert load_verdict(quiet) == "" and load_verdict(edge) == "" and load_verdict(None) == ""
+    assert load_verdict(busy) == "other processes kept 1.4 of 2 cores busy while profiling (69%, over 25%)"
