@@ -110,6 +110,6 @@ def load_verdict(load: MachineLoad | None) -> str:
     if load is None or load.share <= BUSY_LIMIT:
         return ""
     return (
-        f"other processes kept {load.other_cores:.1f} of {load.cores} cores busy while profiling "
-        f"({load.share:.0%}, over {BUSY_LIMIT:.0%})"
+        f"other processes kept {load.other_cores:.1f} of {load.cores} cores busy while profiling, "
+        f"{load.share:.0%} of them (the limit is {BUSY_LIMIT:.0%})"
     )

@@ -64,4 +64,6 @@ def test_the_verdict_names_the_load_only_past_the_limit() -> None:
     busy = MachineLoad(cores=2, other_cores=1.38, own_cores=0.6, seconds=3.0)
     edge = MachineLoad(cores=4, other_cores=4 * BUSY_LIMIT, own_cores=1.0, seconds=3.0)
     assert load_verdict(quiet) == "" and load_verdict(edge) == "" and load_verdict(None) == ""
-    assert load_verdict(busy) == "other processes kept 1.4 of 2 cores busy while profiling (69%, over 25%)"
+    assert load_verdict(busy) == (
+        "other processes kept 1.4 of 2 cores busy while profiling, 69% of them (the limit is 25%)"
+    )
