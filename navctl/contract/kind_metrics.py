@@ -66,6 +66,10 @@ class ProfileMetrics(KindMetrics):
     profile_shapes: list[ProfileRecord] = Field(default_factory=list, description="at the other shapes")
     profile_stopped: str = ""
     tuning: list[dict[str, Any]] = Field(default_factory=list, description="every setting tried (profiling.tune)")
+    cores: int | None = Field(None, description="measured alone: the cores the step could run on")
+    other_cores: float | None = Field(
+        None, description="measured alone: the cores other processes kept busy meanwhile, on average"
+    )
 
 
 class SessionMetrics(KindMetrics):

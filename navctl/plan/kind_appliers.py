@@ -14,6 +14,7 @@ from navctl.contract.step import StepResult
 from navctl.generation.record import apply_generation_figures
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
+from navctl.profiling.machine_load import LOAD_MARK, MachineLoad, load_verdict
 from navctl.records.results import CorrectnessResult, RunnerResult
 from navctl.status import Status, StepRecord
 
@@ -54,6 +55,20 @@ def apply_profile(status: Status, step: PlannedStep, result: StepResult, metrics
     entry.peak_rss_mb = result.peak_rss_mb
     if step.format == registry.SOURCE:
         entry.correctness = CorrectnessResult(passed=True, problem="the reference")
+    if metrics.other_cores is not None:
+        note_alone_load(status, metrics)
+
+
+def note_alone_load(status: Status, metrics: ProfileMetrics) -> None:
+    """A runner profiled alone (profiling.tune, or the one runner left) has no session to judge the
+    machine: its own count of other processes' load does, the busiest step's in status.profiling."""
+    info = status.profiling
+    if info.other_cores is not None and metrics.other_cores <= info.other_cores:
+        return
+    info.cores, info.other_cores = metrics.cores, metrics.other_cores
+    reasons = [r for r in info.unreliable.split("; ") if r and not r.startswith(LOAD_MARK)]
+    reasons.append(load_verdict(MachineLoad(metrics.cores or 1, metrics.other_cores, 0.0, 0.0)))
+    info.unreliable = "; ".join(filter(None, reasons))
 
 
 def note_decode_step(record: StepRecord, metrics: GenerationMetrics) -> None:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 # unreliable: two hogs on a 2-core machine took about half of it; a quiet one, with navctl's own
 # parent processes waiting, a few percent.
 BUSY_LIMIT = 0.25
+LOAD_MARK = "other processes kept"
 
 
 @dataclass
@@ -110,6 +111,6 @@ def load_verdict(load: MachineLoad | None) -> str:
     if load is None or load.share <= BUSY_LIMIT:
         return ""
     return (
-        f"other processes kept {load.other_cores:.1f} of {load.cores} cores busy while profiling, "
+        f"{LOAD_MARK} {load.other_cores:.1f} of {load.cores} cores busy while profiling, "
         f"{load.share:.0%} of them (the limit is {BUSY_LIMIT:.0%})"
     )

@@ -82,6 +82,7 @@ def measure(ctx: StepContext) -> dict[str, Any]:
         runner_class = type(runner_for(ctx, ctx.spec.runner, io))
         variants += runner_class.tuning_variants(ctx.spec.threads)
     started = time.monotonic()
+    meter = LoadMeter()
     results: list[tuple[dict, list[ProfileRecord]]] = []
     stopped = ""
     tries: list[dict[str, Any]] = []
@@ -97,12 +98,17 @@ def measure(ctx: StepContext) -> dict[str, Any]:
             | ({"shape": r.shape_name} if len(shapes) > 1 else {})
             for r in first.records + others
         ]
+    load = meter.stop()
+    if load is not None:
+        ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
     records = _best_per_point(results, tuned=len(variants) > 1)
     return {
         "profile": [r.model_dump() for r in records if r.shape_name == shapes[0].name],
         "profile_shapes": [r.model_dump() for r in records if r.shape_name != shapes[0].name],
         "profile_stopped": stopped,
         "tuning": tries if len(variants) > 1 else [],
+        "cores": load.cores if load else None,
+        "other_cores": load.other_cores if load else None,
     }
 
 

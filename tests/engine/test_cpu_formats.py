@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.helpers import FAST_PROFILING, load_status, run_cli
@@ -19,6 +21,10 @@ def test_openvino_and_tuned_onnxruntime_side_by_side(project) -> None:
     ws = recipe.parent / "ws"
     status = load_status(ws)
     assert status["environment"]["threads"] == 2
+    # profiled alone (tuning), with no session to judge the machine: each step counted the others' load
+    assert status["profiling"]["interleaved"] is False
+    assert status["profiling"]["cores"] == len(os.sched_getaffinity(0))
+    assert 0.0 <= status["profiling"]["other_cores"] <= status["profiling"]["cores"]
     assert (ws / "openvino" / "model.xml").exists() and (ws / "openvino" / "model.bin").exists()
     assert (ws / "onnx-optimized" / "model.onnx").exists()
     keys = ["onnx@onnxruntime-cpu", "onnx-optimized@onnxruntime-cpu", "openvino@openvino-cpu"]
