@@ -87,6 +87,10 @@ class GenerationMetrics(KindMetrics):
     generation: dict[str, dict[str, Any]] = Field(default_factory=dict)
     exporter: str | None = Field(None, description="a decode-step export: the tool that made the file")
     warnings: list[str] = Field(default_factory=list, description="what that tool warned")
+    cores: int | None = Field(None, description="the side-by-side measurement: the cores it could run on")
+    other_cores: float | None = Field(
+        None, description="the side-by-side measurement: the cores other processes kept busy meanwhile, on average"
+    )
 
 
 def _tag(value: Any) -> str | None:

@@ -34,6 +34,8 @@ def apply_samples(status: Status, step: PlannedStep, result: StepResult, metrics
 
 def apply_generation(status: Status, step: PlannedStep, result: StepResult, metrics: GenerationMetrics) -> None:
     apply_generation_figures(status, metrics.generation)
+    if metrics.other_cores is not None:
+        note_load(status, metrics.cores, metrics.other_cores)
 
 
 def apply_correctness(status: Status, step: PlannedStep, result: StepResult, metrics: CorrectnessMetrics) -> None:
@@ -56,18 +58,19 @@ def apply_profile(status: Status, step: PlannedStep, result: StepResult, metrics
     if step.format == registry.SOURCE:
         entry.correctness = CorrectnessResult(passed=True, problem="the reference")
     if metrics.other_cores is not None:
-        note_alone_load(status, metrics)
+        note_load(status, metrics.cores, metrics.other_cores)
 
 
-def note_alone_load(status: Status, metrics: ProfileMetrics) -> None:
-    """A runner profiled alone (profiling.tune, or the one runner left) has no session to judge the
-    machine: its own count of other processes' load does, the busiest step's in status.profiling."""
+def note_load(status: Status, cores: int | None, other_cores: float) -> None:
+    """A measurement outside the profiling session (a runner profiled alone: profiling.tune, or the one
+    runner left; a decoder's generation rounds) counts other processes' load itself: the busiest such
+    step's figure and verdict go into status.profiling."""
     info = status.profiling
-    if info.other_cores is not None and metrics.other_cores <= info.other_cores:
+    if info.other_cores is not None and other_cores <= info.other_cores:
         return
-    info.cores, info.other_cores = metrics.cores, metrics.other_cores
+    info.cores, info.other_cores = cores, other_cores
     reasons = [r for r in info.unreliable.split("; ") if r and not r.startswith(LOAD_MARK)]
-    reasons.append(load_verdict(MachineLoad(metrics.cores or 1, metrics.other_cores, 0.0, 0.0)))
+    reasons.append(load_verdict(MachineLoad(cores or 1, other_cores, 0.0, 0.0)))
     info.unreliable = "; ".join(filter(None, reasons))
 
 

@@ -12,6 +12,7 @@ from navctl.contract.step import StepResult
 from navctl.generation import rounds
 from navctl.generation.records import DecodePoint, PrefillPoint
 from navctl.plan import registry
+from navctl.profiling.machine_load import LoadMeter
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.generation_check import prompts
 from navctl.steps.generation_export import layout_of
@@ -61,6 +62,7 @@ def measure(ctx: StepContext) -> dict[str, Any]:
     base = ids[-1][mask[-1] == 1]  # an unpadded row's tokens
     out: dict[str, dict[str, Any]] = {key: {"prefill": [], "decode": [], "side_by_side": True} for key in steps}
     ratios: dict[str, dict[str, float]] = {key: {} for key in steps}
+    meter = LoadMeter()
     for length in opts.prompt_lengths:
         series = rounds.prefill(steps, layout, base, length, settings)
         for key, s in series.items():
@@ -98,8 +100,12 @@ def measure(ctx: StepContext) -> dict[str, Any]:
             ratio = rounds.same_round_ratio(series, key, opts.reference)
             if ratio is not None and batch == opts.batch_sizes[0]:
                 ratios[key]["tokens_per_s"] = round(ratio, 4)
+    load = meter.stop()
     for key in steps:
         out[key]["vs_source"] = ratios[key]
     if problems:
         ctx.note = "; ".join(f"{key} not measured: {why}" for key, why in problems.items())
-    return {"generation": out}
+    if load is None:
+        return {"generation": out}
+    ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
+    return {"generation": out, "cores": load.cores, "other_cores": load.other_cores}

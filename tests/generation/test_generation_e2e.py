@@ -45,6 +45,9 @@ def test_tiny_llama_generates_identically_through_every_format(tmp_path):
         assert len(check["logits_max_abs"]) == 4 and max(check["logits_max_abs"]) < 1e-4
     assert status["results"]["source@torch-cpu"]["generation"]["check"]["gate"] == "tokens vs generate"
     assert steps["generation/profile"]["state"] == "ok", steps["generation/profile"]
+    # the rounds counted other processes' load themselves (they run outside the profiling session)
+    measured = json.loads((tmp_path / "ws" / "steps" / "generation" / "profile" / "result.json").read_text())
+    assert 0.0 <= measured["metrics"]["other_cores"] <= measured["metrics"]["cores"], measured["metrics"]
     for key in ["source@torch-cpu", *keys]:
         gen = status["results"][key]["generation"]
         assert [p["prompt_length"] for p in gen["prefill"]] == [4, 12]

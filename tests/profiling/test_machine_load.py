@@ -69,24 +69,23 @@ def test_the_verdict_names_the_load_only_past_the_limit() -> None:
     )
 
 
-def test_runners_profiled_alone_leave_the_busiest_load_and_its_verdict_in_status() -> None:
-    from navctl.contract.kind_metrics import ProfileMetrics
-    from navctl.plan.kind_appliers import note_alone_load
+def test_measurements_outside_the_session_leave_the_busiest_load_and_its_verdict_in_status() -> None:
+    from navctl.plan.kind_appliers import note_load
     from navctl.records.results import ProfilingInfo
     from navctl.status import Status
 
     status = Status.model_construct(profiling=ProfilingInfo())
-    note_alone_load(status, ProfileMetrics(cores=2, other_cores=0.1))
+    note_load(status, 2, 0.1)
     assert (status.profiling.other_cores, status.profiling.unreliable) == (0.1, "")
-    note_alone_load(status, ProfileMetrics(cores=2, other_cores=1.2))
-    note_alone_load(status, ProfileMetrics(cores=2, other_cores=0.9))  # busy too: the busiest is named
+    note_load(status, 2, 1.2)
+    note_load(status, 2, 0.9)  # busy too: the busiest is named
     assert status.profiling.other_cores == 1.2
     assert status.profiling.unreliable == (
         "other processes kept 1.2 of 2 cores busy while profiling, 60% of them (the limit is 25%)"
     )
     # a session's own reasons stay beside it
     status.profiling = ProfilingInfo(unreliable="3 of 6 measurements were unstable", other_cores=0.2, cores=2)
-    note_alone_load(status, ProfileMetrics(cores=2, other_cores=1.0))
+    note_load(status, 2, 1.0)
     assert status.profiling.unreliable == (
         "3 of 6 measurements were unstable; "
         "other processes kept 1.0 of 2 cores busy while profiling, 50% of them (the limit is 25%)"
