@@ -134,6 +134,10 @@ class Status(Record):
     steps: dict[str, StepRecord] = Field(default_factory=dict)
     results: dict[str, RunnerResult] = Field(default_factory=dict)
     selection: dict[str, str | None] = Field(default_factory=dict)
+    selection_close: dict[str, str] = Field(
+        default_factory=dict,
+        description="strategy -> why its winner is a close call: it leads the runner-up by no more than the noise",
+    )
     profiling: ProfilingInfo = Field(default_factory=ProfilingInfo)
     best_by_batch_size: dict[str, str] = Field(
         default_factory=dict, description="batch size -> the correct format@runner with the highest throughput"

@@ -18,7 +18,7 @@ from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
 from navctl.plan.kinds import apply_metrics, kind
 from navctl.plan.models import Plan, PlannedStep
-from navctl.profiling.selection import best_by_batch_size, select
+from navctl.profiling.selection import best_by_batch_size, close_calls, select
 from navctl.recipe.load import LoadedRecipe
 from navctl.recipe.models import Recipe
 from navctl.status import (
@@ -157,6 +157,8 @@ def apply_selection(status: Status, recipe: Recipe) -> None:
     """The select step: every result in the workspace (fresh, cached or carried over) ranked by strategy."""
     verify = recipe.verify is not None
     status.selection = select(status.results, recipe.selection, verify)
+    floor = recipe.profiling.throughput_gain_pct
+    status.selection_close = close_calls(status.results, recipe.selection, verify, status.selection, floor)
     status.best_by_batch_size = best_by_batch_size(status.results, verify)
 
 

@@ -194,6 +194,7 @@ def run_session(
             record = _record(size, windows[member.key], settings, stable[member.key])
             kept = windows[member.key][-min(settings.windows, len(windows[member.key])) :]
             result.noise_pct[size] = window_spread_pct([w.throughput for w in kept])
+            record.spread_pct = round(result.noise_pct[size], 2)
             if ref_windows:
                 record.vs_reference = same_round_ratio([w.throughput for w in windows[member.key]], ref_windows)
             result.records.append(record)

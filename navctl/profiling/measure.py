@@ -54,9 +54,13 @@ def measure(
             stable = True
             break
     n = min(settings.windows, len(window_latencies))
+    spread = window_spread_pct(window_throughputs[-n:])
     if noise_pct is not None:
-        noise_pct[batch_size] = window_spread_pct(window_throughputs[-n:])
-    return profile_record(batch_size, [lat for w in window_latencies[-n:] for lat in w], sum(window_times[-n:]), stable)
+        noise_pct[batch_size] = spread
+    latencies = [lat for w in window_latencies[-n:] for lat in w]
+    record = profile_record(batch_size, latencies, sum(window_times[-n:]), stable)
+    record.spread_pct = round(spread, 2)
+    return record
 
 
 def run_window(

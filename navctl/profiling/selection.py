@@ -88,3 +88,62 @@ def select(results: dict[str, RunnerResult], settings: Selection, verify_require
     if settings.pin is not None:
         chosen[PINNED] = settings.pin if settings.pin in pool else None
     return chosen
+
+
+def _deciding_record(result: RunnerResult, strategy: str, settings: Selection) -> ProfileRecord | None:
+    """The record a strategy ranks this candidate by (None: it has none that counts)."""
+    if strategy == "max-throughput":
+        return max(trusted(result.profile), key=lambda r: r.throughput, default=None)
+    if strategy == "min-latency":
+        return min(result.profile, key=lambda r: r.batch_size, default=None)
+    if strategy == "max-throughput-within-latency-budget" and settings.latency_budget_ms is not None:
+        inside = [
+            r for r in trusted(result.profile) if _latency(r, settings.latency_percentile) <= settings.latency_budget_ms
+        ]
+        return max(inside, key=lambda r: r.throughput, default=None)
+    return None
+
+
+def _figure(record: ProfileRecord, strategy: str) -> tuple[float, str]:
+    """(how far ahead is counted on: larger is better, the figure as a reader reads it)."""
+    if strategy == "min-latency":
+        return (
+            1.0 / record.p50_ms if record.p50_ms > 0 else 0.0,
+            f"p50 {record.p50_ms:.3g} ms at batch {record.batch_size}",
+        )
+    return record.throughput, f"{record.throughput:,.0f}/s at batch {record.batch_size}"
+
+
+def close_calls(
+    results: dict[str, RunnerResult],
+    settings: Selection,
+    verify_required: bool,
+    chosen: dict[str, str | None],
+    floor_pct: float,
+) -> dict[str, str]:
+    """Strategies whose winner leads the runner-up by no more than the noise of the two figures that
+    decided (their windows' spread, at least `floor_pct`: the sweep's own smallest gain that counts),
+    with why: another run on the same machine may pick the runner-up, and either serves about as fast."""
+    pool = candidates(results, verify_required)
+    calls: dict[str, str] = {}
+    for strategy, winner in chosen.items():
+        if winner not in pool:
+            continue
+        ranked = {k: _deciding_record(r, strategy, settings) for k, r in pool.items()}
+        ranked = {k: r for k, r in ranked.items() if r is not None}
+        others = {k: r for k, r in ranked.items() if k != winner}
+        if winner not in ranked or not others:
+            continue
+        ahead, ahead_text = _figure(ranked[winner], strategy)
+        second = max(others, key=lambda k: _figure(others[k], strategy)[0])
+        behind, behind_text = _figure(others[second], strategy)
+        if behind <= 0:
+            continue
+        lead_pct = (ahead / behind - 1.0) * 100.0
+        noise_pct = max(ranked[winner].spread_pct or 0.0, others[second].spread_pct or 0.0, floor_pct)
+        if lead_pct <= noise_pct:
+            calls[strategy] = (
+                f"{winner} leads {second} by {lead_pct:.1f}% ({ahead_text} against {behind_text}), within the "
+                f"measurements' noise ({noise_pct:.0f}%): a rerun may pick either"
+            )
+    return calls

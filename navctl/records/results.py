@@ -105,6 +105,9 @@ class ProfileRecord(Record):
     cv: float = Field(description="coefficient of variation of the request latencies")
     stable: bool
     requests: int
+    spread_pct: float | None = Field(
+        None, description="how far the kept windows' throughputs lie from their mean at most, in percent: the noise"
+    )
     settings: dict[str, Any] | None = Field(None, description="runner settings of this record when tuned")
     vs_reference: float | None = Field(
         None,

@@ -56,6 +56,7 @@ def run_notes(status: Status) -> list[str]:
     shaky = sorted(k for k in picked if any(not p.stable for p in status.results[k].profile))
     if shaky:
         notes.append(f"selection rests on unstable measurements for: {', '.join(shaky)}")
+    notes += [f"close call for {strategy}: {why}" for strategy, why in status.selection_close.items()]
     return notes
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from navctl.profiling.selection import select
+from navctl.profiling.selection import close_calls, select
 from navctl.recipe.models import Selection
 from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
 
@@ -109,3 +109,53 @@ def test_a_peak_seen_only_in_noisy_windows_is_not_picked_over_stable_figures() -
     assert select(all_noisy, Selection(strategies=["max-throughput"]), False) == {
         "max-throughput": "onnx@onnxruntime-cpu"
     }
+
+
+def _spread(record: ProfileRecord, pct: float) -> ProfileRecord:
+    return record.model_copy(update={"spread_pct": pct})
+
+
+def _pair(ahead: list[ProfileRecord], behind: list[ProfileRecord]) -> dict[str, RunnerResult]:
+    return {
+        "onnx@onnxruntime-cpu": _result("onnx", "onnxruntime-cpu", ahead),
+        "openvino@openvino-cpu": _result("openvino", "openvino-cpu", behind),
+    }
+
+
+def _calls(results: dict[str, RunnerResult], strategies: list[str], floor_pct: float = 5.0, **settings) -> dict:
+    chosen_by = Selection(strategies=strategies, **settings)
+    return close_calls(results, chosen_by, False, select(results, chosen_by, False), floor_pct)
+
+
+def test_a_winner_ahead_by_less_than_the_noise_is_a_close_call_naming_both_figures() -> None:
+    results = _pair([_spread(_record(64, 102000, 0.6), 3.0)], [_spread(_record(64, 100000, 0.64), 1.0)])
+    assert _calls(results, ["max-throughput"]) == {
+        "max-throughput": "onnx@onnxruntime-cpu leads openvino@openvino-cpu by 2.0% (102,000/s at batch 64 "
+        "against 100,000/s at batch 64), within the measurements' noise (5%): a rerun may pick either"
+    }
+    # the floor is the sweep's own smallest gain that counts; a noisier figure raises it
+    assert _calls(results, ["max-throughput"], floor_pct=1.0)["max-throughput"].endswith(
+        "noise (3%): a rerun may pick either"
+    )
+    noisy = _pair([_spread(_record(64, 110000, 0.6), 12.0)], [_spread(_record(64, 100000, 0.64), 3.0)])
+    assert "by 10.0%" in _calls(noisy, ["max-throughput"])["max-throughput"]
+
+
+def test_a_clear_lead_or_a_single_candidate_is_no_close_call() -> None:
+    clear = _pair([_spread(_record(64, 150000, 0.4), 3.0)], [_spread(_record(64, 100000, 0.64), 3.0)])
+    assert _calls(clear, ["max-throughput"]) == {}
+    alone = {"onnx@onnxruntime-cpu": clear["onnx@onnxruntime-cpu"]}
+    assert _calls(alone, ["max-throughput", "min-latency"]) == {}
+    # an incorrect runner-up is no candidate: no call against it
+    wrong = {**clear, "openvino@openvino-cpu": _result("openvino", "openvino-cpu", [_record(64, 149000, 0.4)], False)}
+    assert _calls(wrong, ["max-throughput"]) == {}
+
+
+def test_min_latency_and_the_budget_strategy_compare_the_figures_they_chose_by() -> None:
+    results = _pair(
+        [_spread(_record(1, 5000, 0.200), 1.0), _spread(_record(8, 30000, 0.27), 1.0)],
+        [_spread(_record(1, 4900, 0.205), 1.0), _spread(_record(8, 20000, 0.40), 1.0)],
+    )
+    calls = _calls(results, ["min-latency", "max-throughput-within-latency-budget"], latency_budget_ms=0.35)
+    assert set(calls) == {"min-latency"}  # within the budget, onnx's batch 8 beats openvino's batch 1 by 6x
+    assert "by 2.5% (p50 0.2 ms at batch 1 against p50 0.205 ms at batch 1)" in calls["min-latency"]
