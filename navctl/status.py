@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, PrivateAttr, ValidationError
 
 from navctl.contract.decoder import DecoderInfo
 from navctl.contract.records import Artifact, TensorMeta
@@ -143,6 +143,8 @@ class Status(Record):
         default_factory=dict, description="batch size -> the correct format@runner with the highest throughput"
     )
     loadtest: LoadtestInfo | None = Field(None, description="written by `navctl loadtest` into the package")
+    # this run's loads counted by measurements outside the profiling session (navctl.plan.kind_appliers)
+    _noted_loads: list[tuple[int | None, float]] = PrivateAttr(default_factory=list)
 
 
 def _umask() -> int:

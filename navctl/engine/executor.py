@@ -39,6 +39,7 @@ from navctl.errors import RecipeProblem
 from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint
+from navctl.plan.kind_appliers import fold_loads
 from navctl.plan.kinds import kind
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.only import left_out, selected_steps
@@ -74,6 +75,7 @@ class Executor:
         self.previous = previous_status(workspace.root, self.events.note)
         self.cache = StepCache(self.previous, workspace, options.force, self.events.note)
         self.status = new_status(loaded, plan, workspace.root, options.threads, self.versions, self.previous)
+        self.status.profiling = sessions.carried_figures(workspace, self.status.profiling)
         self.status.user_files = [UserFileRecord(**record) for record in self.user_files.records()]
         self.interrupts = 0
         self.carried: set[str] = set()  # steps --only left out, whose earlier records are kept
@@ -269,6 +271,7 @@ class Executor:
         figures = sessions.session_figures(self.ws)
         if figures is not None:
             self.status.profiling = figures
+            fold_loads(self.status)  # a tuned runner's or the generation rounds' load, noted before
         for step, fp in run.members:
             self._collect_one(step, fp, run, code, duration, sessions.session_log(self.ws))
 

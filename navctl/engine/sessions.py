@@ -70,3 +70,11 @@ def session_figures(ws: Workspace) -> ProfilingInfo | None:
     """How the session measured (status.yaml's `profiling`), when it got that far."""
     result = read_result(session_dir(ws), "profile")
     return result.metrics.session if result is not None and isinstance(result.metrics, SessionMetrics) else None
+
+
+def carried_figures(ws: Workspace, carried: ProfilingInfo) -> ProfilingInfo:
+    """The previous run's profiling figures, without the loads that steps outside the session folded in
+    (each notes its own again as it runs or is reused): the session's own, or nothing."""
+    if not carried.interleaved:
+        return ProfilingInfo()
+    return session_figures(ws) or carried

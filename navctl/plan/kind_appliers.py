@@ -63,8 +63,18 @@ def apply_profile(status: Status, step: PlannedStep, result: StepResult, metrics
 
 def note_load(status: Status, cores: int | None, other_cores: float) -> None:
     """A measurement outside the profiling session (a runner profiled alone: profiling.tune, or the one
-    runner left; a decoder's generation rounds) counts other processes' load itself: the busiest such
-    step's figure and verdict go into status.profiling."""
+    runner left; a decoder's generation rounds) counts other processes' load itself, reused or fresh:
+    the run's busiest such figure, and its verdict, join status.profiling."""
+    status._noted_loads.append((cores, other_cores))
+    fold_loads(status)
+
+
+def fold_loads(status: Status) -> None:
+    """Put this run's busiest noted load into status.profiling, unless the session's was busier (again
+    after the session's figures replace it)."""
+    if not status._noted_loads:
+        return
+    cores, other_cores = max(status._noted_loads, key=lambda load: load[1])
     info = status.profiling
     if info.other_cores is not None and other_cores <= info.other_cores:
         return

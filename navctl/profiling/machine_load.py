@@ -11,7 +11,6 @@ machine's busy time (steal included: a hypervisor's other guests) less this proc
 from __future__ import annotations
 
 import os
-import resource
 import time
 from dataclasses import dataclass
 
@@ -46,6 +45,8 @@ def _busy_s(psutil, cpus: set[int] | None) -> float:
     """CPU seconds not idle on these CPUs (iowait counts as idle: no process ran); others' load on
     CPUs the session may not use does not slow it."""
     per_cpu = psutil.cpu_times(percpu=True)
+    if len(per_cpu) != os.cpu_count():  # some CPU offline: a position is no CPU number, so count them all
+        cpus = None
     total = 0.0
     for index, times in enumerate(per_cpu):
         if cpus is not None and index not in cpus:
@@ -56,21 +57,18 @@ def _busy_s(psutil, cpus: set[int] | None) -> float:
     return total
 
 
-def _own_s(psutil, me) -> dict[int, float]:
-    """CPU seconds of this process and each live descendant (a stopped runner counts, with what it ran)."""
-    own: dict[int, float] = {}
+def _own_s(psutil, me) -> float:
+    """CPU seconds of this process tree: each live member's own, and what its children it waited for
+    ran (so a runner's compiler or a grandchild reaped by a live child counts, and one that ended in
+    between is in its parent's figure now; a stopped runner counts with what it ran)."""
+    total = 0.0
     for process in [me, *me.children(recursive=True)]:
         try:
             t = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             continue
-        own[process.pid] = t.user + t.system
-    return own
-
-
-def _reaped_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 class LoadMeter:
@@ -89,17 +87,13 @@ class LoadMeter:
         self._began = time.monotonic()
         self._machine = _busy_s(psutil, self._cpus)
         self._own = _own_s(psutil, self._me)
-        self._reaped = _reaped_s()
 
     def stop(self) -> MachineLoad | None:
         if self._psutil is None:
             return None
         seconds = time.monotonic() - self._began
         machine = _busy_s(self._psutil, self._cpus) - self._machine
-        own_now = _own_s(self._psutil, self._me)
-        # a descendant that ended in between: its whole time is in the reaped children's figure now
-        own = sum(now - self._own.get(pid, 0.0) for pid, now in own_now.items())
-        own += _reaped_s() - self._reaped - sum(t for pid, t in self._own.items() if pid not in own_now)
+        own = max(0.0, _own_s(self._psutil, self._me) - self._own)
         other = max(0.0, machine - own) / seconds if seconds > 0 else 0.0
         own_cores = own / seconds if seconds > 0 else 0.0
         cores = len(self._cpus) if self._cpus else (self._psutil.cpu_count() or 1)
