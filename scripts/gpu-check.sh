@@ -2,8 +2,9 @@
 # GPU check: runs navctl's CUDA paths end to end on a small model and prints one table.
 #   format | runner | state | max abs err | p50 ms (batch 1) | best throughput
 # Installs nothing from the network. navctl's light dependencies (pydantic, typer, rich, pyyaml,
-# filelock) may come as wheels in $NAVCTL_WHEELS (default: .whl/ in the repo), installed with
-# --no-index into a scratch folder; torch, onnxruntime and (when present) tensorrt come from the machine.
+# filelock; psutil, without which the busy-machine count reads as unknown) may come as wheels in
+# $NAVCTL_WHEELS (default: .whl/ in the repo), installed with --no-index into a scratch folder;
+# torch, onnxruntime and (when present) tensorrt come from the machine.
 # Finishes within about 8 minutes (each step has a 3-minute timeout; the whole script 8 minutes).
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass
 
 # Other processes averaging more than this share of the cores the session may use mark its numbers
-# unreliable: two hogs on a 2-core machine took about half of it; a quiet one, with navctl's own
-# parent processes waiting, a few percent.
+# unreliable: two hogs on a 2-core machine took 1.4 of its cores; a quiet one, with navctl's own
+# coordinating processes waiting, 0.02-0.04.
 BUSY_LIMIT = 0.25
 LOAD_MARK = "other processes kept"
 
