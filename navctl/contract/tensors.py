@@ -72,7 +72,8 @@ def to_numpy(obj: Any) -> np.ndarray:
 def flatten_outputs(obj: Any, prefix: str | None = None, skipped: list[str] | None = None) -> list[tuple[str, Any]]:
     """(name, leaf) pairs of a model's output: a tensor, tuple/list, dict, ModelOutput or dataclass.
 
-    Names: `output_0` for a lone tensor, `output_<i>` for sequences, keys for mappings, joined
+    Names: `output_0` for a lone tensor, `output_<i>` for sequences, keys for mappings and the fields
+    of dataclasses and named tuples (`torch.return_types` too), joined
     with '.' (mappings) or '_' (sequences) when nested. `None` leaves are left out; their names go to
     `skipped` when given.
     """
@@ -89,6 +90,9 @@ def flatten_outputs(obj: Any, prefix: str | None = None, skipped: list[str] | No
         return out
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return flatten_outputs({f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}, prefix, skipped)
+    fields = getattr(type(obj), "__match_args__", None) if isinstance(obj, tuple) else None
+    if fields and len(fields) == len(obj):  # a namedtuple or torch.return_types: its fields name its leaves
+        return flatten_outputs(dict(zip(fields, obj, strict=True)), prefix, skipped)
     if isinstance(obj, Sequence) and not isinstance(obj, (str, bytes)):
         out = []
         for i, value in enumerate(obj):

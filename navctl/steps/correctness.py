@@ -149,7 +149,13 @@ def _reference_figures(refs: list[np.ndarray], max_abs: float, atol: float) -> d
     ref_max = float(np.abs(values).max())
     spread = float(values.std())
     warning = ""
-    if ref_max <= atol:
+    if refs[0].dtype.kind in "biu" and spread == 0.0:  # labels, masks, indices: whole steps, where atol means nothing
+        value = bool(values[0]) if refs[0].dtype.kind == "b" else int(values[0])
+        warning = (
+            f"vacuous check: the reference is {value} everywhere on these samples, so a format that always "
+            "outputs that passes too; use samples on which this output varies"
+        )
+    elif ref_max <= atol:
         warning = (
             f"vacuous check: the largest reference value ({ref_max:.3g}) is within atol ({atol:g}), so any output "
             "this small passes; lower atol for this output or check a model with meaningful weights"

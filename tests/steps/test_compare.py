@@ -96,3 +96,17 @@ def test_full_precision_checks_record_similarity_too() -> None:
     ref = [{"y": np.array([[1.0, 2.0, 3.0]], np.float32)}]
     result = compare(ref, ref, {"y": (1e-4, 1e-3)})
     assert result.passed and result.outputs["y"].cosine == 1.0 and result.outputs["y"].top1 == 1.0
+
+
+def test_a_constant_mask_or_label_is_vacuous_without_advice_on_atol() -> None:
+    ref = [
+        {"mask": np.zeros(4, dtype=bool), "label": np.full(4, 3, dtype=np.int64), "p": np.zeros(4, dtype=np.float32)}
+        for _ in range(2)
+    ]
+    outputs = compare(ref, ref, {name: (1e-4, 1e-3) for name in ("mask", "label", "p")}).outputs
+    assert outputs["mask"].warning.startswith("vacuous check: the reference is False everywhere on these samples")
+    assert outputs["label"].warning.startswith("vacuous check: the reference is 3 everywhere on these samples")
+    assert "lower atol" not in outputs["mask"].warning + outputs["label"].warning
+    assert "within atol (0.0001)" in outputs["p"].warning  # a float near zero: atol is the lever there
+    varied = [{"mask": np.array([True, False])}, {"mask": np.array([False, False])}]
+    assert compare(varied, varied, {"mask": (1e-4, 1e-3)}).outputs["mask"].warning == ""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import OrderedDict, namedtuple
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,6 +22,11 @@ def test_flatten_names() -> None:
         logits: object
 
     assert [n for n, _ in flatten_outputs(Out(None, a))] == ["logits"]
+    # a named tuple's fields name its leaves, as a dataclass's do; nested under a key they join with '.'
+    Pair = namedtuple("Pair", ["label", "score"])
+    assert [n for n, _ in flatten_outputs(Pair(a, b))] == ["label", "score"]
+    assert [n for n, _ in flatten_outputs({"head": Pair(a, b)})] == ["head.label", "head.score"]
+    assert [n for n, _ in flatten_outputs([Pair(a, b)])] == ["output_0.label", "output_0.score"]
     with pytest.raises(TypeError):
         flatten_outputs(object())
 
@@ -44,3 +49,11 @@ def test_scalar_arrays_keep_their_shape_through_npz(tmp_path) -> None:
     back = load_arrays(tmp_path / "0.npz", ["scalar", "empty"])
     assert back["scalar"].shape == () and back["scalar"] == 3.5
     assert back["empty"].shape == (2, 0)
+
+
+def test_torch_return_types_are_named_by_their_fields() -> None:
+    import torch
+
+    flat = flatten_outputs(torch.arange(6.0).reshape(2, 3).max(-1))
+    assert [n for n, _ in flat] == ["values", "indices"]
+    assert [v.tolist() for _, v in flat] == [[2.0, 5.0], [2, 2]]
