@@ -206,6 +206,9 @@ def run_session(
             _stop_slower(results, reference, gain_pct)
         if log and active:
             log(_size_line(size, active, results, windows, spent))
+    for key, result in results.items():  # a stop decided at a member's last size cut nothing short
+        if result.stopped and not result.error and result.records and result.records[-1].batch_size == sizes[key][-1]:
+            result.stopped = ""
     moved = _drift(members, results, reference, start_reference, sizes, settings) if drift else None
     points = [r for m in results.values() for r in m.records]
     unstable = sum(1 for r in points if not r.stable)

@@ -55,6 +55,8 @@ def sweep(
             break
         result.records.append(record)
         stable = [(r.batch_size, r.throughput) for r in result.records if r.stable]
+        if i == len(sizes) - 1:  # the last size: a stop now would cut nothing short
+            break
         if auto and record.stable and (reason := sweep_stop_reason(stable, gain_pct, patience, predict, noise)):
             result.stopped = reason
             break

@@ -271,3 +271,17 @@ def test_members_warm_from_another_shape_get_one_call_at_the_first_size() -> Non
     warm = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
     run_session([warm], {warm.key: [1, 2]}, settings, auto=False, warm=True)
     assert warm.warmups == [(1, 0.0), (2, 0.0)]
+
+
+def test_a_stop_decided_at_the_last_size_is_no_early_stop() -> None:
+    # the scene above, its sweep ending at batch 4, where the rules fire: every size was measured
+    machine = Machine(lambda t: 1.0)
+    source = Counting("source@torch-cpu", machine, per_sample_s=4e-4, fixed_s=2e-2)
+    fast = Counting("onnx@onnxruntime-cpu", machine, per_sample_s=1e-4)
+    sizes = [1, 2, 4]
+    session = run_session(
+        [source, fast], {m.key: sizes for m in (source, fast)}, SETTINGS, auto=True, reference=source.key
+    )
+    for member in (source, fast):
+        assert [r.batch_size for r in session.members[member.key].records] == sizes
+        assert session.members[member.key].stopped == ""

@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from navctl.profiling.measure import MeasureSettings, measure
+from navctl.profiling.measure import MeasureSettings, measure, profile_record
 from navctl.profiling.rules import (
     auto_batch_sizes,
     clearly_slower,
@@ -234,3 +234,18 @@ def test_an_early_stop_names_the_unstable_sizes_it_left_out() -> None:
     )
     # the stable sizes still need to number two: one stable size beside unstable ones is not enough
     assert clearly_slower([(2, 150.0, 3.0)], others, floor_pct=5, unstable=[1, 4]) == ""
+
+
+def test_a_sweep_whose_rule_fires_at_its_last_size_records_no_stop(monkeypatch) -> None:
+    import navctl.profiling.sweep as sweep_module
+
+    def fixed(infer, size, settings, warmup_s=None, noise_pct=None):
+        return profile_record(size, [0.001 * size] * 5, 0.005 * size, stable=True)  # flat throughput
+
+    monkeypatch.setattr(sweep_module, "measure", fixed)
+    monkeypatch.setattr(sweep_module, "sweep_stop_reason", lambda points, *_: "saturated" if len(points) >= 3 else "")
+    settings = MeasureSettings(warmup_s=0.0, window_ms=1, windows=2, stability_pct=10, max_trials=2)
+    ended = sweep(lambda size: lambda: None, [1, 2, 4], settings, auto=True, gain_pct=5, patience=2)
+    assert [r.batch_size for r in ended.records] == [1, 2, 4] and ended.stopped == ""
+    cut = sweep(lambda size: lambda: None, [1, 2, 4, 8, 16], settings, auto=True, gain_pct=5, patience=2)
+    assert [r.batch_size for r in cut.records] == [1, 2, 4] and cut.stopped == "saturated"
