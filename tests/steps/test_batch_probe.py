@@ -197,3 +197,19 @@ def test_lists_that_follow_the_batch_need_one_batch_size() -> None:
         "sample 0 (batch 1) gave 1 outputs, sample 1 (batch 2) gave 2; give every sample the same batch size" in message
     )
     check_output_lists(feeds, [outputs[0], outputs[0]], 0)  # the same outputs: nothing to say
+
+
+def test_an_output_per_sample_along_another_axis_than_the_inputs_says_which() -> None:
+    from navctl.steps.batch_probe import judge
+
+    # a sequence-first RNN: inputs batch on axis 1, its head's output (batch, classes) on axis 0
+    first, second = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
+    merged = np.concatenate([first, second], axis=0)
+    verdict = judge(merged, first, second, axis=1, atol=1e-6, rtol=0.0)
+    assert verdict.reason.startswith("mixes samples (shape [8, 3] for the merged batch")
+    assert verdict.reason.endswith(
+        "; it answers per sample along axis 0: navctl merges and splits every input and output on the one "
+        "batching.batch_axis"
+    )
+    # shapes that split along axis 0 but with other values: no hint
+    assert "answers per sample" not in judge(merged + 1.0, first, second, axis=1, atol=1e-6, rtol=0.0).reason
