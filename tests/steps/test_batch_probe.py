@@ -200,7 +200,7 @@ def test_lists_that_follow_the_batch_need_one_batch_size() -> None:
 
 
 def test_an_output_per_sample_along_another_axis_than_the_inputs_says_which() -> None:
-    from navctl.steps.batch_probe import judge
+    from navctl.steps.batch_split import judge
 
     # a sequence-first RNN: inputs batch on axis 1, its head's output (batch, classes) on axis 0
     first, second = RNG.standard_normal((4, 3)), RNG.standard_normal((4, 3))
