@@ -39,7 +39,6 @@ from navctl.errors import RecipeProblem
 from navctl.plan.environment import package_versions
 from navctl.plan.expand import SELECT
 from navctl.plan.fingerprint import fingerprint
-from navctl.plan.kind_appliers import fold_loads
 from navctl.plan.kinds import kind
 from navctl.plan.models import Plan, PlannedStep
 from navctl.plan.only import left_out, selected_steps
@@ -268,10 +267,7 @@ class Executor:
             log = self.ws.step_dir(run.step.id) / f"{run.step.kind}.log"
             self._collect_one(run.step, run.fingerprint, run, code, duration, log)
             return
-        figures = sessions.session_figures(self.ws)
-        if figures is not None:
-            self.status.profiling = figures
-            fold_loads(self.status)  # a tuned runner's or the generation rounds' load, noted before
+        sessions.collect_figures(self.ws, self.status)
         for step, fp in run.members:
             self._collect_one(step, fp, run, code, duration, sessions.session_log(self.ws))
 

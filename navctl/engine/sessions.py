@@ -14,11 +14,12 @@ from navctl.engine.launch import Launcher
 from navctl.engine.running import Running
 from navctl.engine.specs import session_spec
 from navctl.engine.workspace import STEPS_DIR, Workspace
+from navctl.plan.kind_appliers import fold_loads
 from navctl.plan.kinds import kind
 from navctl.plan.models import PlannedStep
 from navctl.recipe.load import LoadedRecipe
 from navctl.records.results import ProfilingInfo
-from navctl.status import write_atomic
+from navctl.status import Status, write_atomic
 
 SESSION_ID = "profile/side-by-side"  # the folder of a profiling session under steps/
 
@@ -70,6 +71,15 @@ def session_figures(ws: Workspace) -> ProfilingInfo | None:
     """How the session measured (status.yaml's `profiling`), when it got that far."""
     result = read_result(session_dir(ws), "profile")
     return result.metrics.session if result is not None and isinstance(result.metrics, SessionMetrics) else None
+
+
+def collect_figures(ws: Workspace, status: Status) -> None:
+    """The finished session's figures into status.profiling, with the load a tuned runner or the
+    generation rounds noted before it folded in again."""
+    figures = session_figures(ws)
+    if figures is not None:
+        status.profiling = figures
+        fold_loads(status)
 
 
 def carried_figures(ws: Workspace, carried: ProfilingInfo) -> ProfilingInfo:

@@ -14,7 +14,7 @@ from navctl.contract.step import StepResult
 from navctl.generation.record import apply_generation_figures
 from navctl.plan import registry
 from navctl.plan.models import PlannedStep
-from navctl.profiling.machine_load import LOAD_MARK, MachineLoad, load_verdict
+from navctl.profiling.machine_load import LOAD_MARK, busy_reason
 from navctl.records.results import CorrectnessResult, RunnerResult
 from navctl.status import Status, StepRecord
 
@@ -80,7 +80,7 @@ def fold_loads(status: Status) -> None:
         return
     info.cores, info.other_cores = cores, other_cores
     reasons = [r for r in info.unreliable.split("; ") if r and not r.startswith(LOAD_MARK)]
-    reasons.append(load_verdict(MachineLoad(cores or 1, other_cores, 0.0, 0.0)))
+    reasons.append(busy_reason(cores or 1, other_cores))
     info.unreliable = "; ".join(filter(None, reasons))
 
 

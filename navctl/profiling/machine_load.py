@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 # Other processes averaging more than this share of the cores the session may use mark its numbers
@@ -27,10 +28,6 @@ class MachineLoad:
     other_cores: float  # the cores other processes (and a hypervisor's steal) kept busy, on average
     own_cores: float  # the cores this process and its descendants kept busy, on average
     seconds: float
-
-    @property
-    def share(self) -> float:
-        return self.other_cores / self.cores if self.cores else 0.0
 
 
 def _usable_cpus() -> set[int] | None:
@@ -100,11 +97,27 @@ class LoadMeter:
         return MachineLoad(cores, round(other, 2), round(own_cores, 2), round(seconds, 2))
 
 
-def load_verdict(load: MachineLoad | None) -> str:
-    """Why a busy machine makes the numbers untrustworthy, or ''."""
-    if load is None or load.share <= BUSY_LIMIT:
+def busy_reason(cores: int, other_cores: float) -> str:
+    """Why other processes' load on `cores` makes the numbers untrustworthy, or ''."""
+    share = other_cores / cores if cores else 0.0
+    if share <= BUSY_LIMIT:
         return ""
     return (
-        f"{LOAD_MARK} {load.other_cores:.1f} of {load.cores} cores busy while profiling, "
-        f"{load.share:.0%} of them (the limit is {BUSY_LIMIT:.0%})"
+        f"{LOAD_MARK} {other_cores:.1f} of {cores} cores busy while profiling, "
+        f"{share:.0%} of them (the limit is {BUSY_LIMIT:.0%})"
     )
+
+
+def load_verdict(load: MachineLoad | None) -> str:
+    """Why a busy machine makes the numbers untrustworthy, or ''."""
+    return busy_reason(load.cores, load.other_cores) if load is not None else ""
+
+
+def load_fields(load: MachineLoad | None) -> dict[str, int | float | None]:
+    """The figures a measuring step reports (`cores`, `other_cores`: None when unknown)."""
+    return {"cores": load.cores if load else None, "other_cores": load.other_cores if load else None}
+
+
+def log_load(log: Callable[[str], None], load: MachineLoad | None) -> None:
+    if load is not None:
+        log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")

@@ -12,7 +12,7 @@ from navctl.contract.step import StepResult
 from navctl.generation import rounds
 from navctl.generation.records import DecodePoint, PrefillPoint
 from navctl.plan import registry
-from navctl.profiling.machine_load import LoadMeter
+from navctl.profiling.machine_load import LoadMeter, load_fields, log_load
 from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.generation_check import prompts
 from navctl.steps.generation_export import layout_of
@@ -105,7 +105,5 @@ def measure(ctx: StepContext) -> dict[str, Any]:
         out[key]["vs_source"] = ratios[key]
     if problems:
         ctx.note = "; ".join(f"{key} not measured: {why}" for key, why in problems.items())
-    if load is None:
-        return {"generation": out}
-    ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
-    return {"generation": out, "cores": load.cores, "other_cores": load.other_cores}
+    log_load(ctx.log, load)
+    return {"generation": out, **load_fields(load)}

@@ -17,7 +17,7 @@ from navctl.contract.kind_options import ProfileOptions
 from navctl.contract.shapes import dims_at, grid
 from navctl.contract.tensors import ModelIO
 from navctl.profiling.grid import run_grid, sweep_grid
-from navctl.profiling.machine_load import LoadMeter, load_verdict
+from navctl.profiling.machine_load import LoadMeter, load_fields, load_verdict, log_load
 from navctl.profiling.measure import MeasureSettings
 from navctl.profiling.rules import auto_batch_sizes
 from navctl.profiling.runner_process import RunnerProcess, feed_for
@@ -99,16 +99,14 @@ def measure(ctx: StepContext) -> dict[str, Any]:
             for r in first.records + others
         ]
     load = meter.stop()
-    if load is not None:
-        ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
+    log_load(ctx.log, load)
     records = _best_per_point(results, tuned=len(variants) > 1)
     return {
         "profile": [r.model_dump() for r in records if r.shape_name == shapes[0].name],
         "profile_shapes": [r.model_dump() for r in records if r.shape_name != shapes[0].name],
         "profile_stopped": stopped,
         "tuning": tries if len(variants) > 1 else [],
-        "cores": load.cores if load else None,
-        "other_cores": load.other_cores if load else None,
+        **load_fields(load),
     }
 
 
@@ -167,8 +165,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
         session = measured.session
         session.unreliable = "; ".join(filter(None, [session.unreliable, load_verdict(load)]))
         ctx.log(f"measured in {time.monotonic() - began:.1f} s (the reference's drift included)")
-        if load is not None:
-            ctx.log(f"other processes kept {load.other_cores:.2f} of {load.cores} cores busy meanwhile")
+        log_load(ctx.log, load)
     finally:
         for process in processes:
             process.close()
@@ -194,8 +191,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             "drift_pct": session.drift_pct,
             "unstable_points": session.unstable_points,
             "points": session.points,
-            "cores": load.cores if load else None,
-            "other_cores": load.other_cores if load else None,
+            **load_fields(load),
             "unreliable": session.unreliable,
         }
     }
