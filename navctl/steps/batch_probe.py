@@ -154,7 +154,10 @@ def verdict_of(parts: Parts, names: list[str], axis: int, tolerance: Tolerance, 
         return Verdict(
             False, parts.description, outputs, f"the model returns a list with one entry per sample ({counts})"
         )
-    outputs = {name: judge(merged[name], first[name], second[name], axis, *tolerance.of(name)) for name in names}
+    sizes = (batch_size(parts.first, axis), batch_size(parts.second, axis))
+    outputs = {
+        name: judge(merged[name], first[name], second[name], axis, *tolerance.of(name), sizes=sizes) for name in names
+    }
     return Verdict(all(not p.reason for p in outputs.values()), parts.description, outputs, _reasons(outputs))
 
 

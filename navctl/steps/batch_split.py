@@ -8,12 +8,29 @@ import numpy as np
 from navctl.contract.records import BatchProbe
 
 
-def judge(merged: np.ndarray, first: np.ndarray, second: np.ndarray, axis: int, atol: float, rtol: float) -> BatchProbe:
+def judge(
+    merged: np.ndarray,
+    first: np.ndarray,
+    second: np.ndarray,
+    axis: int,
+    atol: float,
+    rtol: float,
+    sizes: tuple[int, int] | None = None,
+) -> BatchProbe:
     """One output's verdict: per sample when `merged` splits at the first part's size into the parts'
-    own answers, along the input's batch axis."""
+    own answers, along the input's batch axis. `sizes`: the parts' input batch sizes, which the output's
+    batch axis must hold (a server splits an answer by each request's batch size, not by its content)."""
     shapes = {"merged": list(merged.shape), "first": list(first.shape), "second": list(second.shape)}
     if merged.ndim == 0:
         return BatchProbe(shapes=shapes, reason="a scalar (shape []), one value for the whole batch")
+    if sizes and _splits(merged, first, second, axis) and (first.shape[axis], second.shape[axis]) != sizes:
+        # a detector's boxes[keep]: the detections of both parts, concatenated, split back by content
+        return BatchProbe(
+            shapes=shapes,
+            reason=f"its axis {axis} follows the data, not the batch (length {first.shape[axis]} and "
+            f"{second.shape[axis]} for parts of batch {sizes[0]} and {sizes[1]}, {merged.shape[axis]} merged): "
+            "a server splits answers by each request's batch size",
+        )
     if not _splits(merged, first, second, axis):
         if merged.shape == first.shape == second.shape:
             return BatchProbe(shapes=shapes, reason=f"no batch axis (shape {list(merged.shape)} at every batch)")

@@ -213,3 +213,23 @@ def test_an_output_per_sample_along_another_axis_than_the_inputs_says_which() ->
     )
     # shapes that split along axis 0 but with other values: no hint
     assert "answers per sample" not in judge(merged + 1.0, first, second, axis=1, atol=1e-6, rtol=0.0).reason
+
+
+def test_detections_concatenated_over_the_batch_are_not_per_sample() -> None:
+    def detector(feed: dict) -> dict:  # boxes[scores > t]: one row per detection, every image's together
+        scores = feed["images"].reshape(len(feed["images"]), -1)
+        keep = scores > 0.0
+        return {"scores": scores[keep], "embedding": scores * 2}
+
+    feeds = [{"images": RNG.standard_normal((2, 3, 4)).astype(np.float32)} for _ in range(2)]
+    verdict = run_probe(detector, feeds)
+    assert not verdict.batchable
+    found = verdict.outputs["scores"]
+    counts = [int((f["images"] > 0).sum()) for f in feeds]
+    assert found.shapes == {"merged": [sum(counts)], "first": [counts[0]], "second": [counts[1]]}
+    assert found.reason == (
+        f"its axis 0 follows the data, not the batch (length {counts[0]} and {counts[1]} for parts of batch 2 and 2, "
+        f"{sum(counts)} merged): a server splits answers by each request's batch size"
+    )
+    assert verdict.outputs["embedding"].reason == ""
+    assert verdict.reason.startswith("output 'scores': its axis 0 follows the data")
