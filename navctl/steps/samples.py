@@ -45,8 +45,9 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         feeds, call = _synthetic_samples(runner, spec.seed, opts.batch_axis), "keyword"
     _check_consistent(feeds, "input")
     batching, axis = opts.batching, opts.batch_axis
-    if batching:
-        _check_batch_axis(feeds, axis)
+    # inputs of different lengths along the batch axis (CLIP's 3 texts and 2 images) share no batch
+    unshared = _check_batch_axis(feeds, axis) if batching else ""
+    batching = batching and not unshared
     inputs_meta = _meta(feeds, batching, axis, opts.input_dynamic_axes)
     provisional = ModelIO(
         inputs=inputs_meta, outputs=[], call=call, batching=batching, batch_axis=axis, samples=len(feeds)
@@ -75,6 +76,9 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         io = batch_probe.prove(io, feeds, outputs, infer, opts.probe_tolerance, spec.seed, fixed)
         if not io.batchable:
             notes.append(f"not batchable, requests are never merged: {io.batch_reason}")
+    elif unshared:
+        io = io.model_copy(update={"batchable": False, "batch_reason": unshared})
+        notes.append(f"not batchable, requests are never merged: {unshared}")
     ctx.note = "; ".join(notes)
     # ranges once the probe has said whether the batch axis is one (a model that is not batchable keeps its batch)
     io.inputs = ranged_inputs(io.inputs, feeds, opts.model_copy(update={"batching": io.batching}))
@@ -95,7 +99,7 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         "inputs": [m.model_dump() for m in io.inputs],
         "outputs": [m.model_dump() for m in io.outputs],
         "batching": BatchingInfo(
-            enabled=batching, batchable=io.batchable, probe=io.batch_probe, reason=io.batch_reason
+            enabled=opts.batching, batchable=io.batchable, probe=io.batch_probe, reason=io.batch_reason
         ).model_dump(),
         **({"decoder": io.decoder.model_dump()} if io.decoder else {}),
     }
@@ -191,7 +195,8 @@ def _check_consistent(items: list[dict[str, np.ndarray]], what: str) -> None:
                 )
 
 
-def _check_batch_axis(feeds: list[dict[str, np.ndarray]], axis: int) -> None:
+def _check_batch_axis(feeds: list[dict[str, np.ndarray]], axis: int) -> str:
+    """'' when every sample's inputs hold one batch size along `axis`, else why they share no batch."""
     for i, feed in enumerate(feeds):
         sizes = {}
         for name, array in feed.items():
@@ -202,7 +207,8 @@ def _check_batch_axis(feeds: list[dict[str, np.ndarray]], axis: int) -> None:
                 )
             sizes[name] = array.shape[axis]
         if len(set(sizes.values())) > 1:
-            raise StepFailed(f"sample {i}: inputs disagree on the batch size (axis {axis}): {sizes}")
+            return f"the inputs disagree on the batch size along axis {axis} (sample {i}: {sizes})"
+    return ""
 
 
 def _check_finite(outputs: list[dict[str, np.ndarray]]) -> None:

@@ -41,6 +41,15 @@ def clip_pairs(batches: tuple[int, ...] = (2, 3)) -> list[dict]:
     ]
 
 
+def clip_unequal() -> list[dict]:
+    """Two images and three texts a sample: the inputs share no batch axis at all."""
+    g = torch.Generator().manual_seed(0)
+    return [
+        {"pixel_values": torch.randn(2, 3, 2, 2, generator=g), "input_ids": torch.randint(0, 32, (3, 5), generator=g)}
+        for _ in range(2)
+    ]
+
+
 class Scalars(nn.Module):
     """Logits beside a Python int, a 0-d tensor and a None (a loss left out at inference)."""
 

@@ -56,6 +56,25 @@ def test_similarity_matrices_make_a_clip_like_model_not_batchable(clip_like_run:
     assert "Triton gets max_batch_size 0 with no dynamic batching" in said
 
 
+def test_inputs_of_unequal_batch_sizes_run_unbatched_with_the_reason(project) -> None:
+    # CLIP fed three texts and two images a sample, with the default batching: no batch to share
+    recipe = project(
+        BATCH_MODELS,
+        model={"entrypoint": "model.py:clip"},
+        dataloader={"factory": "model.py:clip_unequal"},
+        targets=["onnx"],
+    )
+    result = run_cli("optimize", str(recipe))
+    assert result.returncode == 0, result.stderr
+    status = load_status(recipe.parent / "ws")
+    reason = "the inputs disagree on the batch size along axis 0 (sample 0: {'pixel_values': 2, 'input_ids': 3})"
+    assert status["batching"] == {"enabled": True, "batchable": False, "probe": "", "reason": reason}
+    assert [t["shape"] for t in status["inputs"]] == [[2, 3, 2, 2], [3, 5]]
+    assert status["results"]["onnx@onnxruntime-cpu"]["correctness"]["passed"] is True
+    assert [r["batch_size"] for r in status["results"]["onnx@onnxruntime-cpu"]["profile"]] == [1]
+    assert f"samples: not batchable, requests are never merged: {reason}" in " ".join(result.stderr.split())
+
+
 def test_a_per_image_list_detector_exports_at_its_samples_batch(project) -> None:
     recipe = project(
         BATCH_MODELS,
