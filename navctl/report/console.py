@@ -224,3 +224,17 @@ class FleetConsole:
         self.console.print(
             f"{where}: {entry.state}, exit {entry.exit_code}, max-throughput {best}, {entry.wall_s:.1f}s"
         )
+
+
+def failure_lines(status: Status, targets: list[str]) -> list[str]:
+    """The steps that fail the run, under the results table: a format whose export failed has no row
+    there, and its progress line has scrolled away by the end of a run."""
+    from navctl.report.github import failures
+
+    lines = []
+    for failure in failures(status, targets):
+        if not failure.counts:  # excused and rejected steps are in the notes already
+            continue
+        where = f"; log: {failure.log}" if failure.log and failure.log not in failure.reason else ""
+        lines.append(f"{failure.step_id} {failure.state}: {failure.reason}{where}")
+    return lines

@@ -25,6 +25,8 @@ from navctl.recipe.units import format_size
 from navctl.status import write_atomic
 
 MAX_REASON_CHARS = 300
+# navctl's own reasons (StepFailed) may gather several errors' causes: each exporter's, for one
+MAX_KNOWN_REASON_CHARS = 600
 
 
 class StepUnavailable(Exception):
@@ -186,8 +188,9 @@ def run_spec(spec_path: Path) -> int:
         where = _where(exc, spec.recipe_dir)
         known = isinstance(exc, StepFailed)
         first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-        if len(first) > MAX_REASON_CHARS:  # e.g. a tracer error that prints whole tensors
-            first = first[:MAX_REASON_CHARS] + "..."
+        limit = MAX_KNOWN_REASON_CHARS if known else MAX_REASON_CHARS
+        if len(first) > limit:  # e.g. a tracer error that prints whole tensors
+            first = first[:limit] + "..."
         message = first if known else f"{type(exc).__name__}: {first}".rstrip(": ")
         if isinstance(exc, MemoryError) and spec.memory_limit:
             message += f" (the step reached its step_memory_limit of {format_size(spec.memory_limit)})"

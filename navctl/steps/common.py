@@ -45,11 +45,12 @@ def recorded_samples(ctx: StepContext) -> tuple[ModelIO, list[dict[str, np.ndarr
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def root_cause(exc: BaseException) -> str:
+def root_cause(exc: BaseException, brief: bool = False) -> str:
     """`Type: message` of the innermost cause, colour codes stripped: exporters wrap the real error
     (e.g. `Cannot view a tensor with shape ...`) in several layers of their own. The outermost error
     comes first with the cause after it, each by its first line in full; CPython's SystemError about a
-    C function that "returned a result with an exception set" is only a wrapper and is left out."""
+    C function that "returned a result with an exception set" is only a wrapper and is left out.
+    `brief`: the outermost error by its first sentence when a cause follows (for a step's reason)."""
     seen = []
     while exc is not None and exc not in seen:
         seen.append(exc)
@@ -59,8 +60,18 @@ def root_cause(exc: BaseException) -> str:
     parts = []
     for error in (seen[0], seen[-1]) if len(seen) > 1 else (seen[0],):
         lines = [ln.strip() for ln in _ANSI.sub("", str(error)).splitlines() if ln.strip()]
-        parts.append(f"{type(error).__name__}: {lines[0] if lines else ''}".rstrip(": "))
+        line = lines[0] if lines else ""
+        if brief and len(seen) > 1 and error is seen[0]:
+            line = _first_sentence(line)
+        parts.append(f"{type(error).__name__}: {line}".rstrip(": "))
     return " (cause: ".join(parts) + (")" if len(parts) > 1 else "")
+
+
+def _first_sentence(line: str) -> str:
+    """A wrapper's first sentence: torch.onnx's ConversionError adds 'This is step 3/3 of exporting the
+    model to ONNX. Next steps: ...' ahead of the cause, which a step's reason then lost to its length."""
+    end = line.find(". ")
+    return line[: end + 1] if end > 0 else line
 
 
 def _is_c_wrapper(error: BaseException) -> bool:

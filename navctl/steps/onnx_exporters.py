@@ -99,7 +99,11 @@ def export_onnx_file(
             if not isinstance(exc, TraceRefused):
                 traceback.print_exception(exc)  # the whole story stays in the log
             reasons.append(reason)
-            briefs.append(f"{name} exporter: {exc.brief}{_KEEP_HINT}" if isinstance(exc, TraceRefused) else reason)
+            briefs.append(
+                f"{name} exporter: {exc.brief}{_KEEP_HINT}"
+                if isinstance(exc, TraceRefused)
+                else f"{name} exporter: {root_cause(exc, brief=True)}"
+            )
             cleanup()
             continue
         return ExportOutcome(name, recorded, reasons, _note(name, choice, recorded, reasons))

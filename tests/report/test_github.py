@@ -114,3 +114,14 @@ def test_a_run_and_a_fleet_publish_outputs_summary_and_annotations(tmp_path: Pat
     err = capsys.readouterr().err
     assert "::error file=b/recipe.yaml::b unschedulable: no node has a GPU" in err
     assert "::warning file=a/recipe.yaml,line=" in err
+
+
+def test_the_console_lists_the_failures_that_fail_the_run_under_the_table() -> None:
+    from navctl.report.console import failure_lines
+
+    lines = failure_lines(_status_with_failures(), ["torchscript", "onnx", "int8"])
+    # excused and rejected steps are in the notes; the skipped one follows from its cause
+    assert lines == [
+        "correctness/onnx@onnxruntime-cpu failed: max abs error 0.3 > atol; log: steps/c/correctness.log",
+        "profile/source@torch-cpu timeout: no result after 60s",
+    ]

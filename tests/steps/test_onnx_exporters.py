@@ -102,3 +102,21 @@ def test_root_cause_skips_the_c_wrapper_and_keeps_the_message_whole() -> None:
     except SystemError as exc:
         text = root_cause(exc)
     assert text == f"RuntimeError: {long.strip()}"
+
+
+def test_a_brief_root_cause_cuts_the_wrapper_to_its_first_sentence_and_keeps_the_cause() -> None:
+    cause = "No ONNX function found for <OpOverload(op='aten.linalg_inv_ex', overload='default')>. Failure message: x"
+    wrapper = (
+        "Failed to convert the exported program to an ONNX model. This is step 3/3 of exporting the model to "
+        "ONNX. Next steps: - If there is a missing ONNX function, implement it and register it"
+    )
+    try:
+        try:
+            raise LookupError(cause)
+        except LookupError as inner:
+            raise ValueError(wrapper) from inner
+    except ValueError as exc:
+        brief, whole = root_cause(exc, brief=True), root_cause(exc)
+    first = "Failed to convert the exported program to an ONNX model."
+    assert brief == f"ValueError: {first} (cause: LookupError: {cause})"
+    assert whole == f"ValueError: {wrapper} (cause: LookupError: {cause})"

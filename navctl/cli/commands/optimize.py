@@ -109,7 +109,7 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     from navctl.engine.api import run_recipe
     from navctl.plan.expand import expand
     from navctl.recipe.load import load_recipe
-    from navctl.report.console import progress_for, results_table, selection_lines
+    from navctl.report.console import failure_lines, progress_for, results_table, selection_lines
     from navctl.report.github import publish_run
     from navctl.report.notes import run_notes
 
@@ -134,6 +134,8 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     stderr.print(results_table(status, width=stderr.width))
     for note in run_notes(status):
         stderr.print(note)
+    for line in failure_lines(status, list(loaded.recipe.targets)):  # a path in it: never read as markup
+        stderr.print(line, soft_wrap=True, markup=False, highlight=False)
     for line in selection_lines(status):
         stderr.print(f"selected for {line}")
     for note in outcome.notes:  # paths in them: never folded at the terminal's width, never read as markup
