@@ -78,7 +78,8 @@ class LazyConsole:
         if self._console is None:
             from rich.console import Console
 
-            console = Console(stderr=self._stderr, highlight=False)
+            # markup off: names, shapes ([batch, seq]) and reasons would be read as style tags and vanish
+            console = Console(stderr=self._stderr, highlight=False, markup=False)
             if not console.is_terminal and "COLUMNS" not in os.environ:
                 console.width = 160  # logs and pipes: do not crop step ids and reasons at 80 columns
             self._console = console

@@ -110,6 +110,8 @@ def test_quickstart_package_status_and_inspect(quickstart) -> None:
     assert as_json["selection"] == load_status(ws)["selection"]
     inspected = run_cli("inspect", str(pkg))
     assert inspected.returncode == 0 and "onnx/model.onnx" in inspected.stdout and "output_0" in inspected.stdout
+    # a dynamic shape is shown, not taken for a style tag (Rich's markup dropped '[batch, 8]' before)
+    assert "[batch, 8]" in inspected.stdout
 
 
 def test_reproduce_script_reruns_one_step(quickstart) -> None:
