@@ -125,6 +125,9 @@ class SessionOptions(KindOptions):
     kind: Literal["profile"] = Field("profile", exclude=True)
     members: list[str] = Field(description="the member profile steps' spec.json, relative to the workspace")
     reference: str | None = Field(None, description="the source runner's result key, when among the members")
+    member_timeout_s: float | None = Field(
+        None, description="a member's call (load, warm-up, window) answered later than this ends that member only"
+    )
 
 
 class GenerationOptions(GenerationSettings, KindOptions):

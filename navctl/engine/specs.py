@@ -83,7 +83,9 @@ def session_spec(
             "runner": None,
             "forks_runners": True,
             "options": SessionOptions(
-                members=[f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s in members], reference=reference
+                members=[f"{STEPS_DIR}/{s.id}/{SPEC_FILE}" for s in members],
+                reference=reference,
+                member_timeout_s=loaded.recipe.step_timeout,
             ),
         }
     )

@@ -26,7 +26,13 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from navctl.profiling.measure import MIN_WINDOW_REQUESTS, MeasureSettings, profile_record
-from navctl.profiling.rules import clearly_slower, sweep_stop_reason, window_spread_pct, windows_stable
+from navctl.profiling.rules import (
+    MEMORY_STOP_MARK,
+    clearly_slower,
+    sweep_stop_reason,
+    window_spread_pct,
+    windows_stable,
+)
 from navctl.profiling.sweep import BETWEEN_SIZES_WARMUP_S, is_out_of_memory
 from navctl.recipe.models import Profiling
 from navctl.records.results import ProfileRecord
@@ -98,7 +104,7 @@ def _fail(result: MemberResult, size: int, exc: Exception) -> None:
     result.active = False
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
     if is_out_of_memory(exc) and result.records:
-        result.stopped = f"out of memory at batch size {size}: {first}"
+        result.stopped = f"{MEMORY_STOP_MARK} {size}: {first}"
     else:
         result.error = f"batch size {size}: {first}"
 

@@ -20,6 +20,9 @@ SLOW_WINDOW_S = 0.1
 # about how each runtime batches.
 EARLY_STOP_MIN_SIZES = 2
 EARLY_STOP_MARK = "slower than"
+# A sweep cut short by the runner itself: it raised, crashed or hung at a size, or ran out of memory.
+ERROR_STOP_MARK = "stopped by an error at"
+MEMORY_STOP_MARK = "out of memory at batch size"
 
 
 def window_done(requests: int, elapsed_s: float, window_s: float) -> bool:

@@ -38,7 +38,11 @@ class RunnerProcess:
         inputs: list[dict[str, np.ndarray]],
         shapes: list[GridShape],
         warm: tuple[int, float],
+        timeout_s: float | None = None,
     ) -> None:
+        """`timeout_s`: a call unanswered for this long (the recipe's step_timeout) ends this member only:
+        a model that hangs at one batch size would otherwise hold the session until its own deadline,
+        which takes every member's figures with it."""
         import multiprocessing
 
         self.key = registry.result_key(ctx.spec.format or "", ctx.spec.runner or "")
@@ -59,6 +63,7 @@ class RunnerProcess:
             finally:
                 os._exit(code)
         child.close()
+        self.timeout_s = timeout_s
         self.error = ""
         self.shape = 0
         self.peak_rss_mb: float | None = None
@@ -99,6 +104,10 @@ class RunnerProcess:
         # spinning after a call (Intel OpenMP for 200 ms), which would steal the cores from the runner
         # being measured. Stopped, they cost nothing; resumed, they behave as in any server.
         try:
+            if self.timeout_s is not None and not self.conn.poll(self.timeout_s):
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                raise MemberFailed(f"no answer within {self.timeout_s:g}s (step_timeout); the runner was stopped")
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None

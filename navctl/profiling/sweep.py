@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from navctl.profiling.measure import MeasureSettings, measure
-from navctl.profiling.rules import sweep_stop_reason
+from navctl.profiling.rules import MEMORY_STOP_MARK, sweep_stop_reason
 from navctl.records.results import ProfileRecord
 
 _OOM_MARKERS = ("out of memory", "outofmemory", "failed to allocate", "bad_alloc", "cannot allocate memory")
@@ -51,7 +51,7 @@ def sweep(
         except Exception as exc:
             if not is_out_of_memory(exc) or not result.records:
                 raise
-            result.stopped = f"out of memory at batch size {size}: {str(exc).strip().splitlines()[0][:200]}"
+            result.stopped = f"{MEMORY_STOP_MARK} {size}: {str(exc).strip().splitlines()[0][:200]}"
             break
         result.records.append(record)
         stable = [(r.batch_size, r.throughput) for r in result.records if r.stable]

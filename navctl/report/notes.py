@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from navctl.plan.kinds import KINDS
 from navctl.plan.registry import SOURCE, result_key
-from navctl.profiling.rules import EARLY_STOP_MARK
+from navctl.profiling.rules import EARLY_STOP_MARK, ERROR_STOP_MARK, MEMORY_STOP_MARK
 from navctl.report.shape_rows import shapes_note
 from navctl.report.summary import result_rows
 from navctl.status import EXCUSED_MARK, Status
@@ -40,6 +40,8 @@ def run_notes(status: Status) -> list[str]:
     for key, result in status.results.items():  # its larger sizes were not measured: a reader must know
         if result.profile_stopped.startswith(EARLY_STOP_MARK):
             notes.append(f"{key}: sweep stopped early, {result.profile_stopped}")
+        elif result.profile_stopped.startswith((ERROR_STOP_MARK, MEMORY_STOP_MARK)):  # its step still reads ok
+            notes.append(f"{key}: profiling {result.profile_stopped}; its figures at the sizes before stand")
     for step_id, record in status.steps.items():
         excused = record.reason.find(f"({EXCUSED_MARK}")
         if record.state == "failed" and excused >= 0:

@@ -19,7 +19,7 @@ from navctl.contract.tensors import ModelIO
 from navctl.profiling.grid import run_grid, sweep_grid
 from navctl.profiling.machine_load import LoadMeter, load_fields, load_verdict, log_load
 from navctl.profiling.measure import MeasureSettings
-from navctl.profiling.rules import auto_batch_sizes
+from navctl.profiling.rules import ERROR_STOP_MARK, auto_batch_sizes
 from navctl.profiling.runner_process import RunnerProcess, feed_for
 from navctl.profiling.sweep import SweepResult
 from navctl.records.results import ProfileRecord
@@ -140,7 +140,8 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
     try:
         for spec in members:
             member_ctx = StepContext(spec=spec, workspace=ctx.workspace)
-            processes.append(RunnerProcess(member_ctx, io, inputs, shapes, warm=(sizes[0], settings.warmup_s)))
+            warm = (sizes[0], settings.warmup_s)
+            processes.append(RunnerProcess(member_ctx, io, inputs, shapes, warm, opts.member_timeout_s))
         for process in processes:
             process.loaded()
         ready = [p for p in processes if not p.error]
@@ -175,7 +176,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
         if error and not (outcome and outcome.records):
             result = StepResult(kind="profile", state="failed", message=f"profiling {process.key}: {error}")
         else:
-            stopped = outcome.stopped if not error else f"stopped by an error at {error}"
+            stopped = outcome.stopped if not error else f"{ERROR_STOP_MARK} {error}"
             metrics = ProfileMetrics(
                 profile=outcome.records, profile_shapes=measured.others.get(process.key, []), profile_stopped=stopped
             )

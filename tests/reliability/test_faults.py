@@ -165,3 +165,46 @@ def test_fault_is_contained(fault: str, project) -> None:
     # a package only when something succeeded (a failed source model leaves nothing worth packing)
     assert (recipe.parent / "tiny.nav").exists() == (step != "samples")
     assert wait_no_leftovers(ws) == []
+
+
+HANGS_AT_EIGHT = (
+    TINY_MODEL
+    + """
+
+class HangsAtEight(Tiny):
+    def forward(self, x):
+        if x.shape[0] >= 8 and not torch.jit.is_tracing():  # eager only; the batch probe merges 2 + 2
+            import time
+            time.sleep(600)
+        return super().forward(x)
+
+
+def build_hangs():
+    torch.manual_seed(0)
+    return HangsAtEight()
+"""
+)
+
+
+def test_a_runner_that_hangs_in_the_side_by_side_session_ends_alone(project) -> None:
+    # the source hangs at batch 8: the session stops it after step_timeout and the others go on
+    recipe = project(
+        HANGS_AT_EIGHT,
+        model={"entrypoint": "model.py:build_hangs"},
+        targets=["torchscript-trace"],
+        profiling={"batch_sizes": [1, 2, 8], "window_ms": 5, "windows": 2},
+        step_timeout="4s",
+    )
+    result = run_cli("optimize", str(recipe), timeout=120)
+    assert result.returncode == 0, result.stderr
+    status = load_status(recipe.parent / "ws")
+    source, trace = status["results"]["source@torch-cpu"], status["results"]["torchscript-trace@torchscript-cpu"]
+    assert source["profile_stopped"] == (
+        "stopped by an error at batch size 8: no answer within 4s (step_timeout); the runner was stopped"
+    )
+    assert [r["batch_size"] for r in source["profile"]] == [1, 2]
+    assert [r["batch_size"] for r in trace["profile"]] == [1, 2, 8]
+    assert status["selection"]["max-throughput"] == "torchscript-trace@torchscript-cpu"
+    said = " ".join(result.stderr.split())
+    assert "source@torch-cpu: profiling stopped by an error at batch size 8: no answer within 4s" in said
+    assert wait_no_leftovers(recipe.parent / "ws") == []
