@@ -8,11 +8,14 @@ from navctl.errors import UsageError
 
 
 def default_workspace() -> Path:
-    """./navigator_workspace, else the only workspace one folder down (a recipe's, written beside it)."""
+    """The current folder when it is a workspace, else ./navigator_workspace, else the only workspace in
+    a folder here or one further down (a recipe's, written beside it)."""
+    if Path("status.yaml").is_file():
+        return Path()
     here = Path("navigator_workspace")
     if here.is_dir():
         return here
-    found = sorted(p.parent for p in Path().glob("*/*/status.yaml"))
+    found = sorted({p.parent for pattern in ("*/status.yaml", "*/*/status.yaml") for p in Path().glob(pattern)})
     if len(found) == 1:
         return found[0]
     listed = f"; workspaces found: {', '.join(str(p) for p in found)}" if found else ""

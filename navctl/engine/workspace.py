@@ -67,3 +67,17 @@ class Workspace:
 
     def _looks_like_workspace(self) -> bool:
         return any((self.root / name).exists() for name in (STATUS_FILE, LOCK_FILE, STEPS_DIR, LOG_FILE))
+
+
+def run_is_gone(root: Path) -> bool:
+    """Whether the run a status.yaml calls running has ended without finishing it (killed with SIGKILL,
+    or its machine lost): nothing holds the workspace's lock. False when that cannot be told."""
+    if not (root / LOCK_FILE).is_file():
+        return False
+    lock = filelock.FileLock(str(root / LOCK_FILE), timeout=0)
+    try:
+        lock.acquire()
+    except (filelock.Timeout, OSError):  # held, or a folder this user cannot lock
+        return False
+    lock.release()
+    return True

@@ -21,11 +21,20 @@ def status(
     from navctl.report.console import results_table, selection_lines, steps_table
     from navctl.report.notes import run_notes
 
-    st = load_status(target if target is not None else default_workspace())
+    where = target if target is not None else default_workspace()
+    st = load_status(where)
     if json_out:
         print_json(st.model_dump(mode="json"))
         return
     stdout.print(steps_table(st, include_unavailable=False))
+    if st.run.state == "running" and where.is_dir():
+        from navctl.engine.workspace import run_is_gone
+
+        if run_is_gone(where):  # killed before it could record its end: its running steps never finish
+            stdout.print(
+                "the run that wrote this status is no longer running (killed before it finished): steps shown "
+                "as running did not finish; rerun the recipe to resume (finished steps are reused)"
+            )
     stdout.print(results_table(st, width=stdout.width))
     for note in run_notes(st):
         stdout.print(note)
