@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from navctl.generation.selection import STRATEGIES as GENERATION_STRATEGIES
 from navctl.plan.registry import SOURCE, device_of, is_reduced
 from navctl.report.shape_rows import ShapeFigures, other_shapes, primary_label
 from navctl.status import Status
@@ -93,7 +94,8 @@ def result_rows(status: Status) -> list[ResultRow]:
                 latency_batch=first.batch_size if first else None,
                 peak_rss_mb=result.peak_rss_mb,
                 stable=all(r.stable for r in result.profile) if result.profile else None,
-                selected_by=[s for s, v in status.selection.items() if v == key],
+                # a decoder's strategies pick its decode step: the generation table says so, beside its check
+                selected_by=[s for s, v in status.selection.items() if v == key and s not in GENERATION_STRATEGIES],
                 precision=result.correctness.precision if result.correctness else "fp32",
                 cosine=min(cosines) if cosines else None,
                 top1=min(top1s) if top1s else None,

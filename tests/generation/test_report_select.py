@@ -110,3 +110,14 @@ def test_a_bad_generation_section_is_a_recipe_error(tmp_path):
     typo = write_project(tmp_path / "typo", generation={"max_new_token": 4})
     result = run_cli("validate", str(typo))
     assert result.returncode == 2 and "max_new_tokens" in result.stderr  # did you mean
+
+
+def test_a_decode_steps_selection_is_not_shown_beside_the_forward_passs_check():
+    # onnx's forward pass failed its check while its decode step passed and was chosen for decoding: its
+    # row read 'failed ... selected: max-tokens-per-second'; the selection lines under the tables say it
+    from navctl.report.summary import result_rows
+
+    selection = {"max-throughput": "openvino@openvino-cpu", "max-tokens-per-second": "onnx@onnxruntime-cpu"}
+    status = hand_status(_results(), selection=selection)
+    rows = {f"{r.format}@{r.runner}": r.selected_by for r in result_rows(status)}
+    assert rows["onnx@onnxruntime-cpu"] == [] and rows["openvino@openvino-cpu"] == ["max-throughput"]
