@@ -76,7 +76,7 @@ def run_recipe(
     ws = Workspace(workspace_path(loaded, workspace))
     target = package_path(loaded, package, workspace)
     check_only(plan, options.only)
-    check_destinations(ws.root, target if pack else None)
+    check_destinations(ws.root, target if pack else None, [loaded.path])
     _check_runnable(plan)
     notes: list[str] = []
     ws.acquire()

@@ -157,6 +157,7 @@ def check_fleet_destinations(entries: list[FleetEntry], pack: bool) -> None:
     at the recipe that uses it)."""
     owners: dict[Path, FleetEntry] = {}
     problems: list[NavctlError] = []
+    recipes = [entry.loaded.path for entry in entries]  # no recipe of the fleet is any one's package
     for entry in entries:
         workspace = workspace_path(entry.loaded, entry.workspace)
         package = package_path(entry.loaded, None, entry.workspace) if pack else None
@@ -170,7 +171,7 @@ def check_fleet_destinations(entries: list[FleetEntry], pack: bool) -> None:
                 )
             owners[path] = entry
         try:
-            check_destinations(workspace, package)
+            check_destinations(workspace, package, recipes)
         except NavctlError as exc:
             problems.append(exc)
     if len(problems) == 1:

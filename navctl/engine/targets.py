@@ -4,10 +4,11 @@ written is found before the work, not after it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from navctl.destinations import check_file, check_folder
-from navctl.errors import PackageError, UsageError
+from navctl.errors import EnvironmentProblem, PackageError, UsageError
 from navctl.package import is_package, package_origin
 from navctl.recipe.load import LoadedRecipe
 
@@ -47,12 +48,18 @@ def package_path(
     return named if named != own else workspace.with_name(f"{workspace.name}-workspace{PACKAGE_SUFFIX}")
 
 
-def check_destinations(workspace: Path, package: Path | None) -> None:
-    """Exit 2 for a destination of the wrong kind, exit 4 for one the OS will not let navctl write;
-    nothing is created. `package` None: the run writes none."""
+def check_destinations(workspace: Path, package: Path | None, recipes: Iterable[Path] = ()) -> None:
+    """Exit 2 for a destination of the wrong kind, exit 4 for one the OS will not let navctl write or
+    that holds a file navctl did not write; nothing is created. `package` None: the run writes none."""
     check_folder(workspace, "workspace")
     if package is None:
         return
+    if any(package.resolve() == Path(recipe).resolve() for recipe in recipes):
+        raise UsageError(
+            f"package {package} is a recipe; refusing to overwrite it with the package",
+            hint="give --package (or the recipe's `package`) a .nav path, such as "
+            f"{package.with_suffix(PACKAGE_SUFFIX)}",
+        )
     if workspace == package or workspace in package.parents:
         raise PackageError(f"the package {package} must not be inside the workspace {workspace}")
     folder = package.parent
@@ -64,6 +71,12 @@ def check_destinations(workspace: Path, package: Path | None) -> None:
             hint="create it first, or give --package a path in an existing folder",
         )
     check_file(package, "package", "model.nav")
+    if package.is_file() and not is_package(package):
+        # like a workspace folder navctl did not create: a user's file is never replaced by a package
+        raise EnvironmentProblem(
+            f"package {package} exists and is not a navctl package; refusing to replace it",
+            hint="give --package (or the recipe's `package`) another path, or move that file away",
+        )
 
 
 def replacement_note(package: Path, workspace: Path) -> str | None:

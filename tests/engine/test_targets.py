@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from navctl.destinations import Unwritable
+from navctl.engine.api import run_recipe
 from navctl.engine.fleet import FleetDestinationErrors, check_fleet_destinations, load_all
 from navctl.engine.targets import check_destinations, package_path, replacement_note
-from navctl.errors import EXIT_ENVIRONMENT, EXIT_USAGE, UsageError
+from navctl.errors import EXIT_ENVIRONMENT, EXIT_USAGE, EnvironmentProblem, UsageError
 from navctl.package import package_origin, replace_package_status, write_package
 from navctl.plan.expand import expand
 from navctl.plan.only import only_steps
@@ -168,4 +169,42 @@ def test_a_package_received_from_a_ray_worker_records_the_local_workspace(tmp_pa
     assert entry.outcome is not None and entry.outcome.notes == [
         f"replaced {tmp_path / 'fleet' / 'tiny.nav'}, the package of the workspace {tmp_path / 'fleet' / 'elsewhere'}"
         f" (this run's: {local})"
+    ]
+
+
+def test_a_file_navctl_did_not_write_is_never_replaced_by_the_package(loaded, tmp_path: Path, monkeypatch) -> None:
+    ws, recipe = tmp_path / "proj" / "ws", loaded.path
+    precious = tmp_path / "precious.txt"
+    precious.write_text("mine")
+    with pytest.raises(EnvironmentProblem) as refused:
+        check_destinations(ws, precious, [recipe])
+    assert refused.value.exit_code == EXIT_ENVIRONMENT
+    assert refused.value.message == f"package {precious} exists and is not a navctl package; refusing to replace it"
+    assert refused.value.hint == "give --package (or the recipe's `package`) another path, or move that file away"
+    with pytest.raises(UsageError) as itself:
+        check_destinations(ws, recipe, [recipe])
+    assert itself.value.exit_code == EXIT_USAGE
+    assert itself.value.message == f"package {recipe} is a recipe; refusing to overwrite it with the package"
+    assert itself.value.hint == (
+        f"give --package (or the recipe's `package`) a .nav path, such as {recipe.with_suffix('.nav')}"
+    )
+    package = write_package(_workspace(tmp_path / "other"), tmp_path / "old.nav")
+    check_destinations(ws, package, [recipe])  # a navctl package there is replaced: the normal rerun
+    # the wiring: run_recipe refuses before any step, for the recipe's own `package` field too
+    monkeypatch.setattr("navctl.engine.api.Executor", lambda *a, **k: pytest.fail("a step ran"))
+    for field, refusal in (("recipe.yaml", UsageError), ("../precious.txt", EnvironmentProblem)):
+        with pytest.raises(refusal):
+            run_recipe(load_recipe(write_project(tmp_path / "proj", package=field)))
+    assert precious.read_text() == "mine" and not ws.exists()
+
+
+def test_the_fleet_refuses_a_package_that_is_a_recipe_or_a_users_file(tmp_path: Path) -> None:
+    first = write_project(tmp_path / "a", name="a", package="../b/recipe.yaml")
+    second = write_project(tmp_path / "b", name="b", package="../notes.txt")
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FleetDestinationErrors) as caught:
+        check_fleet_destinations(load_all([first, second], None), pack=True)
+    assert [e.message for e in caught.value.errors] == [
+        f"package {second} is a recipe; refusing to overwrite it with the package",
+        f"package {tmp_path / 'notes.txt'} exists and is not a navctl package; refusing to replace it",
     ]
