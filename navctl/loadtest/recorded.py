@@ -5,9 +5,27 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from navctl.destinations import Unwritable, check_file, writing
 from navctl.errors import UsageError
 from navctl.records.loadtest import LoadtestInfo
 from navctl.triton.merging import Serving
+
+NO_RECORD_HINT = (
+    "the load test writes its results into the package: --no-record skips that, "
+    "or copy the package to a folder you may write"
+)
+
+
+def check_recordable(package_path: Path) -> None:
+    """Exit 4 before any load when the results could not go into the package (it is rewritten beside
+    itself and renamed, so its folder must take a write): found after the whole run, it lost the run."""
+    if not package_path.is_file():
+        return  # missing, or a folder: reading the package says so, exit 2
+    try:
+        check_file(package_path, "package", "model.nav")
+    except Unwritable as exc:
+        exc.hint = NO_RECORD_HINT
+        raise
 
 
 def record(package_path: Path, info: LoadtestInfo) -> None:
@@ -16,7 +34,12 @@ def record(package_path: Path, info: LoadtestInfo) -> None:
 
     status = read_package_status(package_path)
     status.loadtest = info
-    replace_package_status(package_path, status)
+    try:
+        with writing(package_path, "package"):  # a folder that turned read-only, or a full disk, since the check
+            replace_package_status(package_path, status)
+    except Unwritable as exc:
+        exc.hint = NO_RECORD_HINT
+        raise
 
 
 def apply_loadtest(package: Path, serving: Serving, say: Callable[[str], None]) -> None:

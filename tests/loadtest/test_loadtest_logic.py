@@ -144,3 +144,34 @@ def test_preferred_batch_sizes_above_the_max_batch_size_are_refused() -> None:
         check_preferred([4, 16], 8)
     with pytest.raises(UsageError, match="the model has no batch axis"):
         check_preferred([2], 0)
+
+
+def test_a_package_whose_results_cannot_be_recorded_is_refused_before_the_load(tmp_path, monkeypatch, capsys) -> None:
+    import errno
+    import zipfile
+
+    from navctl.cli.main import main
+    from navctl.errors import UsageError
+
+    package = tmp_path / "ro" / "base.nav"
+    package.parent.mkdir()
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("status.yaml", "a: 1\n")
+
+    def refuse(folder) -> None:  # a read-only mount (os.access says yes to root, so the probe is faked)
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    def reached(*args, **kwargs):
+        raise UsageError("the load test ran")
+
+    monkeypatch.setattr("navctl.destinations._probe", refuse)
+    monkeypatch.setattr("navctl.loadtest.run.run_loadtest", reached)
+    args = ["loadtest", str(package), "--concurrency", "1", "--duration", "1s"]
+    assert main(args) == 4
+    assert capsys.readouterr().err == (
+        f"navctl: error: package {package}: cannot be written: Read-only file system\n"
+        "hint: the load test writes its results into the package: --no-record skips that, "
+        "or copy the package to a folder you may write\n"
+    )
+    assert main([*args, "--no-record"]) == 2  # nothing to write: the load test runs
+    assert "the load test ran" in capsys.readouterr().err

@@ -68,7 +68,7 @@ def loadtest(
             raise checks.bad(option, value, "applies to --tune, which is not given")
     checks.request_shape(shape)
     from navctl.loadtest.generation_run import generation_table
-    from navctl.loadtest.recorded import record
+    from navctl.loadtest.recorded import check_recordable, record
     from navctl.loadtest.run import LoadtestOptions, run_loadtest
     from navctl.report.tables import loadtest_table
 
@@ -87,6 +87,8 @@ def loadtest(
         tune_instances=checks.levels(tune_instances or "1,2", "--tune-instances", whole=True),
         driver=driver.value,
     )
+    if keep:
+        check_recordable(package)
     say = (lambda line: stderr.print(line)) if json_out else (lambda line: stdout.print(line))
     info = run_loadtest(package, options, say)
     if keep:
