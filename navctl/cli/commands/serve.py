@@ -52,9 +52,11 @@ def serve(
     if log_file is None:
         log_file = Path(tempfile.gettempdir()) / f"navctl-serve-{os.getpid()}.log"
     check_file(log_file, "--log-file", "triton.log")
+    from navctl.package import read_package_status
     from navctl.triton.serve import ServeOptions
     from navctl.triton.serve import serve as run_server
 
+    read_package_status(package)  # a missing or broken package is said before a server is announced
     stderr.print(f"starting Triton; its log: {log_file}")
     options = ServeOptions(
         **fields,
