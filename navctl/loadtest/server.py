@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from navctl.errors import EnvironmentProblem
+from navctl.ports import IN_USE
 from navctl.records.loadtest import ServingConfig
 
 NULL_MODEL = "navctl_null"  # answers at once: the driver's own floor
@@ -57,7 +58,7 @@ class ServedModel:
             last = self._try_start(timeout_s)
             if not last:
                 return
-            if "address already in use" not in last.lower() and "bind" not in last.lower():
+            if not any(word in last.lower() for word in ("address already in use", "bind", IN_USE)):
                 break
         raise EnvironmentProblem(f"navctl serve did not start for the load test: {last}")
 

@@ -22,6 +22,7 @@ from navctl.cli.options import (
 from navctl.cli.output import FastExit, stderr, stdout
 from navctl.cli.serving import serving
 from navctl.destinations import check_file
+from navctl.ports import check_free
 
 
 def serve(
@@ -57,6 +58,7 @@ def serve(
     from navctl.triton.serve import serve as run_server
 
     read_package_status(package)  # a missing or broken package is said before a server is announced
+    check_free(address, http_port=http_port, grpc_port=grpc_port, metrics_port=metrics_port)
     stderr.print(f"starting Triton; its log: {log_file}")
     options = ServeOptions(
         **fields,
