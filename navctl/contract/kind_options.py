@@ -103,6 +103,7 @@ class CorrectnessOptions(RunnerOptions):
     tolerances: dict[str, list[float]] = Field(default_factory=dict, description="output -> [atol, rtol]")
     keep_outputs: bool = Field(False, description="keep the format's outputs for the verify step")
     gate: Gate | None = None
+    padding_mask: str | None = Field("auto", description="the recipe's correctness.padding_mask")
 
 
 class VerifyOptions(RunnerOptions):

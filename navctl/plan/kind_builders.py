@@ -125,6 +125,7 @@ def correctness_options(given: SpecInputs) -> CorrectnessOptions:
         tolerances={name: list(recipe.correctness.for_output(name)) for name in given.output_names},
         keep_outputs=recipe.verify is not None,  # the verify step reads them
         gate=gate(given),
+        padding_mask=recipe.correctness.padding_mask,
     )
 
 

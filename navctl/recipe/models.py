@@ -115,6 +115,12 @@ class Correctness(StrictModel):
         description="gates of reduced-precision formats (onnx-int8, openvino-int8, trt-fp16, ...); a format "
         "not listed gets the default gate (cosine >= 0.99, top-1 agreement >= 0.99)",
     )
+    padding_mask: str | None = Field(
+        "auto",
+        description="the input marking padding with 0, whose positions no output is compared at (a padded "
+        "position's answer is never used, and runtimes compute it differently); auto: a 2-D input named "
+        "*attention_mask or *padding_mask holding only 0 and 1; null: compare every position",
+    )
 
     def for_output(self, name: str) -> tuple[float, float]:
         override = self.outputs.get(name)

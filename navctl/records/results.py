@@ -81,6 +81,7 @@ class CorrectnessResult(Record):
     bounds: list[BoundCheck] = Field(
         default_factory=list, description="the samples made at the ranges' bounds that the samples lack"
     )
+    padding: str = Field("", description="the padded positions left out of the comparison (navctl/steps/padding.py)")
 
 
 class VerifyResult(Record):

@@ -68,7 +68,7 @@ def strength_notes(status: Status) -> list[str]:
     checked = {k: r.correctness for k, r in status.results.items() if r.correctness and r.format != SOURCE}
     holders: dict[str, list[str]] = {}
     for key, correctness in sorted(checked.items()):
-        for warning in correctness.warnings:
+        for warning in correctness.warnings + ([correctness.padding] if correctness.padding else []):
             holders.setdefault(warning, []).append(key)
     notes = []
     for warning, keys in sorted(holders.items()):

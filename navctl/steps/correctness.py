@@ -10,6 +10,7 @@ import numpy as np
 from navctl.contract.step import CORRECTNESS_OUTPUTS
 from navctl.contract.tensors import save_arrays
 from navctl.records.results import CorrectnessResult, OutputError
+from navctl.steps import padding
 from navctl.steps.bound_checks import bounds_summary, judge_bounds, run_bounds
 from navctl.steps.calibration import checked_indices
 from navctl.steps.child import StepContext, StepFailed, StepRejected
@@ -221,9 +222,13 @@ def check(ctx: StepContext) -> dict[str, Any]:
             save_arrays(ctx.path(f"{folder}/{i}.npz"), [out[n] for n in io.output_names if n in out])
             ctx.add_artifact(f"{folder}/{i}.npz")
     batch_axis = io.batch_axis if io.batching else None
+    checked, wanted = [inputs[i] for i in indices], [reference[i] for i in indices]
+    mask = padding.mask_input(io, checked, options.padding_mask)
+    padded = padding.padding_of(io, mask, checked, wanted) if mask else {}
     result = compare(
-        outputs, [reference[i] for i in indices], tolerances, gate, batch_axis=batch_axis, spread_from=reference
+        padding.blank(outputs, wanted, padded), wanted, tolerances, gate, batch_axis=batch_axis, spread_from=reference
     )
+    result.padding = padding.describe(mask, checked, padded) if mask else ""
     samples_passed = result.passed
     judge_bounds(
         result,

@@ -1,0 +1,82 @@
+"""Padded positions left out of the correctness comparison, on numpy outputs shaped as a decoder's."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from navctl.contract.records import AxisRange, TensorMeta
+from navctl.contract.tensors import ModelIO
+from navctl.steps.correctness import compare
+from navctl.steps.padding import blank, describe, mask_input, padding_of
+
+RNG = np.random.default_rng(0)
+
+
+def _axis(axis: int, symbol: str, size: int) -> AxisRange:
+    return AxisRange(axis=axis, symbol=symbol, min=size, typical=size, max=size, samples_min=size, samples_max=size)
+
+
+def _io(named: bool) -> ModelIO:
+    """input_ids and attention_mask [batch, seq]; logits [batch, seq, vocab]; a cache [batch, heads, seq, dim]."""
+    axes = [_axis(0, "batch", 2), _axis(1, "seq", 8)] if named else []
+    return ModelIO(
+        inputs=[
+            TensorMeta(name="input_ids", dtype="int64", shape=[2, 8], axes=axes),
+            TensorMeta(name="attention_mask", dtype="int64", shape=[2, 8], axes=axes),
+        ],
+        outputs=[
+            TensorMeta(name="logits", dtype="float32", shape=[2, 8, 5], axes=axes),
+            TensorMeta(
+                name="cache", dtype="float32", shape=[2, 1, 8, 4], axes=[axes[0], _axis(2, "seq", 8)] if named else []
+            ),
+            TensorMeta(name="pooled", dtype="float32", shape=[2, 5], axes=axes[:1]),
+        ],
+        call="keyword",
+        batching=True,
+        batch_axis=0,
+        samples=1,
+    )
+
+
+def _sample() -> tuple[dict, dict]:
+    mask = np.ones((2, 8), dtype=np.int64)
+    mask[1, :3] = 0  # the second prompt left-padded by 3
+    feed = {"input_ids": RNG.integers(0, 5, (2, 8)), "attention_mask": mask}
+    ref = {
+        "logits": RNG.standard_normal((2, 8, 5)).astype(np.float32),
+        "cache": RNG.standard_normal((2, 1, 8, 4)).astype(np.float32),
+        "pooled": RNG.standard_normal((2, 5)).astype(np.float32),
+    }
+    return feed, ref
+
+
+def test_padded_positions_are_not_compared_and_the_rest_still_is() -> None:
+    for named in (True, False):  # by the samples' symbols, else by the one axis of the sequence's size
+        io = _io(named)
+        feed, ref = _sample()
+        got = {k: v.copy() for k, v in ref.items()}
+        got["logits"][1, :3] += 0.35  # garbage where the prompt is padding, as ONNX Runtime computed it
+        got["cache"][1, :, :3] -= 0.25
+        assert not compare([got], [ref], {}).passed
+        mask = mask_input(io, [feed], "auto")
+        assert mask == "attention_mask"
+        padded = padding_of(io, mask, [feed], [ref])
+        assert sorted(padded) == ["cache", "logits"], named  # pooled has no sequence axis
+        assert int(padded["logits"][0].sum()) == 3 * 5 and int(padded["cache"][0].sum()) == 3 * 4
+        assert compare(blank([got], [ref], padded), [ref], {}).passed
+        got["logits"][1, 3] += 0.01  # the first real token of the padded prompt: still compared
+        assert not compare(blank([got], [ref], padded), [ref], {}).passed
+        assert describe(mask, [feed], padded) == (
+            "padding not compared: where attention_mask is 0 (3 of 16 positions), outputs 'logits', 'cache' answer "
+            "for padding, which no caller reads (correctness.padding_mask: null compares it too)"
+        )
+
+
+def test_no_mask_is_taken_unless_it_is_one_and_the_recipe_allows() -> None:
+    io = _io(True)
+    feed, _ = _sample()
+    assert mask_input(io, [feed], None) is None  # correctness.padding_mask: null
+    assert mask_input(io, [feed], "input_ids") is None  # named, but not 0 and 1 only
+    assert mask_input(io, [{**feed, "attention_mask": feed["attention_mask"] * 2}], "auto") is None
+    unpadded = {**feed, "attention_mask": np.ones((2, 8), dtype=np.int64)}
+    assert padding_of(io, "attention_mask", [unpadded], [_sample()[1]]) == {}
