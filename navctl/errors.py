@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import difflib
+
 EXIT_OK = 0
 EXIT_FORMATS_FAILED = 1
 EXIT_USAGE = 2
 EXIT_INTERNAL = 3
 EXIT_ENVIRONMENT = 4
 EXIT_INTERRUPTED = 130
+
+
+def suggest(word: str, options: list[str]) -> str:
+    """ "; did you mean 'x'?" for the closest of `options`, or '' when none is close: every message that
+    names something unknown (a recipe key, a format, an option value) offers the same hint."""
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 class NavctlError(Exception):

@@ -4,13 +4,12 @@ are Typer's own (`min=`/`max=` in options.py); what needs parsing or compares tw
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import json
 import math
 import re
 
-from navctl.errors import UsageError
+from navctl.errors import UsageError, suggest
 
 # More load levels than any load test measures in a day (each takes up to --duration): a range such as
 # 1:1e9 is a typo, and listing it would exhaust memory before it measured anything.
@@ -21,11 +20,6 @@ _HOSTNAME = re.compile(rf"^(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*$")
 
 def bad(option: str, value: object, problem: str, hint: str | None = None) -> UsageError:
     return UsageError(f"{option} {value}: {problem}", hint=hint)
-
-
-def _suggest(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def duration(text: str, option: str) -> float:
@@ -153,21 +147,18 @@ def model_name(name: str | None) -> None:
 
 
 def format_key(key: str | None) -> None:
-    """FORMAT@RUNNER, both known to navctl (whether the package holds it is checked when it is read)."""
+    """FORMAT@RUNNER, both known to navctl and the runner one that runs the format (whether the package
+    holds it is checked when it is read)."""
     if key is None:
         return
     from navctl.plan import registry
 
     try:
-        fmt, runner = registry.split_key(key)
+        problem = registry.key_problem(key)
     except registry.BadName:
         raise bad("--format", key, "expected FORMAT@RUNNER, e.g. onnx@onnxruntime-cpu") from None
-    formats = [registry.SOURCE, *registry.FORMATS]
-    if fmt not in formats:
-        raise bad("--format", key, f"unknown format '{fmt}'{_suggest(fmt, formats)}")
-    runners = [registry.runner_name(r.name, d) for r in registry.RUNTIMES.values() for d in r.devices]
-    if runner not in runners:
-        raise bad("--format", key, f"unknown runner '{runner}'{_suggest(runner, runners)}")
+    if problem:
+        raise bad("--format", key, problem)
 
 
 def strategy(name: str) -> None:
@@ -178,7 +169,7 @@ def strategy(name: str) -> None:
 
     known = [*get_args(StrategyName), PINNED]
     if name not in known:
-        raise bad("--strategy", name, f"not one of {', '.join(known)}{_suggest(name, known)}")
+        raise bad("--strategy", name, f"not one of {', '.join(known)}{suggest(name, known)}")
 
 
 def ray_address(text: str) -> None:

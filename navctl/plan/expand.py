@@ -83,7 +83,7 @@ def expand(recipe: Recipe, machine: Machine | None = None) -> Plan:
     wanted = _runnable_group_members(
         recipe.targets, registry.expand_targets(recipe.targets, recipe.tensorrt.precisions), fw, machine
     )
-    formats = _with_parents(wanted, fw)
+    formats = registry.with_parents(wanted, fw)
     plan = _Steps()
 
     # The samples step runs the source model on the run's device with its framework's first runtime.
@@ -150,20 +150,6 @@ def _chain_reason(fmt: str, fw: str, machine: Machine) -> str:
             return reason
         fmt = maker.parent
     return ""
-
-
-def _with_parents(wanted: list[str], fw: str) -> list[str]:
-    ordered: list[str] = []
-
-    def visit(name: str) -> None:
-        if name in ordered or name == registry.SOURCE:
-            return
-        visit(registry.FORMATS[name].makers[fw].parent)
-        ordered.append(name)
-
-    for name in wanted:
-        visit(name)
-    return ordered
 
 
 def _format_reason(maker: registry.Maker, machine: Machine) -> str:

@@ -7,6 +7,7 @@ runtimes run it) + one step function; usually one runner class too.
 
 from __future__ import annotations
 
+from navctl.errors import suggest
 from navctl.plan.formats import (
     FORMATS,
     FULL_PRECISIONS,
@@ -66,6 +67,7 @@ __all__ = [
     "FrameworkDef",
     "Maker",
     "RuntimeDef",
+    "all_runners",
     "all_target_names",
     "candidate_precision",
     "covers",
@@ -75,9 +77,11 @@ __all__ = [
     "formats_for",
     "install_hint",
     "is_reduced",
+    "key_problem",
     "path_frameworks",
     "result_key",
     "runner_name",
+    "runners_of",
     "runner_of",
     "runtime_def",
     "runtime_of",
@@ -89,6 +93,7 @@ __all__ = [
     "targets_for",
     "trt_format",
     "trt_precision",
+    "with_parents",
 ]
 
 
@@ -120,6 +125,59 @@ def expand_targets(targets: list[str], trt_precisions: list[str]) -> list[str]:
             if member not in out:
                 out.append(member)
     return out
+
+
+def with_parents(wanted: list[str], framework: str) -> list[str]:
+    """`wanted` with the formats each is made from (onnx for trt-fp16) before it: every format a plan makes,
+    each a candidate."""
+    ordered: list[str] = []
+
+    def visit(name: str) -> None:
+        if name in ordered or name == SOURCE:
+            return
+        visit(FORMATS[name].makers[framework].parent)
+        ordered.append(name)
+
+    for name in wanted:
+        visit(name)
+    return ordered
+
+
+def all_runners() -> list[str]:
+    return [runner_name(r.name, d) for r in RUNTIMES.values() for d in r.devices]
+
+
+def runners_of(fmt: str, framework: str | None = None) -> list[str]:
+    """The runners a format runs on; the source's are its framework's (any framework's when not given)."""
+    if fmt == SOURCE:
+        runtimes = SOURCE_RUNTIMES[framework] if framework else [r for f in FRAMEWORKS for r in SOURCE_RUNTIMES[f]]
+    else:
+        runtimes = FORMATS[fmt].runtimes
+    return list(dict.fromkeys(runner_name(r, d) for r in runtimes for d in RUNTIMES[r].devices))
+
+
+def key_problem(key: str, framework: str | None = None, made: list[str] | None = None) -> str | None:
+    """What is wrong with a `format@runner` naming a candidate (None: nothing): an unknown format or runner, a
+    runner that does not run the format, or (given `made`, the formats a plan makes) a format outside them.
+    One check for `--format` and `selection.pin`. Raises BadName when the key is not `format@runner`."""
+    fmt, runner = split_key(key)
+    formats = [SOURCE, *FORMATS]
+    if fmt not in formats:
+        listed = f"; the targets make {', '.join(made)}" if made else ""
+        return f"unknown format '{fmt}'{suggest(fmt, made or []) or suggest(fmt, formats) or listed}"
+    own = runners_of(fmt, framework)
+    runners = all_runners()
+    if runner not in runners:
+        # the format's own runners first: 'onnx@onnxruntime-cpy' means onnxruntime-cpu, not openvino-cpu
+        hint = suggest(runner, own) or suggest(runner, runners) or f"; {fmt} runs on {', '.join(own)}"
+        return f"unknown runner '{runner}'{hint}"
+    if made is not None and fmt == SOURCE:
+        return f"source is the recipe's own model, the baseline, never selected; pin one of {', '.join(made)}"
+    if made is not None and fmt not in made:
+        return f"the targets make no {fmt}; they make {', '.join(made)}{suggest(fmt, made)}"
+    if runner not in own:
+        return f"{fmt} does not run on {runner}; its runners: {', '.join(own)}{suggest(runner, own)}"
+    return None
 
 
 def covers(target: str, fmt: str) -> bool:

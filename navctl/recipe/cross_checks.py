@@ -18,6 +18,7 @@ from navctl.recipe.axes import static_problems
 from navctl.recipe.entrypoints import against_recipe, entrypoint_problem
 from navctl.recipe.files import ENTRYPOINT_FIELDS, matching_files
 from navctl.recipe.messages import dotted, suggest
+from navctl.recipe.options import TensorRTOptions
 from navctl.recipe.yaml_loader import LoadedYaml
 
 Found = list[tuple[tuple[Any, ...], str]]  # (field path, message)
@@ -158,6 +159,39 @@ def latency_budget(raw: Raw) -> Found:
     return []
 
 
+def pin(raw: Raw) -> Found:
+    """selection.pin: known names, and a candidate the targets make on a runner of the recipe's device (its
+    shape is the field's check). The targets only count when every one is valid, the framework known."""
+    key, fw = raw.get("selection", "pin"), raw.framework
+    if not isinstance(key, str):
+        return []
+    made = _made_formats(raw)
+    try:
+        problem = registry.key_problem(key, fw.name if fw else None, made)
+    except registry.BadName:
+        return []
+    device = raw.data.get("device")
+    if problem is None and device in registry.DEVICES and registry.device_of(key) != device:
+        problem = f"{key} runs on {registry.device_of(key)}, but the recipe's device is {device}"
+    return [(("selection", "pin"), problem)] if problem else []
+
+
+def _made_formats(raw: Raw) -> list[str] | None:
+    """Every format the recipe's plan makes; None when its targets (or TensorRT precisions) are not all valid,
+    as the list would then not be what the user meant (the targets check says why)."""
+    fw, targets = raw.framework, raw.get("targets")
+    precisions = raw.get("tensorrt", "precisions")
+    precisions = TensorRTOptions().precisions if precisions is None else precisions
+    if fw is None or not isinstance(targets, list) or not isinstance(precisions, list):
+        return None
+    valid = registry.targets_for(fw.name)
+    if not all(isinstance(t, str) and t in valid for t in targets):
+        return None
+    if not all(p in registry.TRT_PRECISIONS for p in precisions):
+        return None
+    return registry.with_parents(registry.expand_targets(targets, precisions), fw.name)
+
+
 def batch_sizes(raw: Raw) -> Found:
     """profiling.batch_sizes within batching.max_batch_size (when batching is on)."""
     sizes, max_bs = raw.get("profiling", "batch_sizes"), raw.get("batching", "max_batch_size")
@@ -183,6 +217,7 @@ CHECKS: tuple[Callable[[Raw], Found], ...] = (
     targets,
     format_gates,
     latency_budget,
+    pin,
     batch_sizes,
     axes,
 )

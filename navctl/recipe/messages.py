@@ -3,7 +3,6 @@ message a user can act on ("unknown key 'batch_size'; did you mean 'batch_sizes'
 
 from __future__ import annotations
 
-import difflib
 import re
 import types
 import typing
@@ -11,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from navctl.errors import RecipeProblem
+from navctl.errors import RecipeProblem, suggest
 from navctl.recipe.models import Recipe
 from navctl.recipe.yaml_loader import LoadedYaml
 
@@ -122,11 +121,6 @@ def dedupe(problems: list[RecipeProblem]) -> list[RecipeProblem]:
             seen.add(key)
             out.append(p)
     return out
-
-
-def suggest(word: str, options: list[str]) -> str:
-    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else ""
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:

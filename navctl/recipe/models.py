@@ -213,7 +213,9 @@ class Selection(StrictModel):
     )
     latency_budget_ms: PositiveFloat | None = None
     latency_percentile: Literal["p50", "p90", "p95", "p99"] = "p95"
-    pin: str | None = Field(None, description="'format@runner' to select regardless of the figures")
+    pin: str | None = Field(
+        None, description="'format@runner' to select regardless of the figures: a format the targets make"
+    )
     shape: ShapeChoice = Field(
         "typical", description="the profiled shape the strategies compare at: typical, min, max or {input: dims}"
     )
@@ -222,7 +224,7 @@ class Selection(StrictModel):
     @classmethod
     def _pin_shape(cls, value: str | None) -> str | None:
         if value is not None:
-            split_key(value)  # refuses what is not 'format@runner'
+            split_key(value)  # refuses what is not 'format@runner'; the names are a cross check (pin)
         return value
 
 

@@ -41,3 +41,13 @@ def test_the_other_parsers_accept_what_users_write() -> None:
     checks.model_name("bert-base_v1.2")
     checks.batching(8, [4, 8], True)
     checks.batching(None, [64], True)  # against the package's own maximum: checked once it is read
+
+
+def test_format_names_a_runner_that_runs_the_format() -> None:
+    # the same check as a recipe's selection.pin (navctl.plan.registry.key_problem)
+    with pytest.raises(UsageError) as caught:
+        checks.format_key("onnx@torchscript-cpu")
+    assert caught.value.message == (
+        "--format onnx@torchscript-cpu: onnx does not run on torchscript-cpu; its runners: onnxruntime-cpu, "
+        "onnxruntime-cuda, onnxruntime-tensorrt-cuda"
+    )
