@@ -1,5 +1,6 @@
 """The user's code a recipe names, checked before anything runs: the file exists, parses, and defines the
-callable (read with `ast`, nothing imported), or the module can be found."""
+callable (read with `ast`, nothing imported); a module beside the recipe is read the same way, an
+installed one only looked for."""
 
 from __future__ import annotations
 
@@ -26,32 +27,69 @@ def resolve_entrypoint_file(entrypoint: str, base_dir: Path) -> Path | None:
 
 
 def entrypoint_problem(entrypoint: str, base_dir: Path) -> str | None:
+    module, attr = entrypoint.rsplit(":", 1)
     file = resolve_entrypoint_file(entrypoint, base_dir)
     if file is not None:
         if not file.is_file():
             return f"file '{file}' does not exist (paths are relative to the recipe's folder)"
-        return _callable_problem(file, entrypoint.rsplit(":", 1)[1])
-    top = entrypoint.rsplit(":", 1)[0].split(".")[0]
-    # find_spec on a top-level name imports nothing; the recipe's folder is searched like sys.path.
-    if (base_dir / f"{top}.py").is_file() or (base_dir / top).is_dir():
+        return _callable_problem(file, attr)
+    return _module_problem(module, attr, base_dir)
+
+
+def _module_problem(module: str, attr: str, base_dir: Path) -> str | None:
+    """A dotted module found beside the recipe is read like a file (the loader puts the recipe's folder first
+    on sys.path, so it finds the same one); one that is not there is an installed one, only looked for."""
+    folder, source = base_dir, None
+    for depth, part in enumerate(module.split(".")):
+        if source is not None and source.name != "__init__.py":
+            where = source.relative_to(base_dir).as_posix()
+            return f"module '{module}' cannot be found: {where} beside the recipe is a module, not a package"
+        package, file = folder / part, folder / f"{part}.py"
+        # the import system's order within one folder: a package, then a module, then a namespace package
+        if (package / "__init__.py").is_file():
+            source = package / "__init__.py"
+        elif file.is_file():
+            source = file
+        elif package.is_dir() and not (depth == 0 and _installed_regular(part)):
+            source = None  # a namespace package: no source; its submodules are looked for below it
+        elif depth == 0:
+            if importlib.util.find_spec(part) is None:  # a top-level name: imports nothing
+                return f"module '{part}' cannot be found (not beside the recipe, nor installed in {sys.prefix})"
+            return None
+        elif source is None:
+            return None  # below namespace packages only: another folder on sys.path may hold the rest
+        else:
+            where = package.relative_to(base_dir).as_posix()
+            return f"module '{module}' cannot be found: no {where}.py or {where}/ beside the recipe"
+        folder = package
+    if source is None:
         return None
-    if importlib.util.find_spec(top) is None:
-        return f"module '{top}' cannot be found (not beside the recipe, nor installed in {sys.prefix})"
-    return None
+    return _callable_problem(source, attr, source.relative_to(base_dir).as_posix())
+
+
+def _installed_regular(name: str) -> bool:
+    """An installed module or package of that name, which the import prefers to a namespace folder."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    return spec is not None and spec.origin is not None
 
 
 MAX_SOURCE_BYTES = 4 << 20
 
 
-def _callable_problem(file: Path, name: str) -> str | None:
+def _callable_problem(file: Path, name: str, shown: str | None = None) -> str | None:
     """A syntax error in the file, or `name` not defined at its top level, read with `ast` (nothing is
-    imported or run). Modules that can define names dynamically (star imports, `__getattr__`) pass."""
+    imported or run). Modules that can define names dynamically (star imports, `__getattr__`) pass.
+    `shown`: how messages name the file (default: its name)."""
+    shown = shown or file.name
     try:
         if file.stat().st_size > MAX_SOURCE_BYTES:
             return None
         tree = ast.parse(file.read_bytes(), filename=str(file))
     except SyntaxError as exc:
-        return f"{file.name}:{exc.lineno}:{exc.offset or 0}: syntax error: {exc.msg}"
+        return f"{shown}:{exc.lineno}:{exc.offset or 0}: syntax error: {exc.msg}"
     except (OSError, ValueError):
         return None
     defined: set[str] = set()
@@ -75,7 +113,7 @@ def _callable_problem(file: Path, name: str) -> str | None:
         return None
     public = sorted(d for d in defined if not d.startswith("_"))
     hint = suggest(name, public)
-    return f"{file.name} defines no '{name}'" + (hint or (f"; it defines: {', '.join(public[:12])}" if public else ""))
+    return f"{shown} defines no '{name}'" + (hint or (f"; it defines: {', '.join(public[:12])}" if public else ""))
 
 
 def _defined_anywhere(node: ast.AST, name: str) -> bool:
