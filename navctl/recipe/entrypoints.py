@@ -92,28 +92,43 @@ def _callable_problem(file: Path, name: str, shown: str | None = None) -> str | 
         return f"{shown}:{exc.lineno}:{exc.offset or 0}: syntax error: {exc.msg}"
     except (OSError, ValueError):
         return None
-    defined: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            defined.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            for alias in node.names:
-                if alias.name == "*":
-                    return None
-                defined.add(alias.asname or alias.name.split(".")[0])
-        else:
-            for target in ast.walk(node):
-                if isinstance(target, ast.Name) and isinstance(target.ctx, ast.Store):
-                    defined.add(target.id)
-    if name in defined or "__getattr__" in defined:
+    bound = _bindings(tree.body, {})
+    if "*" in bound or name in bound or "__getattr__" in bound:
         return None
     if any(
         isinstance(n, (ast.If, ast.Try, ast.With, ast.For, ast.While)) and _defined_anywhere(n, name) for n in tree.body
     ):
         return None
-    public = sorted(d for d in defined if not d.startswith("_"))
-    hint = suggest(name, public)
-    return f"{shown} defines no '{name}'" + (hint or (f"; it defines: {', '.join(public[:12])}" if public else ""))
+    # listed: what the file defines itself; `from x import f` may be the callable meant, so it is offered
+    # too, but a module (`import torch`) never is
+    listed = sorted(n for n, kinds in bound.items() if kinds == {"own"} and not n.startswith("_"))
+    hint = suggest(name, listed) or suggest(name, sorted(n for n, kinds in bound.items() if "from" in kinds))
+    return f"{shown} defines no '{name}'" + (hint or (f"; it defines: {', '.join(listed[:12])}" if listed else ""))
+
+
+def _bindings(body: list[ast.stmt], bound: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The names a module's top level binds -> how: 'own' (def, class, assignment), 'from' (`from x import
+    y`), 'module' (`import x`); '*' for a star import. Compound statements (`if`, `try`, ...) bind at the top
+    level too; function and class bodies do not."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.setdefault(node.name, set()).add("own")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            for alias in node.names:
+                if isinstance(node, ast.Import):
+                    bound.setdefault(alias.asname or alias.name.split(".")[0], set()).add("module")
+                else:
+                    bound.setdefault(alias.asname or alias.name, set()).add("from")
+        else:
+            targets = [getattr(node, "target", None), *getattr(node, "targets", [])]
+            targets += [item.optional_vars for item in getattr(node, "items", [])]
+            for leaf in (leaf for t in targets if t is not None for leaf in ast.walk(t)):
+                if isinstance(leaf, ast.Name) and isinstance(leaf.ctx, ast.Store):
+                    bound.setdefault(leaf.id, set()).add("own")
+            for part in ("body", "orelse", "finalbody", "handlers", "cases"):
+                for child in getattr(node, part, []):
+                    _bindings(child.body if isinstance(child, (ast.excepthandler, ast.match_case)) else [child], bound)
+    return bound
 
 
 def _defined_anywhere(node: ast.AST, name: str) -> bool:

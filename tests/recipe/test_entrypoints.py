@@ -95,3 +95,60 @@ def test_a_syntax_error_in_a_package_init_names_the_file(tmp_path: Path, capsys)
 def test_entrypoints_that_may_import_validate(tmp_path: Path, capsys, model: str) -> None:
     code, err = _validate(tmp_path, capsys, model)
     assert code == 0, err
+
+
+LIB = """\
+import torch
+import numpy as np
+from os.path import join
+from helpers import build as make
+
+SIZE = 4
+width: int = 8
+first, (second, third) = 1, (2, 3)
+
+
+def samples():
+    local_variable = 1
+    return [local_variable]
+
+
+class Net:
+    inner = 2
+
+
+try:
+    import onnx
+except ImportError:
+    onnx = None
+if SIZE:
+    def fallback():
+        pass
+"""
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "lib.py:missing",
+            "lib.py defines no 'missing'; it defines: Net, SIZE, fallback, first, samples, second, third, width",
+        ),
+        ("lib.py:mkae", "lib.py defines no 'mkae'; did you mean 'make'?"),  # an imported callable is offered
+        ("lib.py:sampels", "lib.py defines no 'sampels'; did you mean 'samples'?"),
+    ],
+)
+def test_the_names_offered_are_what_the_file_defines_not_its_modules(
+    tmp_path: Path, capsys, model: str, message: str
+) -> None:
+    (tmp_path / "lib.py").write_text(LIB)
+    code, err = _validate(tmp_path, capsys, model)
+    assert code == 2, err
+    assert err[0] == f"4:15: model.entrypoint: {message}"
+
+
+@pytest.mark.parametrize("name", ["make", "join", "np", "fallback", "width", "third"])
+def test_imported_and_nested_names_stay_acceptable(tmp_path: Path, capsys, name: str) -> None:
+    (tmp_path / "lib.py").write_text(LIB)
+    code, err = _validate(tmp_path, capsys, f"lib.py:{name}")
+    assert code == 0, err
