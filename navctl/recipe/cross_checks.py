@@ -1,13 +1,14 @@
 """Recipe checks that span fields or touch the file system, one small function each.
 
-They read the raw data (so they report alongside type errors, not after a fix) and skip the parts that
-are ill-typed, which the models report. What a framework takes (a model file, code, a dataloader) is
-read from the registry's framework facts.
+They read the raw data (so they report alongside type errors, not after a fix), in which every value that
+failed its own field's check is `INVALID`: they skip those and the ill-typed parts, which the models
+report, so none reports a knock-on of a problem already shown. What a framework takes (a model file,
+code, a dataloader) is read from the registry's framework facts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,16 @@ from navctl.recipe.options import TensorRTOptions
 from navctl.recipe.yaml_loader import LoadedYaml
 
 Found = list[tuple[tuple[Any, ...], str]]  # (field path, message)
+
+
+class _Invalid:
+    """A value the models refused: of no type a check looks for, and never None (it was given)."""
+
+    def __repr__(self) -> str:
+        return "INVALID"
+
+
+INVALID = _Invalid()
 
 
 @dataclass(frozen=True)
@@ -195,7 +206,8 @@ def _made_formats(raw: Raw) -> list[str] | None:
 def batch_sizes(raw: Raw) -> Found:
     """profiling.batch_sizes within batching.max_batch_size (when batching is on)."""
     sizes, max_bs = raw.get("profiling", "batch_sizes"), raw.get("batching", "max_batch_size")
-    if not (isinstance(sizes, list) and isinstance(max_bs, int) and raw.get("batching", "enabled") is not False):
+    enabled = raw.get("batching", "enabled")
+    if not (isinstance(sizes, list) and isinstance(max_bs, int)) or enabled is False or enabled is INVALID:
         return []
     too_big = [b for b in sizes if isinstance(b, int) and b > max_bs]
     return [(("profiling", "batch_sizes"), f"{too_big} exceed batching.max_batch_size ({max_bs})")] if too_big else []
@@ -223,8 +235,13 @@ CHECKS: tuple[Callable[[Raw], Found], ...] = (
 )
 
 
-def cross_problems(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> list[RecipeProblem]:
-    """Every check's problems, each at its field's position in the file."""
+def cross_problems(
+    data: dict[str, Any], base_dir: Path, doc: LoadedYaml, invalid: Sequence[tuple[Any, ...]] = ()
+) -> list[RecipeProblem]:
+    """Every check's problems, each at its field's position in the file; `invalid`: the locations of the
+    values that failed their own field's check (navctl.recipe.messages.invalid_locations)."""
+    for loc in invalid:
+        data = _marked(data, loc)
     name = data.get("framework")
     raw = Raw(data, base_dir, registry.FRAMEWORK_DEFS.get(name) if isinstance(name, str) else None)
     problems = []
@@ -233,3 +250,22 @@ def cross_problems(data: dict[str, Any], base_dir: Path, doc: LoadedYaml) -> lis
             line, col = doc.position(tuple(loc))
             problems.append(RecipeProblem(message, line, col, dotted(tuple(loc))))
     return problems
+
+
+def _marked(data: Any, loc: tuple[Any, ...]) -> Any:
+    """A copy of `data` with the value at `loc` replaced by INVALID (`data` itself when nothing is there);
+    only the containers on the way are copied. A key the YAML holds as a number Pydantic may name as a
+    string, and the other way round."""
+    if not loc:
+        return INVALID
+    part, rest = loc[0], loc[1:]
+    if isinstance(data, dict):
+        key = next((k for k in (part, str(part)) if k in data), None)
+        if key is None and isinstance(part, str) and part.isdigit() and int(part) in data:
+            key = int(part)
+        if key is None:
+            return data
+        return {**data, key: _marked(data[key], rest)}
+    if isinstance(data, list) and isinstance(part, int) and 0 <= part < len(data):
+        return [*data[:part], _marked(data[part], rest), *data[part + 1 :]]
+    return data

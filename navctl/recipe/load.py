@@ -17,7 +17,7 @@ from navctl.errors import RecipeError, RecipeProblem
 from navctl.plan import registry
 from navctl.recipe.cross_checks import cross_problems
 from navctl.recipe.entrypoints import against_recipe, resolve_entrypoint_file
-from navctl.recipe.messages import dedupe, pydantic_problems, suggest, yaml_kind
+from navctl.recipe.messages import dedupe, invalid_locations, pydantic_problems, suggest, yaml_kind
 from navctl.recipe.models import Recipe
 from navctl.recipe.units import parse_duration
 from navctl.recipe.yaml_loader import MAX_FILE_BYTES, YamlProblems, load_yaml
@@ -83,13 +83,16 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Lo
     if overrides:
         data.update({k: v for k, v in overrides.items() if v is not None})
     problems: list[RecipeProblem] = []
+    invalid: list[tuple[Any, ...]] = []
     recipe = None
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:
         problems += pydantic_problems(exc, doc)
-    # Cross-field checks read the raw data, so they report alongside type errors, not after a fix.
-    problems += cross_problems(data, file.resolve().parent, doc)
+        invalid = invalid_locations(exc)
+    # Cross-field checks read the raw data, so they report alongside type errors, not after a fix; the
+    # values already reported are hidden from them, so no check compares with a value known to be wrong.
+    problems += cross_problems(data, file.resolve().parent, doc, invalid)
     if problems or recipe is None:
         problems = sorted(dedupe(problems), key=lambda p: (p.line, p.col))
         raise RecipeError(shown, problems)

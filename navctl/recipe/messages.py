@@ -31,13 +31,24 @@ def dotted(loc: tuple[Any, ...]) -> str:
 def pydantic_problems(exc: ValidationError, doc: LoadedYaml) -> list[RecipeProblem]:
     problems = []
     for err in _without_union_noise(exc.errors(include_url=False)):
-        # Pydantic adds the union member or validator name to loc (e.g. 'literal['auto']'); drop those.
-        loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _is_internal_loc(p))
+        loc = _data_loc(err)
         path = _yaml_path(doc, tuple(str(p) if not isinstance(p, int) else p for p in loc))
         line, col = doc.position(path, key=err["type"] == "extra_forbidden")
         message = _message(err, loc)
         problems.append(RecipeProblem(message, line, col, dotted(path)))
     return problems
+
+
+def invalid_locations(exc: ValidationError) -> list[tuple[Any, ...]]:
+    """Where the data failed its own field's check, as `pydantic_problems` reports it (a missing field is
+    not in the data). A dict key that failed is given as the key's own location."""
+    locs = [_data_loc(err) for err in _without_union_noise(exc.errors(include_url=False)) if err["type"] != "missing"]
+    return [loc[:-1] if loc and loc[-1] == "[key]" else loc for loc in locs]
+
+
+def _data_loc(err: Any) -> tuple[Any, ...]:
+    # Pydantic adds the union member or validator name to loc (e.g. 'literal['auto']'); drop those.
+    return tuple(p for p in err["loc"] if isinstance(p, int) or not _is_internal_loc(p))
 
 
 _MISMATCH = {"literal_error", "dict_type", "list_type", "model_type", "model_attributes_type", "string_type"}
