@@ -84,6 +84,7 @@ def _callable_problem(file: Path, name: str, shown: str | None = None) -> str | 
     imported or run). Modules that can define names dynamically (star imports, `__getattr__`) pass.
     `shown`: how messages name the file (default: its name)."""
     shown = shown or file.name
+    name = name.split(".")[0]  # 'Builder.create': the file must define Builder; its attributes are left to the import
     try:
         if file.stat().st_size > MAX_SOURCE_BYTES:
             return None

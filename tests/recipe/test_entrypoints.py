@@ -152,3 +152,12 @@ def test_imported_and_nested_names_stay_acceptable(tmp_path: Path, capsys, name:
     (tmp_path / "lib.py").write_text(LIB)
     code, err = _validate(tmp_path, capsys, f"lib.py:{name}")
     assert code == 0, err
+
+
+def test_a_dotted_callable_needs_only_its_first_name_defined(tmp_path: Path, capsys) -> None:
+    (tmp_path / "lib.py").write_text(LIB)
+    code, err = _validate(tmp_path, capsys, "lib.py:Net.inner")
+    assert code == 0, err
+    code, err = _validate(tmp_path, capsys, "models.tiny:Nte.build")
+    assert code == 2
+    assert err[0] == "4:15: model.entrypoint: models/tiny.py defines no 'Nte'; it defines: build, samples"
