@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -85,11 +86,12 @@ def _flat_model_and_example(ctx: StepContext) -> tuple[FlatOutputs, ModelIO, tup
     return FlatOutputs(model, io), io, args or tuple(kwargs[n] for n in io.input_names)
 
 
-def _dynamic_shapes(io: ModelIO, named: bool = True) -> Any:
+def _dynamic_shapes(io: ModelIO, named: bool = True, limits: dict[str, tuple] | None = None) -> Any:
     """torch.export's dynamic_shapes for FlatOutputs (its *args are one tuple, in navctl's input order):
-    one Dim per symbol, shared by the axes that share it, bounded where the recipe declared a range.
-    `named=False`: Dim.DYNAMIC everywhere, torch inferring which axes are equal."""
-    bounds = export_bounds(io.inputs)
+    one Dim per symbol, shared by the axes that share it, bounded where the recipe declared a range
+    (`limits`: bounds torch found in the model, over those). `named=False`: Dim.DYNAMIC everywhere, torch
+    inferring which axes are equal."""
+    bounds = export_bounds(io.inputs) | (limits or {})
     dims: dict[str, Any] = {}
     for meta in io.inputs:
         for symbol in axis_symbols(meta).values():
@@ -102,14 +104,52 @@ def _dynamic_shapes(io: ModelIO, named: bool = True) -> Any:
     return (tuple(per_input),)
 
 
+# torch.export's suggested fix for an axis the model bounds: `input_ids_dim1 = Dim('input_ids_dim1', max=64)`
+_BOUND_FIX = re.compile(r"^\s*(\w+) = Dim\('(\w+)'((?:, (?:min|max)=\d+)*)\)\s*$")
+
+
+def _suggested_bounds(message: str, symbols: set[str]) -> dict[str, tuple[int | None, int | None]] | None:
+    """The bounds torch suggests when every fix it suggests bounds one of navctl's symbols; else None (it
+    ties axes together, or names symbols of its own)."""
+    if "Suggested fixes:" not in message:
+        return None
+    found: dict[str, tuple[int | None, int | None]] = {}
+    for line in message.split("Suggested fixes:", 1)[1].strip("\n").splitlines():
+        if not line.strip():
+            break  # the fixes end at the first blank line
+        match = _BOUND_FIX.match(line)
+        if match is None or match.group(1) != match.group(2) or match.group(1) not in symbols:
+            return None
+        given = dict(re.findall(r"(min|max)=(\d+)", match.group(3)))
+        found[match.group(1)] = tuple(int(given[k]) if k in given else None for k in ("min", "max"))
+    return found or None
+
+
+def _bounds_text(limits: dict[str, tuple[int | None, int | None]]) -> str:
+    def one(low: int | None, high: int | None) -> str:
+        if low is not None and high is not None:
+            return f"{low}..{high}"
+        return f"at most {high}" if high is not None else f"at least {low}"
+
+    return ", ".join(f"{symbol} {one(*bounds)}" for symbol, bounds in limits.items())
+
+
 def _export_with_symbols(ctx: StepContext, export: Callable[[Any], Any], io: ModelIO) -> Any:
-    """Export with navctl's shared symbols; when torch finds the model ties axes the samples did not (two
-    symbols that must be equal), again with the symbols torch infers, and a note saying so."""
+    """Export with navctl's shared symbols. When torch finds the model bounds an axis (BERT's positions
+    end at max_position_embeddings), again with torch's bounds and a note naming them; when it ties axes
+    the samples did not (two symbols that must be equal), with the symbols torch infers and a note."""
     try:
         return export(_dynamic_shapes(io))
     except Exception as exc:
         if "Constraints violated" not in root_cause(exc) and "Constraints violated" not in str(exc):
             raise
+        symbols = {s for meta in io.inputs for s in axis_symbols(meta).values()}
+        limits = _suggested_bounds(str(exc), symbols)
+        if limits is not None:
+            said = _bounds_text(limits)
+            ctx.log(f"torch.export found the model bounds {said}: {exc}")
+            ctx.note = f"exported with the bounds torch.export found in the model (a position table's size): {said}"
+            return export(_dynamic_shapes(io, limits=limits))
         ctx.log(f"the shared symbols do not hold for this model: {exc}")
         ctx.note = f"exported with the symbols torch inferred: {root_cause(exc)}"
         return export(_dynamic_shapes(io, named=False))
