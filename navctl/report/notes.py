@@ -21,6 +21,11 @@ def _remarks_on_success(step_kind: str) -> bool:
 def run_notes(status: Status) -> list[str]:
     """Warnings a reader of any report must see next to the numbers."""
     notes = [shapes_note(status)] if shapes_note(status) else []
+    if status.batching and status.batching.batchable is False and any(r.profile for r in status.results.values()):
+        notes.append(
+            "throughput of a model that is not batchable counts requests: one request is one sample as the "
+            "dataloader made it (@batch 1), whatever its rows"
+        )
     if status.profiling.unreliable:
         notes.append(f"numbers unreliable: the machine was busy ({status.profiling.unreliable})")
     rows = result_rows(status)

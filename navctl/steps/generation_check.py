@@ -151,5 +151,7 @@ def check(ctx: StepContext) -> dict[str, Any]:
         if result.precision != "fp32":
             raise StepRejected(f"generation: {result.problem}", metrics)
         raise StepFailed(f"generation: {result.problem}", metrics)
-    ctx.note = f"{result.prompts} prompts x {result.new_tokens} tokens identical to the source"
+    rows = sum(int(r.tokens.shape[0]) for r in runs)  # a batch of the dataloader holds several prompts
+    batches = f" in {result.prompts} batches" if rows != result.prompts else ""
+    ctx.note = f"{rows} prompts{batches} x {result.new_tokens} tokens identical to the source"
     return metrics

@@ -41,6 +41,8 @@ def test_tiny_llama_generates_identically_through_every_format(tmp_path):
     ]
     for key in keys:
         assert steps[f"generation/check/{key}"]["state"] == "ok", steps[f"generation/check/{key}"]
+        # the dataloader's 2 batches of 2 prompts each
+        assert steps[f"generation/check/{key}"]["reason"].startswith("4 prompts in 2 batches x "), key
         check = status["results"][key]["generation"]["check"]
         assert check["tokens_match"] and check["first_divergence"] is None
         assert len(check["logits_max_abs"]) == 4 and max(check["logits_max_abs"]) < 1e-4
