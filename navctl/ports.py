@@ -35,9 +35,13 @@ def check_free(address: str, **ports: int) -> None:
 
 
 def _bind(address: str, port: int) -> None:
+    """Bind every address `address` resolves to (`localhost`: ::1 and 127.0.0.1; a listener on either
+    takes the port)."""
     found = socket.getaddrinfo(address, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    family, kind, proto, _, where = found[0]
-    with socket.socket(family, kind, proto) as probe:
-        # as Triton does: a port a stopped server left in TIME_WAIT is free, one with a listener is not
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        probe.bind(where)
+    for family, kind, proto, _, where in dict.fromkeys(found):
+        with socket.socket(family, kind, proto) as probe:
+            # as Triton does: a port a stopped server left in TIME_WAIT is free, one with a listener is not
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                probe.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            probe.bind(where)

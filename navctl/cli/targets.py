@@ -10,8 +10,8 @@ from navctl.errors import UsageError
 def default_workspace() -> Path:
     """The current folder when it is a workspace, else ./navigator_workspace, else the only workspace in
     a folder here or one further down (a recipe's, written beside it)."""
-    if Path("status.yaml").is_file():
-        return Path()
+    if Path("status.yaml").is_file() and (Path("steps").is_dir() or Path("navctl.log").is_file()):
+        return Path()  # inside a workspace (a status.yaml of something else is no workspace)
     here = Path("navigator_workspace")
     if here.is_dir():
         return here

@@ -74,6 +74,13 @@ def run_is_gone(root: Path) -> bool:
     or its machine lost): nothing holds the workspace's lock. False when that cannot be told."""
     if not (root / LOCK_FILE).is_file():
         return False
+    try:
+        os.kill(int((root / PID_FILE).read_text()), 0)
+        return False  # its process lives (a lock taken now would stall a run starting meanwhile)
+    except ProcessLookupError:
+        pass
+    except (OSError, ValueError):  # no pid recorded, or another user's process: cannot tell
+        return False
     lock = filelock.FileLock(str(root / LOCK_FILE), timeout=0)
     try:
         lock.acquire()

@@ -79,11 +79,13 @@ class RunnerProcess:
         if index != self.shape:
             self.shape, self._warm_size = index, None
 
-    def loaded(self) -> None:
+    def loaded(self, sharing: int = 1) -> None:
+        """Collect the load's answer; `sharing` members load at once, sharing the cores, so each load may
+        take that many step timeouts (a slow first load of a big model is no hang)."""
         if self.error:
             return
         try:
-            self._receive("load")
+            self._receive("load", sharing)
         except MemberFailed as exc:
             self.error = str(exc)
 
@@ -99,15 +101,16 @@ class RunnerProcess:
         except (EOFError, OSError):
             raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None
 
-    def _receive(self, command: str) -> Any:
+    def _receive(self, command: str, sharing: int = 1) -> Any:
         # Between its turns a runner's process is stopped (SIGSTOP): runtimes keep worker threads
         # spinning after a call (Intel OpenMP for 200 ms), which would steal the cores from the runner
         # being measured. Stopped, they cost nothing; resumed, they behave as in any server.
         try:
-            if self.timeout_s is not None and not self.conn.poll(self.timeout_s):
+            limit = self.timeout_s * sharing if self.timeout_s is not None else None
+            if limit is not None and not self.conn.poll(limit):
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(self.pid, signal.SIGKILL)
-                raise MemberFailed(f"no answer within {self.timeout_s:g}s (step_timeout); the runner was stopped")
+                raise MemberFailed(f"no answer within {limit:g}s (step_timeout); the runner was stopped")
             kind, value = self.conn.recv()
         except (EOFError, OSError):
             raise MemberFailed(f"the runner process died ({self._exit_reason()})") from None

@@ -114,6 +114,10 @@ def _bindings(body: list[ast.stmt], bound: dict[str, set[str]]) -> dict[str, set
     for node in body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             bound.setdefault(node.name, set()).add("own")
+            for leaf in ast.walk(node):  # `global build` in a function may bind it at the top level
+                if isinstance(leaf, ast.Global):
+                    for name in leaf.names:
+                        bound.setdefault(name, set()).add("own")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             for alias in node.names:
                 if isinstance(node, ast.Import):
@@ -126,6 +130,9 @@ def _bindings(body: list[ast.stmt], bound: dict[str, set[str]]) -> dict[str, set
             for leaf in (leaf for t in targets if t is not None for leaf in ast.walk(t)):
                 if isinstance(leaf, ast.Name) and isinstance(leaf.ctx, ast.Store):
                     bound.setdefault(leaf.id, set()).add("own")
+            for leaf in ast.walk(node):  # `print(model := build())` binds at the top level too
+                if isinstance(leaf, ast.NamedExpr) and isinstance(leaf.target, ast.Name):
+                    bound.setdefault(leaf.target.id, set()).add("own")
             for part in ("body", "orelse", "finalbody", "handlers", "cases"):
                 for child in getattr(node, part, []):
                     _bindings(child.body if isinstance(child, (ast.excepthandler, ast.match_case)) else [child], bound)

@@ -117,9 +117,9 @@ class Correctness(StrictModel):
     )
     padding_mask: str | None = Field(
         "auto",
-        description="the input marking padding with 0, whose positions no output is compared at (a padded "
-        "position's answer is never used, and runtimes compute it differently); auto: a 2-D input named "
-        "*attention_mask or *padding_mask holding only 0 and 1; null: compare every position",
+        description="the input marking padding with 0 (1 a real token), whose positions no output is compared "
+        "at (a padded position's answer is never used, and runtimes compute it differently); auto: the 2-D input "
+        "named *attention_mask, when each row's zeros are one block at its start or end; null: compare everything",
     )
 
     def for_output(self, name: str) -> tuple[float, float]:

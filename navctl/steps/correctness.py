@@ -27,6 +27,7 @@ def compare(
     *,
     batch_axis: int | None = 0,
     spread_from: list[dict[str, np.ndarray]] | None = None,
+    padded: dict[str, list[np.ndarray]] | None = None,
 ) -> CorrectnessResult:
     """Elementwise `|out - ref| <= atol + rtol * |ref|` per output over all samples, and with a `gate`
     (reduced precision) cosine similarity and top-1 agreement floors; a None tolerance skips the
@@ -36,6 +37,9 @@ def compare(
     spread, measured over `spread_from` (default: `reference`) with inputs along `batch_axis` (None:
     whole samples), and `proves_little` on a pass that the format's error or the gate's looseness makes
     weak.
+
+    `padded`: per output and sample, the positions not compared (navctl.steps.padding): every figure
+    leaves them out, the gate's cosine included.
 
     max_rel only counts elements whose reference is non-zero, so zeros never give inf or NaN.
     NaN/Inf in an output, or a shape, dtype or name mismatch, fails with both sides shown.
@@ -58,7 +62,10 @@ def compare(
                 max_abs=None, max_rel=None, atol=atol, rtol=rtol, passed=False, problem=mismatch
             )
             continue
-        figures = _error_figures(got, want, atol, rtol)
+        keep = [~pad for pad in padded[name]] if padded and name in padded else None
+        if keep is not None:  # the same values at padding: no element there moves any figure
+            got = [np.where(k, g, w) for g, w, k in zip(got, want, keep, strict=True)]
+        figures = _error_figures(got, want, atol, rtol, keep)
         exceeded_at = figures.pop("exceeded_at")
         problems = [] if exceeded_at is None else [f"first exceeded on sample {exceeded_at}"]
         if gate is not None:
@@ -86,21 +93,26 @@ def compare(
 
 
 def _error_figures(
-    got: list[np.ndarray], want: list[np.ndarray], atol: float | None, rtol: float | None
+    got: list[np.ndarray],
+    want: list[np.ndarray],
+    atol: float | None,
+    rtol: float | None,
+    keep: list[np.ndarray] | None = None,
 ) -> dict[str, Any]:
+    """`keep`: per sample, the elements compared (padding left out); mean error and cosine count those only."""
     max_abs = max_rel = total = 0.0
     count = matched = rows = 0
     exceeded_at: int | None = None
     for i, (g, w) in enumerate(zip(got, want, strict=True)):
         g64, w64 = g.astype(np.float64), w.astype(np.float64)
-        if looks_like_scores(w):
+        if looks_like_scores(w) and keep is None:  # a [batch, sequence] output with padding is no class score
             hits, n = top1_matches(g64, w64)
             matched, rows = matched + hits, rows + n
         if not g64.size:
             continue
         diff = np.abs(g64 - w64)
         max_abs = max(max_abs, float(diff.max()))
-        total, count = total + float(diff.sum()), count + diff.size
+        total, count = total + float(diff.sum()), count + (int(keep[i].sum()) if keep is not None else diff.size)
         nonzero = np.abs(w64) > 0
         if nonzero.any():
             max_rel = max(max_rel, float((diff[nonzero] / np.abs(w64[nonzero])).max()))
@@ -111,12 +123,16 @@ def _error_figures(
         "max_abs": max_abs,
         "max_rel": max_rel,
         "mean_abs": total / count if count else 0.0,
-        "cosine": cosine(np.concatenate([g.ravel() for g in got]), np.concatenate([w.ravel() for w in want]))
-        if numeric
-        else None,
+        "cosine": cosine(_kept(got, keep), _kept(want, keep)) if numeric else None,
         "top1": matched / rows if rows else None,
         "exceeded_at": exceeded_at,
     }
+
+
+def _kept(arrays: list[np.ndarray], keep: list[np.ndarray] | None) -> np.ndarray:
+    if keep is None:
+        return np.concatenate([a.ravel() for a in arrays])
+    return np.concatenate([a[k] for a, k in zip(arrays, keep, strict=True)])
 
 
 def _strength(
@@ -225,9 +241,7 @@ def check(ctx: StepContext) -> dict[str, Any]:
     checked, wanted = [inputs[i] for i in indices], [reference[i] for i in indices]
     mask = padding.mask_input(io, checked, options.padding_mask)
     padded = padding.padding_of(io, mask, checked, wanted) if mask else {}
-    result = compare(
-        padding.blank(outputs, wanted, padded), wanted, tolerances, gate, batch_axis=batch_axis, spread_from=reference
-    )
+    result = compare(outputs, wanted, tolerances, gate, batch_axis=batch_axis, spread_from=reference, padded=padded)
     result.padding = padding.describe(mask, checked, padded) if mask else ""
     samples_passed = result.passed
     judge_bounds(

@@ -91,7 +91,10 @@ def _dynamic_shapes(io: ModelIO, named: bool = True, limits: dict[str, tuple] | 
     one Dim per symbol, shared by the axes that share it, bounded where the recipe declared a range
     (`limits`: bounds torch found in the model, over those). `named=False`: Dim.DYNAMIC everywhere, torch
     inferring which axes are equal."""
-    bounds = export_bounds(io.inputs) | (limits or {})
+    bounds = export_bounds(io.inputs)
+    for symbol, (low, high) in (limits or {}).items():  # torch's side where it gives one, the recipe's else
+        declared = bounds.get(symbol, (None, None))
+        bounds[symbol] = (low if low is not None else declared[0], high if high is not None else declared[1])
     dims: dict[str, Any] = {}
     for meta in io.inputs:
         for symbol in axis_symbols(meta).values():
@@ -148,8 +151,13 @@ def _export_with_symbols(ctx: StepContext, export: Callable[[Any], Any], io: Mod
         if limits is not None:
             said = _bounds_text(limits)
             ctx.log(f"torch.export found the model bounds {said}: {exc}")
-            ctx.note = f"exported with the bounds torch.export found in the model (a position table's size): {said}"
-            return export(_dynamic_shapes(io, limits=limits))
+            try:
+                program = export(_dynamic_shapes(io, limits=limits))
+            except Exception as again:  # noqa: BLE001 - more than bounds: torch's own symbols decide
+                ctx.log(f"with those bounds too: {again}")
+            else:
+                ctx.note = f"exported with the bounds torch.export found in the model: {said}"
+                return program
         ctx.log(f"the shared symbols do not hold for this model: {exc}")
         ctx.note = f"exported with the symbols torch inferred: {root_cause(exc)}"
         return export(_dynamic_shapes(io, named=False))

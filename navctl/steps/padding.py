@@ -4,8 +4,14 @@ A padded position's answer is never used (a left-padded prompt's first rows, the
 there), and runtimes compute it differently: a fully masked attention row softmaxes over nothing, which
 eager PyTorch, ONNX Runtime and OpenVINO each resolve their own way. A tiny Llama fed one left-padded
 prompt differed by 0.35 there and by 1e-7 everywhere else, so its ONNX and OpenVINO formats failed
-their check. An output's axes are matched to the mask's batch and sequence axes by the symbols the
-samples step named (navctl.steps.shape_ranges), else by size when exactly one axis fits.
+their check.
+
+The mask follows Hugging Face's convention (1 a real token, 0 padding) and must look like padding: in
+each row the zeros are one block at the start or the end, and the row keeps a real token (random bits,
+PyTorch's key_padding_mask with True for padding, or a row of padding only are no such mask). An
+output's axes are matched to the mask's batch and sequence axes by the symbols the samples step named
+(navctl.steps.shape_ranges); where the samples share one length (no symbol), a 3-D or larger output's
+only axis of that length between its batch axis and its last axis, and only with one mask input.
 """
 
 from __future__ import annotations
@@ -16,42 +22,50 @@ from navctl.contract.records import TensorMeta
 from navctl.contract.tensors import ModelIO
 
 Feed = dict[str, np.ndarray]
-# the names Hugging Face models, and most others, give their padding masks
-MASK_SUFFIXES = ("attention_mask", "padding_mask")
+MASK_SUFFIX = "attention_mask"  # the name Hugging Face models, and most others, give a padding mask
 NAMED = 3  # outputs named in the note; the rest are counted
 
 
 def mask_input(io: ModelIO, feeds: list[Feed], choice: str | None) -> str | None:
-    """The input that marks padding: `choice` (the recipe's correctness.padding_mask), or with 'auto' a
-    2-D integer or bool input named like a mask that holds only 0 and 1."""
+    """The input that marks padding: `choice` (the recipe's correctness.padding_mask), or with 'auto' the
+    one 2-D input named *attention_mask whose rows look like padding."""
     if choice is None:
         return None
-    for meta in io.inputs:
-        named = meta.name == choice if choice != "auto" else meta.name.endswith(MASK_SUFFIXES)
-        if named and len(meta.shape) == 2 and all(_binary(feed.get(meta.name)) for feed in feeds):
+    named = [m for m in io.inputs if (m.name == choice if choice != "auto" else m.name.endswith(MASK_SUFFIX))]
+    if choice == "auto" and len(named) != 1:  # an encoder's and a decoder's masks: which output is whose?
+        named = [m for m in named if m.axes] if all(m.axes for m in named) else []
+    for meta in named:
+        if len(meta.shape) == 2 and all(_padding_rows(feed.get(meta.name)) for feed in feeds):
             return meta.name
     return None
 
 
-def _binary(array: np.ndarray | None) -> bool:
-    return array is not None and array.dtype.kind in "biu" and bool(np.isin(array, (0, 1)).all())
+def _padding_rows(array: np.ndarray | None) -> bool:
+    """0 and 1 only, each row's zeros one block at its start or end, and a 1 in every row."""
+    if array is None or array.ndim != 2 or array.dtype.kind not in "biu" or not np.isin(array, (0, 1)).all():
+        return False
+    for row in array.astype(bool):
+        real = np.flatnonzero(row)
+        if not real.size or real[-1] - real[0] + 1 != real.size or (real[0] > 0 and real[-1] < row.size - 1):
+            return False
+    return True
 
 
 def _axes(
     mask: TensorMeta, output: TensorMeta, shape: tuple[int, ...], size: tuple[int, int]
 ) -> tuple[int, int] | None:
-    """The output's (batch, sequence) axes: those with the mask's symbols, else the only one of that size."""
+    """The output's (batch, sequence) axes, by the mask's symbols; without a sequence symbol, the only
+    axis of that length between the batch axis (0) and the last, of a 3-D or larger output."""
     named = {a.axis: a.symbol for a in mask.axes}
     symbols = {a.symbol: a.axis for a in output.axes}
-    found: list[int | None] = []
-    for mask_axis in (0, 1):
-        axis = symbols.get(named[mask_axis]) if mask_axis in named else None
-        if axis is None:
-            fits = [i for i, n in enumerate(shape) if n == size[mask_axis] and (mask_axis == 1 or i == 0)]
-            fits = [i for i in fits if i not in found]
-            axis = fits[0] if len(fits) == 1 else None
-        found.append(axis)
-    batch, seq = found
+    batch = symbols.get(named[0]) if 0 in named else None
+    if batch is None and shape and shape[0] == size[0]:
+        batch = 0
+    if 1 in named:
+        seq = symbols.get(named[1])
+    else:
+        fits = [i for i in range(1, len(shape) - 1) if shape[i] == size[1] and i != batch]
+        seq = fits[0] if len(shape) >= 3 and len(fits) == 1 else None
     if batch is None or seq is None or batch == seq or shape[batch] != size[0] or shape[seq] != size[1]:
         return None
     return batch, seq
@@ -79,18 +93,6 @@ def padding_of(io: ModelIO, mask_name: str, feeds: list[Feed], reference: list[F
         if per_sample and any(p.any() for p in per_sample):
             padded[meta.name] = per_sample
     return padded
-
-
-def blank(outputs: list[Feed], reference: list[Feed], padded: dict[str, list[np.ndarray]]) -> list[Feed]:
-    """`outputs` with the reference's values at padded positions: they agree there by construction."""
-    blanked = []
-    for i, (out, ref) in enumerate(zip(outputs, reference, strict=True)):
-        row = dict(out)
-        for name, pads in padded.items():
-            if name in out and out[name].shape == ref[name].shape:
-                row[name] = np.where(pads[i], ref[name], out[name])
-        blanked.append(row)
-    return blanked
 
 
 def describe(mask_name: str, feeds: list[Feed], padded: dict[str, list[np.ndarray]]) -> str:

@@ -143,7 +143,7 @@ def measure_together(ctx: StepContext) -> dict[str, Any]:
             warm = (sizes[0], settings.warmup_s)
             processes.append(RunnerProcess(member_ctx, io, inputs, shapes, warm, opts.member_timeout_s))
         for process in processes:
-            process.loaded()
+            process.loaded(sharing=len(processes))
         ready = [p for p in processes if not p.error]
         ctx.log(f"{len(ready)} of {len(processes)} runners loaded and warmed up in {time.monotonic() - began:.1f} s")
         began = time.monotonic()

@@ -15,13 +15,14 @@ from navctl.errors import UsageError
 
 
 def _workspace(path: Path) -> Path:
-    path.mkdir(parents=True)
+    (path / "steps").mkdir(parents=True)
     (path / "status.yaml").write_text("{}\n")
     return path
 
 
 def test_the_default_workspace_is_here_beside_or_one_folder_down(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "status.yaml").write_text("something else's\n")  # no workspace beside it
     with pytest.raises(UsageError, match="no workspace given and there is no ./navigator_workspace$"):
         default_workspace()
     _workspace(tmp_path / "ws_base")  # a recipe's own workspace name, beside the recipe

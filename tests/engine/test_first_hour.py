@@ -16,7 +16,7 @@ import yaml
 from navctl.cli.commands.optimize import resume_command
 from navctl.cli.output import PipeSafeStream
 from navctl.status import write_atomic
-from tests.helpers import load_status, run_cli, write_project
+from tests.helpers import hand_status, load_status, run_cli, status_package, write_project
 
 BLOCKER = """
 import os
@@ -87,12 +87,12 @@ def test_workspace_that_is_a_file_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_without_the_framework_optimize_exits_4_naming_the_extra(tmp_path: Path) -> None:
     recipe = write_project(tmp_path / "proj")
-    (recipe.parent / "tiny.nav").write_bytes(b"an earlier package")
+    earlier = status_package(recipe.parent / "tiny.nav", hand_status({}, name="tiny")).read_bytes()
     result = run_cli("optimize", str(recipe), env=_without(tmp_path, "torch"))
     assert result.returncode == 4, result.stderr
     assert "pip install 'navctl[torch]'" in result.stderr
     assert "Traceback" not in result.stderr
-    assert (recipe.parent / "tiny.nav").read_bytes() == b"an earlier package"  # nothing replaced
+    assert (recipe.parent / "tiny.nav").read_bytes() == earlier  # nothing replaced
 
 
 # ----- end to end -----------------------------------------------------------------------------------

@@ -124,6 +124,12 @@ except ImportError:
 if SIZE:
     def fallback():
         pass
+print(walrus := 4)
+
+
+def register():
+    global late
+    late = 1
 """
 
 
@@ -132,7 +138,8 @@ if SIZE:
     [
         (
             "lib.py:missing",
-            "lib.py defines no 'missing'; it defines: Net, SIZE, fallback, first, samples, second, third, width",
+            "lib.py defines no 'missing'; it defines: Net, SIZE, fallback, first, late, register, samples, second, third, "
+            "walrus, width",
         ),
         ("lib.py:mkae", "lib.py defines no 'mkae'; did you mean 'make'?"),  # an imported callable is offered
         ("lib.py:sampels", "lib.py defines no 'sampels'; did you mean 'samples'?"),
@@ -147,7 +154,7 @@ def test_the_names_offered_are_what_the_file_defines_not_its_modules(
     assert err[0] == f"4:15: model.entrypoint: {message}"
 
 
-@pytest.mark.parametrize("name", ["make", "join", "np", "fallback", "width", "third"])
+@pytest.mark.parametrize("name", ["make", "join", "np", "fallback", "width", "third", "walrus", "late"])
 def test_imported_and_nested_names_stay_acceptable(tmp_path: Path, capsys, name: str) -> None:
     (tmp_path / "lib.py").write_text(LIB)
     code, err = _validate(tmp_path, capsys, f"lib.py:{name}")

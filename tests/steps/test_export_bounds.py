@@ -26,3 +26,24 @@ def test_ties_and_symbols_of_torchs_own_are_left_to_torchs_inference() -> None:
     assert _suggested_bounds(tied, {"input_ids_dim1", "mask_dim1"}) is None
     assert _suggested_bounds(BOUNDED, {"batch"}) is None  # not one of navctl's symbols
     assert _suggested_bounds("Constraints violated (x)!", {"x"}) is None  # no fixes suggested
+
+
+def test_torchs_bound_joins_the_declared_range_side_by_side() -> None:
+    from navctl.contract.records import AxisRange, TensorMeta
+    from navctl.contract.tensors import ModelIO
+    from navctl.steps.export_torch import _dynamic_shapes
+
+    # the recipe declared 4..128 around samples of 8..16; torch says the model stops at 64
+    seq = AxisRange(axis=1, symbol="seq", min=4, typical=8, max=128, samples_min=8, samples_max=16)
+    io = ModelIO(
+        inputs=[TensorMeta(name="ids", dtype="int64", shape=[2, -1], axes=[seq])],
+        outputs=[],
+        call="positional",
+        batching=False,
+        batch_axis=0,
+        samples=2,
+    )
+    ((dims,),) = _dynamic_shapes(io, limits={"seq": (None, 64)})
+    assert (dims[1].min, dims[1].max) == (4, 64)
+    ((dims,),) = _dynamic_shapes(io)
+    assert (dims[1].min, dims[1].max) == (4, 128)

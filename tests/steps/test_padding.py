@@ -7,7 +7,7 @@ import numpy as np
 from navctl.contract.records import AxisRange, TensorMeta
 from navctl.contract.tensors import ModelIO
 from navctl.steps.correctness import compare
-from navctl.steps.padding import blank, describe, mask_input, padding_of
+from navctl.steps.padding import describe, mask_input, padding_of
 
 RNG = np.random.default_rng(0)
 
@@ -51,7 +51,7 @@ def _sample() -> tuple[dict, dict]:
 
 
 def test_padded_positions_are_not_compared_and_the_rest_still_is() -> None:
-    for named in (True, False):  # by the samples' symbols, else by the one axis of the sequence's size
+    for named in (True, False):  # by the samples' symbols, else by the one axis of the sequence's length
         io = _io(named)
         feed, ref = _sample()
         got = {k: v.copy() for k, v in ref.items()}
@@ -61,22 +61,57 @@ def test_padded_positions_are_not_compared_and_the_rest_still_is() -> None:
         mask = mask_input(io, [feed], "auto")
         assert mask == "attention_mask"
         padded = padding_of(io, mask, [feed], [ref])
-        assert sorted(padded) == ["cache", "logits"], named  # pooled has no sequence axis
+        assert sorted(padded) == ["cache", "logits"], named  # pooled [batch, 8] has no sequence axis
         assert int(padded["logits"][0].sum()) == 3 * 5 and int(padded["cache"][0].sum()) == 3 * 4
-        assert compare(blank([got], [ref], padded), [ref], {}).passed
+        result = compare([got], [ref], {}, padded=padded)
+        assert result.passed and result.outputs["logits"].max_abs == 0.0
         got["logits"][1, 3] += 0.01  # the first real token of the padded prompt: still compared
-        assert not compare(blank([got], [ref], padded), [ref], {}).passed
+        assert not compare([got], [ref], {}, padded=padded).passed
         assert describe(mask, [feed], padded) == (
             "padding not compared: where attention_mask is 0 (3 of 16 positions), outputs 'logits', 'cache' answer "
             "for padding, which no caller reads (correctness.padding_mask: null compares it too)"
         )
 
 
-def test_no_mask_is_taken_unless_it_is_one_and_the_recipe_allows() -> None:
+def test_the_gates_cosine_counts_the_real_positions_only() -> None:
+    io = _io(True)
+    feed, ref = _sample()
+    feed["attention_mask"][0, :6] = 0  # most of both rows is padding
+    feed["attention_mask"][1, :6] = 0
+    got = {k: v.copy() for k, v in ref.items()}
+    got["logits"] = ref["logits"] + RNG.normal(0, 0.6, ref["logits"].shape).astype(np.float32)
+    padded = padding_of(io, "attention_mask", [feed], [ref])
+    real = compare([{"logits": got["logits"][:, 6:]}], [{"logits": ref["logits"][:, 6:]}], {}).outputs["logits"]
+    masked = compare([got], [ref], {}, padded=padded).outputs["logits"]
+    assert masked.cosine == real.cosine and masked.mean_abs == real.mean_abs and masked.max_abs == real.max_abs
+
+
+def test_no_mask_is_taken_unless_its_rows_look_like_padding() -> None:
     io = _io(True)
     feed, _ = _sample()
     assert mask_input(io, [feed], None) is None  # correctness.padding_mask: null
     assert mask_input(io, [feed], "input_ids") is None  # named, but not 0 and 1 only
     assert mask_input(io, [{**feed, "attention_mask": feed["attention_mask"] * 2}], "auto") is None
+    scattered = feed["attention_mask"].copy()
+    scattered[0, 2] = 0  # a hole inside a row: random bits, not padding
+    assert mask_input(io, [{**feed, "attention_mask": scattered}], "auto") is None
+    only_padding = feed["attention_mask"].copy()
+    only_padding[1] = 0  # a row with no real token: comparing nothing there would prove nothing
+    assert mask_input(io, [{**feed, "attention_mask": only_padding}], "auto") is None
+    flipped = (feed["attention_mask"] == 0).astype(bool)  # key_padding_mask's way: True marks padding
+    assert mask_input(io, [{**feed, "attention_mask": flipped}], "auto") is None  # its unpadded row is all 0
     unpadded = {**feed, "attention_mask": np.ones((2, 8), dtype=np.int64)}
     assert padding_of(io, "attention_mask", [unpadded], [_sample()[1]]) == {}
+
+
+def test_without_symbols_an_output_of_the_sequences_length_elsewhere_is_not_taken_for_one() -> None:
+    io = _io(False)
+    feed, ref = _sample()
+    ref = {"logits": RNG.standard_normal((2, 8, 8)).astype(np.float32), "pooled": ref["pooled"], "cache": ref["cache"]}
+    io.outputs[0] = TensorMeta(name="logits", dtype="float32", shape=[2, 8, 8])
+    io.outputs[2] = TensorMeta(name="pooled", dtype="float32", shape=[2, 8])
+    ref["pooled"] = RNG.standard_normal((2, 8)).astype(np.float32)
+    padded = padding_of(io, "attention_mask", [feed], [ref])
+    # logits [2, 8, 8]: its last axis is the vocabulary; pooled [2, 8]: no sequence axis at all
+    assert sorted(padded) == ["cache", "logits"]
+    assert int(padded["logits"][0].sum()) == 3 * 8
