@@ -14,7 +14,7 @@ from navctl.contract.tensors import ModelIO, concat_batch, flatten_outputs, load
 from navctl.steps.child import StepContext
 from navctl.steps.common import root_cause, runner_for
 from navctl.steps.onnx_exporters import export_onnx_file
-from navctl.steps.onnx_names import restore_names
+from navctl.steps.onnx_names import restore_names, unused_inputs
 from navctl.steps.shape_ranges import axis_symbols, export_bounds
 
 
@@ -219,8 +219,10 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
         cleanup=lambda: _remove_partial(path),
         log=ctx.log,
     )
-    ctx.note = outcome.note
     renamed = restore_names(path, io)
+    unused = unused_inputs(path)
+    ignored = f"the model reads no value of input(s) {', '.join(map(repr, unused))} (at most a shape); clients send it"
+    ctx.note = "; ".join(filter(None, [outcome.note, ignored if unused else ""]))
     ctx.add_artifact(ctx.spec.artifact)
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")

@@ -41,3 +41,22 @@ def restore_names(path: str, io: ModelIO) -> bool:
     if name_dims(graph, io) or mapping:
         onnx.save(model, path)
     return bool(mapping)
+
+
+def unused_inputs(path: str) -> list[str]:
+    """Graph inputs whose values no node reads (only Shape or Size, if anything; subgraphs of If/Loop
+    included) and no output passes on: DistilBERT takes `token_type_ids` into **kwargs and reads only its
+    shape, yet every client must send it."""
+    import onnx
+
+    graph = onnx.load(path, load_external_data=False).graph
+    initializers = {i.name for i in graph.initializer}
+    read: set[str] = {o.name for o in graph.output}
+    pending = [graph]
+    while pending:
+        current = pending.pop()
+        for node in current.node:
+            if node.op_type not in ("Shape", "Size"):
+                read.update(node.input)
+            pending += [a.g for a in node.attribute if a.HasField("g")] + [g for a in node.attribute for g in a.graphs]
+    return [i.name for i in graph.input if i.name not in initializers and i.name not in read]

@@ -138,8 +138,8 @@ def register():
     [
         (
             "lib.py:missing",
-            "lib.py defines no 'missing'; it defines: Net, SIZE, fallback, first, late, register, samples, second, third, "
-            "walrus, width",
+            "lib.py defines no 'missing'; it defines: Net, SIZE, fallback, first, late, register, samples, second, "
+            "third, walrus, width",
         ),
         ("lib.py:mkae", "lib.py defines no 'mkae'; did you mean 'make'?"),  # an imported callable is offered
         ("lib.py:sampels", "lib.py defines no 'sampels'; did you mean 'samples'?"),
