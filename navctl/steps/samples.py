@@ -27,9 +27,9 @@ from navctl.steps.child import StepContext, StepFailed
 from navctl.steps.common import runner_for
 from navctl.steps.shape_ranges import name_output_axes, ranged_inputs
 from navctl.steps.shaped_feeds import record_bounds
+from navctl.steps.synthetic import dynamic_axes, synthetic_samples
 
 MAX_SAMPLES = 256
-SYNTHETIC_SAMPLES = 4
 
 
 def collect(ctx: StepContext) -> dict[str, Any]:
@@ -42,7 +42,13 @@ def collect(ctx: StepContext) -> dict[str, Any]:
         raw = factory_samples(spec.dataloader, ctx.recipe_dir)
         feeds, call = normalize(raw, _signature_names(runner), opts.input_names)
     else:
-        feeds, call = _synthetic_samples(runner, spec.seed, opts.batch_axis), "keyword"
+        feeds, call = synthetic_samples(runner, spec.seed, opts.batch_axis), "keyword"
+        # the model's own dynamic axes stay dynamic, though random samples hold one size there
+        declared = dynamic_axes(runner, opts.batch_axis)
+        opts = opts.model_copy(update={"input_dynamic_axes": declared | opts.input_dynamic_axes})
+        if declared:
+            axes = ", ".join(f"'{name}' axis {', '.join(map(str, found))}" for name, found in declared.items())
+            ctx.log(f"random samples: {axes} dynamic in the model, checked at size 1 only (a dataloader checks more)")
     _check_consistent(feeds, "input")
     batching, axis = opts.batching, opts.batch_axis
     # inputs of different lengths along the batch axis (CLIP's 3 texts and 2 images) share no batch
@@ -277,24 +283,3 @@ def _rename_outputs(outputs: list[dict[str, np.ndarray]], names: list[str] | Non
     if len(have) != len(names):
         raise StepFailed(f"the recipe names {len(names)} outputs {names}, but the model returns {len(have)}: {have}")
     return [dict(zip(names, out.values(), strict=True)) for out in outputs]
-
-
-def _synthetic_samples(runner: Any, seed: int, axis: int) -> list[dict[str, np.ndarray]]:
-    """Random inputs shaped from the model's own signature (for ONNX files given without a dataloader)."""
-    describe = getattr(runner, "describe_inputs", None)
-    if describe is None:
-        raise StepFailed("this model needs a dataloader: its inputs cannot be read from the model")
-    rng = np.random.default_rng(seed)
-    feeds = []
-    for _ in range(SYNTHETIC_SAMPLES):
-        feed = {}
-        for name, dtype, shape in describe():
-            dims = [d if isinstance(d, int) and d > 0 else (2 if i == axis else 1) for i, d in enumerate(shape)]
-            if np.issubdtype(dtype, np.floating):
-                feed[name] = rng.standard_normal(dims).astype(dtype)
-            elif dtype == np.bool_:
-                feed[name] = rng.integers(0, 2, dims).astype(bool)
-            else:
-                feed[name] = rng.integers(0, 10, dims).astype(dtype)
-        feeds.append(feed)
-    return feeds

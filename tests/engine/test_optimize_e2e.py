@@ -408,6 +408,29 @@ def test_onnx_file_recipe_with_synthetic_samples(tmp_path: Path) -> None:
     assert [r["batch_size"] for r in status["results"]["onnx@onnxruntime-cpu"]["profile"]] == [1, 16]
 
 
+def test_an_onnx_files_own_dynamic_axis_stays_dynamic_with_random_samples(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    # y = mean over T of x [B, T, 5]: random samples hold T = 1, which the run fixed the axis at before
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["x"], ["y"], axes=[1], keepdims=0)],
+        "seq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["B", "T", 5])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["B", 5])],
+    )
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(tmp_path / "seq.onnx"))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text("name: seq\nframework: onnx\nmodel: {path: seq.onnx}\ntargets: [onnx]\nworkspace: ws\n")
+    result = run_cli("optimize", str(recipe), "--no-package")
+    assert result.returncode == 0, result.stderr
+    status = load_status(tmp_path / "ws")
+    assert status["inputs"][0]["shape"] == [-1, -1, 5]
+    assert [(a["axis"], a["min"], a["max"]) for a in status["inputs"][0]["axes"]][1] == (1, 1, 1)
+    log = (tmp_path / "ws" / "steps" / "samples" / "samples.log").read_text()
+    assert "random samples: 'x' axis 1 dynamic in the model, checked at size 1 only" in log
+
+
 def test_python_api_runs_the_same_engine(project) -> None:
     recipe = project()
     code = (
