@@ -22,7 +22,12 @@ FormatOpt = Annotated[
 ]
 NameOpt = Annotated[str | None, typer.Option("--name", help="Model name (default: the recipe's name).")]
 MaxBatchOpt = Annotated[
-    int | None, typer.Option("--max-batch-size", min=1, help="Default: the largest batch size profiled.")
+    int | None,
+    typer.Option(
+        "--max-batch-size",
+        min=1,
+        help="Default: the recipe's batching.max_batch_size (a TensorRT engine: the largest size profiled).",
+    ),
 ]
 QueueDelayOpt = Annotated[int, typer.Option("--max-queue-delay-us", min=0, help="Dynamic batching queue delay.")]
 DynamicBatchingOpt = Annotated[

@@ -53,7 +53,7 @@ def load_target(package_path: Path, options: LoadtestOptions) -> Target:
         shape, batch = request_shape(io, options.shape, options.batch)
         profile = package.status.results[key].profile
         best = [r.batch_size for r in sorted(profile, key=lambda r: -r.throughput)]
-        layout = serving_layout(io, best, options.batching.max_batch_size)
+        layout = serving_layout(io, best, options.batching.max_batch_size, key)
         batching, max_batch = layout.batching, layout.max_batch
         if not batching and batch != 1:
             raise UsageError(f"{package_path}: --batch {batch}: a request holds one sample: {why_not(io)}")
@@ -67,7 +67,7 @@ def load_target(package_path: Path, options: LoadtestOptions) -> Target:
         if batching and options.batch > max_batch:
             raise UsageError(
                 f"--batch {options.batch}: above the max batch size {max_batch}, so Triton would refuse every request",
-                hint="--max-batch-size sets it (default: the largest batch size profiled)",
+                hint="--max-batch-size sets it (default: the recipe's batching.max_batch_size)",
             )
         if config.dynamic_batching:
             check_preferred(config.preferred_batch_sizes, max_batch)

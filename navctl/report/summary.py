@@ -41,12 +41,10 @@ class ResultRow:
 
 
 def result_rows(status: Status) -> list[ResultRow]:
-    source_best: dict[str, float] = {}
     source_at: dict[tuple[str, int], float] = {}  # (device, batch size) -> the source's throughput
     for result in status.results.values():
         if result.format == SOURCE and result.profile:
             device = device_of(result.runner)
-            source_best[device] = max(r.throughput for r in result.profile)
             source_at.update({(device, r.batch_size): r.throughput for r in result.profile})
     rows = []
     for key, result in sorted(status.results.items(), key=lambda kv: (kv[1].format != SOURCE, kv[0])):
@@ -73,13 +71,13 @@ def result_rows(status: Status) -> list[ResultRow]:
         best = max(result.profile, key=lambda r: r.throughput) if result.profile else None
         first = min(result.profile, key=lambda r: r.batch_size) if result.profile else None
         device = device_of(result.runner)
-        base = source_best.get(device)
         raw_speedup = None
         if best is not None and best.vs_reference is not None:
             speedup = best.vs_reference  # the same batch size, the same rounds: drift cancels out
             raw_speedup = _disagreeing(speedup, best.throughput, source_at.get((device, best.batch_size)))
-        else:
-            speedup = (best.throughput / base) if best and base else None
+        else:  # at the same batch size or not at all: the source's best at another size is no baseline
+            same = source_at.get((device, best.batch_size)) if best else None
+            speedup = best.throughput / same if best and same else None
         rows.append(
             ResultRow(
                 format=result.format,

@@ -183,7 +183,28 @@ def _labelled(parts: Parts) -> list[tuple[str, Feed]]:
 def probe(feeds: list[Feed], outputs: list[Feed], axis: int, infer: Infer, tolerance: Tolerance, seed: int) -> Verdict:
     parts = choose_parts(feeds, outputs, axis, seed)
     failure = run_parts(parts, infer, axis)
-    return verdict_of(parts, list(outputs[0]), axis, tolerance, failure)
+    verdict = verdict_of(parts, list(outputs[0]), axis, tolerance, failure)
+    return _every_sample(verdict, feeds, outputs, axis)
+
+
+def _every_sample(verdict: Verdict, feeds: list[Feed], outputs: list[Feed], axis: int) -> Verdict:
+    """The probe's pair may agree by chance (a detector with one detection per image there): every
+    sample's per-sample output must hold that sample's batch size along the batch axis too."""
+    for name, found in verdict.outputs.items():
+        if found.reason:
+            continue
+        for i, (feed, out) in enumerate(zip(feeds, outputs, strict=True)):
+            size, array = batch_size(feed, axis), out.get(name)
+            if array is not None and (array.ndim <= axis or array.shape[axis] != size):
+                held = array.shape[axis] if array.ndim > axis else "no"
+                found.reason = (
+                    f"its axis {axis} does not hold the batch on sample {i} (length {held} for batch {size}; "
+                    "the probe's pair agreed by chance)"
+                )
+                break
+    if verdict.batchable and any(p.reason for p in verdict.outputs.values()):
+        verdict.batchable, verdict.reason = False, _reasons(verdict.outputs)
+    return verdict
 
 
 def prove(

@@ -27,7 +27,7 @@ def judge(
         # a detector's boxes[keep]: the detections of both parts, concatenated, split back by content
         return BatchProbe(
             shapes=shapes,
-            reason=f"its axis {axis} follows the data, not the batch (length {first.shape[axis]} and "
+            reason=f"its axis {axis} does not hold the batch (length {first.shape[axis]} and "
             f"{second.shape[axis]} for parts of batch {sizes[0]} and {sizes[1]}, {merged.shape[axis]} merged): "
             "a server splits answers by each request's batch size",
         )

@@ -35,11 +35,11 @@ def judge_bounds(
     result: CorrectnessResult,
     checked: list[Feed],
     bounds: dict[str, tuple[Feed, Feed, Feed]],
-    judge: Callable[[list[Feed], list[Feed]], CorrectnessResult],
+    judge: Callable[[list[Feed], list[Feed], list[Feed]], CorrectnessResult],
     describe: Callable[[CorrectnessResult], str],
 ) -> None:
-    """Record the shapes checked and each bound's verdict in `result` (`judge(outputs, references)` is the
-    step's own comparison); a bound that fails fails the result."""
+    """Record the shapes checked and each bound's verdict in `result` (`judge(outputs, references, inputs)`
+    is the step's own comparison, padding left out as on the samples); a bound that fails fails the result."""
     shapes: list[dict[str, list[int]]] = []
     for feed in checked + [b[0] for b in bounds.values()]:
         dims = {n: list(v.shape) for n, v in feed.items()}
@@ -47,7 +47,7 @@ def judge_bounds(
             shapes.append(dims)
     result.shapes = shapes
     for name, (feed, reference, got) in bounds.items():
-        verdict = judge([got], [reference])
+        verdict = judge([got], [reference], [feed])
         errors = [o.max_abs for o in verdict.outputs.values() if o.max_abs is not None]
         result.bounds.append(
             BoundCheck(

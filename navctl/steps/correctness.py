@@ -248,7 +248,19 @@ def check(ctx: StepContext) -> dict[str, Any]:
         result,
         [inputs[i] for i in indices],
         bounds,
-        lambda o, r: compare(o, r, tolerances, gate, batch_axis=batch_axis, spread_from=reference),
+        lambda o, r, f: (
+            compare(
+                o,
+                r,
+                tolerances,
+                gate,
+                batch_axis=batch_axis,
+                spread_from=reference,
+                padded=padding.padding_of(io, mask, f, r),
+            )
+            if mask
+            else compare(o, r, tolerances, gate, batch_axis=batch_axis, spread_from=reference)
+        ),
         summary,
     )
     if options.gate is not None:

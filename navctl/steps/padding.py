@@ -10,8 +10,8 @@ The mask follows Hugging Face's convention (1 a real token, 0 padding) and must 
 each row the zeros are one block at the start or the end, and the row keeps a real token (random bits,
 PyTorch's key_padding_mask with True for padding, or a row of padding only are no such mask). An
 output's axes are matched to the mask's batch and sequence axes by the symbols the samples step named
-(navctl.steps.shape_ranges); where the samples share one length (no symbol), a 3-D or larger output's
-only axis of that length between its batch axis and its last axis, and only with one mask input.
+(navctl.steps.shape_ranges), never by size alone; a model with two masks or decoder inputs (an
+encoder-decoder) is compared everywhere unless the recipe names the mask.
 """
 
 from __future__ import annotations
@@ -23,17 +23,22 @@ from navctl.contract.tensors import ModelIO
 
 Feed = dict[str, np.ndarray]
 MASK_SUFFIX = "attention_mask"  # the name Hugging Face models, and most others, give a padding mask
+DECODER_PREFIX = "decoder_"  # an encoder-decoder's decoder inputs (T5, BART: decoder_input_ids)
 NAMED = 3  # outputs named in the note; the rest are counted
 
 
 def mask_input(io: ModelIO, feeds: list[Feed], choice: str | None) -> str | None:
     """The input that marks padding: `choice` (the recipe's correctness.padding_mask), or with 'auto' the
-    one 2-D input named *attention_mask whose rows look like padding."""
+    one 2-D input named *attention_mask whose rows look like padding, in a model with no decoder inputs:
+    an encoder-decoder's outputs answer for the decoder's positions, which the encoder's mask does not
+    mark, though samples of equal lengths give both one symbol."""
     if choice is None:
         return None
+    if choice == "auto" and any(m.name.startswith(DECODER_PREFIX) for m in io.inputs):
+        return None
     named = [m for m in io.inputs if (m.name == choice if choice != "auto" else m.name.endswith(MASK_SUFFIX))]
-    if choice == "auto" and len(named) != 1:  # an encoder's and a decoder's masks: which output is whose?
-        named = [m for m in named if m.axes] if all(m.axes for m in named) else []
+    if choice == "auto" and len(named) != 1:
+        return None
     for meta in named:
         if len(meta.shape) == 2 and all(_padding_rows(feed.get(meta.name)) for feed in feeds):
             return meta.name
@@ -41,8 +46,9 @@ def mask_input(io: ModelIO, feeds: list[Feed], choice: str | None) -> str | None
 
 
 def _padding_rows(array: np.ndarray | None) -> bool:
-    """0 and 1 only, each row's zeros one block at its start or end, and a 1 in every row."""
-    if array is None or array.ndim != 2 or array.dtype.kind not in "biu" or not np.isin(array, (0, 1)).all():
+    """0 and 1 only (integer, bool or float), each row's zeros one block at its start or end, and a 1 in
+    every row."""
+    if array is None or array.ndim != 2 or array.dtype.kind not in "biuf" or not np.isin(array, (0, 1)).all():
         return False
     for row in array.astype(bool):
         real = np.flatnonzero(row)
@@ -54,18 +60,15 @@ def _padding_rows(array: np.ndarray | None) -> bool:
 def _axes(
     mask: TensorMeta, output: TensorMeta, shape: tuple[int, ...], size: tuple[int, int]
 ) -> tuple[int, int] | None:
-    """The output's (batch, sequence) axes, by the mask's symbols; without a sequence symbol, the only
-    axis of that length between the batch axis (0) and the last, of a 3-D or larger output."""
+    """The output's (batch, sequence) axes, by the mask's symbols only: an axis that merely has the
+    sequence's length (8 attention heads beside 8 tokens) is no sequence axis, so samples of one length,
+    which name no sequence symbol, leave every position compared."""
     named = {a.axis: a.symbol for a in mask.axes}
     symbols = {a.symbol: a.axis for a in output.axes}
     batch = symbols.get(named[0]) if 0 in named else None
     if batch is None and shape and shape[0] == size[0]:
         batch = 0
-    if 1 in named:
-        seq = symbols.get(named[1])
-    else:
-        fits = [i for i in range(1, len(shape) - 1) if shape[i] == size[1] and i != batch]
-        seq = fits[0] if len(shape) >= 3 and len(fits) == 1 else None
+    seq = symbols.get(named[1]) if 1 in named else None
     if batch is None or seq is None or batch == seq or shape[batch] != size[0] or shape[seq] != size[1]:
         return None
     return batch, seq

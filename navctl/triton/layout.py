@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from navctl.contract.records import TensorMeta
+from navctl.contract.shapes import BATCH_SYMBOL
 from navctl.contract.tensors import ModelIO
 from navctl.triton.merging import batched
 
@@ -39,10 +40,17 @@ class ServingLayout:
         return value.reshape(value.shape[:-1]) if name in self.scalar else value
 
 
-def serving_layout(io: ModelIO, profiled: list[int], max_batch_size: int | None) -> ServingLayout:
-    """`profiled`: the batch sizes the package profiled; the max batch size defaults to the largest."""
+def serving_layout(io: ModelIO, profiled: list[int], max_batch_size: int | None, key: str = "") -> ServingLayout:
+    """`profiled`: the batch sizes the format `key` profiled. The max batch size defaults to the batch
+    axis's range (the recipe's batching.max_batch_size, which the batch probe proved merging for): a sweep
+    that stopped early at 2, slower than another format, is no limit of the model, and Triton refused the
+    recipe's own samples of batch 3. A TensorRT engine (trt-*) keeps the largest it profiled: its build
+    may have halved its max batch."""
     batching = batched(io)
-    max_batch = (max_batch_size or max(profiled, default=1)) if batching else 0
+    ranged = [a.max for t in io.inputs for a in t.axes if a.symbol == BATCH_SYMBOL]
+    if key.startswith("trt-"):
+        ranged = []
+    max_batch = (max_batch_size or max(ranged or profiled or [1])) if batching else 0
     metas: list[TensorMeta] = [*io.inputs, *io.outputs]
     shapes = {t.name: tuple(t.shape[1:] if batching else t.shape) for t in metas}
     return ServingLayout(batching, max_batch, shapes)

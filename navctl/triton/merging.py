@@ -82,7 +82,7 @@ def check_preferred(preferred: list[int], max_batch: int) -> None:
         if size > max_batch:
             raise UsageError(
                 f"--preferred-batch-size {size}: above the max batch size {max_batch}",
-                hint="--max-batch-size sets it (default: the largest batch size profiled)",
+                hint="--max-batch-size sets it (default: the recipe's batching.max_batch_size)",
             )
 
 

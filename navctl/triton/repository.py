@@ -109,7 +109,7 @@ def build_config(package: NavPackage, key: str, options: TritonOptions, name: st
     profiled = [r.batch_size for r in package.status.results.get(key, _empty()).profile]
     merge = options.merges(io, "navctl triton")
     batching = options.batching
-    layout = serving_layout(io, profiled, batching.max_batch_size)
+    layout = serving_layout(io, profiled, batching.max_batch_size, key)
     max_batch = layout.max_batch
     config.max_batch_size = max_batch
     in_names, out_names = triton_names(io, backend)

@@ -128,9 +128,8 @@ def serve(
             if note(io):
                 say(note(io))
             result = package.status.results.get(key)
-            layout = serving_layout(
-                io, [r.batch_size for r in result.profile] if result else [], options.batching.max_batch_size
-            )
+            profiled = [r.batch_size for r in result.profile] if result else []
+            layout = serving_layout(io, profiled, options.batching.max_batch_size, key)
             config = model_config(layout, merge, options.batching)
             # one runner per instance: Triton calls instances concurrently, and runners are not shared
             runners = [stack.enter_context(package.runner(key)) for _ in range(max(1, options.batching.instances))]

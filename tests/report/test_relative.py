@@ -115,3 +115,12 @@ def test_a_runner_stopped_early_for_being_slower_is_named_under_the_table() -> N
     why = "slower than trace@torchscript-cpu at every size measured (1, 2): by 40% or more, over its own noise"
     status.results["onnx@onnxruntime-cpu"].profile_stopped = why
     assert f"onnx@onnxruntime-cpu: sweep stopped early, {why}" in run_notes(status)
+
+
+def test_a_speedup_without_a_same_round_ratio_is_taken_at_one_batch_size_or_not_at_all() -> None:
+    # the source stopped at batch 2 (it crashed at 8); onnx's best is at 8: 1.4M/s over 96k/s at 2 was shown
+    stopped = _run([(1, 60_000.0), (2, 96_000.0)], [(1, 300_000.0, None), (2, 360_000.0, None), (8, 1_400_000.0, None)])
+    rows = {r.format: r for r in result_rows(stopped)}
+    assert rows["onnx"].best_batch == 8 and rows["onnx"].speedup is None
+    both = _run([(1, 60_000.0), (8, 100_000.0)], [(1, 300_000.0, None), (8, 1_400_000.0, None)])
+    assert {r.format: r for r in result_rows(both)}["onnx"].speedup == 14.0  # the same batch: the raw ratio

@@ -228,8 +228,25 @@ def test_detections_concatenated_over_the_batch_are_not_per_sample() -> None:
     counts = [int((f["images"] > 0).sum()) for f in feeds]
     assert found.shapes == {"merged": [sum(counts)], "first": [counts[0]], "second": [counts[1]]}
     assert found.reason == (
-        f"its axis 0 follows the data, not the batch (length {counts[0]} and {counts[1]} for parts of batch 2 and 2, "
+        f"its axis 0 does not hold the batch (length {counts[0]} and {counts[1]} for parts of batch 2 and 2, "
         f"{sum(counts)} merged): a server splits answers by each request's batch size"
     )
     assert verdict.outputs["embedding"].reason == ""
-    assert verdict.reason.startswith("output 'scores': its axis 0 follows the data")
+    assert verdict.reason.startswith("output 'scores': its axis 0 does not hold the batch")
+
+
+def test_a_pair_that_agrees_by_chance_is_overruled_by_the_other_samples() -> None:
+    def detector(feed: dict) -> dict:  # one detection per image on samples 0 and 1, more on sample 2
+        scores = feed["images"].reshape(len(feed["images"]), -1)
+        return {"scores": scores[scores > 0.0], "embedding": scores * 2}
+
+    one_each = np.array([[1.0, -1.0, -1.0], [-1.0, 2.0, -1.0]], dtype=np.float32)
+    feeds = [{"images": one_each}, {"images": one_each * 3}, {"images": np.abs(one_each) + 1}]
+    verdict = run_probe(detector, feeds)
+    assert verdict.probe == "samples 0 and 1 merged (batch 2 + 2)"
+    assert not verdict.batchable
+    assert verdict.outputs["scores"].reason == (
+        "its axis 0 does not hold the batch on sample 2 (length 6 for batch 2; the probe's pair agreed by chance)"
+    )
+    assert verdict.outputs["embedding"].reason == ""
+    assert verdict.reason.startswith("output 'scores': its axis 0 does not hold the batch on sample 2")

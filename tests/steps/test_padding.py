@@ -51,9 +51,10 @@ def _sample() -> tuple[dict, dict]:
 
 
 def test_padded_positions_are_not_compared_and_the_rest_still_is() -> None:
-    for named in (True, False):  # by the samples' symbols, else by the one axis of the sequence's length
-        io = _io(named)
+    for mask_dtype in (np.int64, np.bool_, np.float32):  # Hugging Face takes any of these
+        io = _io(True)
         feed, ref = _sample()
+        feed["attention_mask"] = feed["attention_mask"].astype(mask_dtype)
         got = {k: v.copy() for k, v in ref.items()}
         got["logits"][1, :3] += 0.35  # garbage where the prompt is padding, as ONNX Runtime computed it
         got["cache"][1, :, :3] -= 0.25
@@ -61,7 +62,7 @@ def test_padded_positions_are_not_compared_and_the_rest_still_is() -> None:
         mask = mask_input(io, [feed], "auto")
         assert mask == "attention_mask"
         padded = padding_of(io, mask, [feed], [ref])
-        assert sorted(padded) == ["cache", "logits"], named  # pooled [batch, 8] has no sequence axis
+        assert sorted(padded) == ["cache", "logits"], mask_dtype  # pooled [batch, 5] has no sequence axis
         assert int(padded["logits"][0].sum()) == 3 * 5 and int(padded["cache"][0].sum()) == 3 * 4
         result = compare([got], [ref], {}, padded=padded)
         assert result.passed and result.outputs["logits"].max_abs == 0.0
@@ -104,14 +105,21 @@ def test_no_mask_is_taken_unless_its_rows_look_like_padding() -> None:
     assert padding_of(io, "attention_mask", [unpadded], [_sample()[1]]) == {}
 
 
-def test_without_symbols_an_output_of_the_sequences_length_elsewhere_is_not_taken_for_one() -> None:
+def test_without_symbols_no_axis_is_taken_for_the_sequence_by_its_length() -> None:
+    # samples of one length name no sequence symbol: [batch, 8 heads, 4] beside 8 tokens is no sequence
     io = _io(False)
     feed, ref = _sample()
-    ref = {"logits": RNG.standard_normal((2, 8, 8)).astype(np.float32), "pooled": ref["pooled"], "cache": ref["cache"]}
-    io.outputs[0] = TensorMeta(name="logits", dtype="float32", shape=[2, 8, 8])
-    io.outputs[2] = TensorMeta(name="pooled", dtype="float32", shape=[2, 8])
-    ref["pooled"] = RNG.standard_normal((2, 8)).astype(np.float32)
-    padded = padding_of(io, "attention_mask", [feed], [ref])
-    # logits [2, 8, 8]: its last axis is the vocabulary; pooled [2, 8]: no sequence axis at all
-    assert sorted(padded) == ["cache", "logits"]
-    assert int(padded["logits"][0].sum()) == 3 * 8
+    assert padding_of(io, "attention_mask", [feed], [ref]) == {}
+
+
+def test_an_encoder_decoders_mask_marks_no_decoder_output() -> None:
+    io = _io(True)
+    feed, _ = _sample()
+    decoder = TensorMeta(name="decoder_input_ids", dtype="int64", shape=[2, 8], axes=io.inputs[0].axes)
+    with_decoder = io.model_copy(update={"inputs": [*io.inputs, decoder]})
+    assert mask_input(with_decoder, [{**feed, "decoder_input_ids": feed["input_ids"]}], "auto") is None
+    two = TensorMeta(name="decoder_attention_mask", dtype="int64", shape=[2, 8], axes=io.inputs[0].axes)
+    both = io.model_copy(update={"inputs": [*io.inputs, two]})
+    feeds = [{**feed, "decoder_attention_mask": feed["attention_mask"]}]
+    assert mask_input(both, feeds, "auto") is None
+    assert mask_input(both, feeds, "attention_mask") == "attention_mask"  # the recipe names it: taken

@@ -47,7 +47,8 @@ def test_repository_per_backend(
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", key, "--name", "tiny"]) == 0
     config = _parse(repo / "tiny" / "config.pbtxt")
     assert config.name == "tiny" and config.platform == platform and config.backend == backend
-    assert config.max_batch_size == 4  # the largest profiled batch size
+    # the batch axis's range (batching.max_batch_size), not the largest size this format profiled (4)
+    assert config.max_batch_size == 64
     assert [(i.name, mc.DataType.Name(i.data_type), list(i.dims)) for i in config.input] == [
         (in_name, "TYPE_FP32", [8])
     ]
@@ -116,12 +117,12 @@ def test_repository_errors(tiny_package: Path, tmp_path: Path, capsys) -> None:
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", "nope@nothing"]) == 2
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--format", "trt-fp16@tensorrt-cuda"]) == 2
     assert main(["triton", str(tiny_package), "--repo", str(repo), "--name", "bad name!"]) == 2
-    assert main(["triton", str(tiny_package), "--repo", str(repo), "--preferred-batch-size", "64"]) == 2
+    assert main(["triton", str(tiny_package), "--repo", str(repo), "--preferred-batch-size", "128"]) == 2
     err = capsys.readouterr().err
     assert "applies to ONNX formats" in err and "--format nope@nothing: unknown format 'nope'" in err
     assert "has no results for trt-fp16@tensorrt-cuda" in err and "--name bad name!: a Triton model name" in err
-    # the package's own max batch size: the largest profiled (Triton would refuse the config at load time)
-    assert "--preferred-batch-size 64: above the max batch size" in err
+    # the package's own max batch size: the batch axis's range (Triton would refuse the config at load time)
+    assert "--preferred-batch-size 128: above the max batch size 64" in err
 
 
 def test_scripted_dict_outputs_and_keyword_models_use_the_python_backend() -> None:
