@@ -22,6 +22,10 @@ def comparability_warnings(base: Status, new: Status) -> list[str]:
         and [(t.name, t.shape) for t in base.outputs] != [(t.name, t.shape) for t in new.outputs]
     ):
         warnings.append("the model's outputs differ (names or shapes): a different model?")
+    before = {f.path: f.sha256 for f in base.user_files}
+    edited = [path for path, sha in ((f.path, f.sha256) for f in new.user_files) if before.get(path, sha) != sha]
+    if edited:  # a model change is what a diff may test, but its reader must know the runs hold two models
+        warnings.append(f"your files changed between the runs: {', '.join(edited)}")
     shapes = [_profiled_shape(base), _profiled_shape(new)]
     if all(shapes) and shapes[0] != shapes[1]:
         warnings.append(f"the figures are at different input shapes: {shapes[0]} vs {shapes[1]}")

@@ -102,12 +102,16 @@ def fleet_table(entries: list[FleetEntry]):
 
 
 def fleet_notes(entries: list[FleetEntry]) -> list[str]:
-    """A note under the table per recipe that stopped on an error: what stopped it, whole."""
+    """A note under the table per recipe that stopped on an error (what stopped it, whole) or whose
+    numbers are flagged unreliable."""
     notes = []
-    for row in fleet_rows(entries):
+    for entry, row in zip(entries, fleet_rows(entries), strict=True):
         if row.error:
             lead = f"{row.recipe}: not run: " if row.state == "not run" else f"{row.recipe}: "
             notes.append(lead + row.error.replace("\n", "\n  "))
+        unreliable = entry.outcome.status.profiling.unreliable if entry.outcome else ""
+        if unreliable:  # its speedups stand in the table beside the others': the reader must know
+            notes.append(f"{row.recipe}: numbers unreliable: the machine was busy ({unreliable})")
     return notes
 
 

@@ -133,3 +133,21 @@ def test_three_recipes_locally_one_crashing(tmp_path: Path) -> None:
     table = summary.read_text()
     assert "| good | done (exit 0) |" in table and "| crash | done (exit 1) |" in table
     assert "3 recipes queued: good, crash, pair" in result.stderr
+
+
+def test_a_recipe_whose_numbers_are_unreliable_says_so_under_the_fleet_table(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from navctl.report.fleet import fleet_markdown, fleet_notes
+    from tests.helpers import hand_status
+
+    entries = load_all([write_project(tmp_path / n, name=n) for n in ("quiet", "shared")], tmp_path / "fleet")
+    for entry in entries:
+        status = hand_status({}, name=entry.loaded.recipe.name)
+        if entry.loaded.recipe.name == "shared":  # two recipes profiled at once on one node of a cluster
+            status.profiling.unreliable = "other processes kept 1.3 of 2 cores busy while profiling"
+        entry.state, entry.exit_code, entry.outcome = "done", 0, SimpleNamespace(status=status, package=None)
+    assert fleet_notes(entries) == [
+        "shared: numbers unreliable: the machine was busy (other processes kept 1.3 of 2 cores busy while profiling)"
+    ]
+    assert "- shared: numbers unreliable" in fleet_markdown(entries)

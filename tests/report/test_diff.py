@@ -106,6 +106,11 @@ def test_diff_warns_when_runs_are_not_comparable(tmp_path: Path, capsys) -> None
     assert "different library versions: onnxruntime - -> 1.99" in warnings
     assert "the recipe changed between the runs (different sha256)" in warnings
     assert any("new run's numbers are flagged unreliable" in w for w in warnings)
+    from navctl.status import UserFileRecord
+
+    base.user_files = [UserFileRecord(path="model.py", sha256="a"), UserFileRecord(path="data.py", sha256="d")]
+    other.user_files = [UserFileRecord(path="model.py", sha256="b"), UserFileRecord(path="data.py", sha256="d")]
+    assert "your files changed between the runs: model.py" in comparability_warnings(base, other)
     code = main(
         [
             "diff",
