@@ -6,16 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from navctl.cli.main import main
-
-GOOD = """\
-name: cross
-framework: torch
-model:
-  entrypoint: model.py:build
-dataloader:
-  factory: model.py:samples
-targets: [onnx]
-"""
+from tests.reliability.test_bad_recipes import GOOD  # a valid recipe of 7 lines, the extra fields after it
 
 
 def _validate(tmp_path: Path, capsys, extra: str) -> tuple[int, list[str]]:
