@@ -15,6 +15,7 @@ import numpy as np
 from navctl.contract.records import TensorMeta
 from navctl.contract.shapes import BATCH_SYMBOL
 from navctl.contract.tensors import ModelIO
+from navctl.plan import registry
 from navctl.triton.merging import batched
 
 
@@ -48,7 +49,7 @@ def serving_layout(io: ModelIO, profiled: list[int], max_batch_size: int | None,
     may have halved its max batch."""
     batching = batched(io)
     ranged = [a.max for t in io.inputs for a in t.axes if a.symbol == BATCH_SYMBOL]
-    if key.startswith("trt-"):
+    if key and registry.trt_precision(registry.format_of(key)):
         ranged = []
     max_batch = (max_batch_size or max(ranged or profiled or [1])) if batching else 0
     metas: list[TensorMeta] = [*io.inputs, *io.outputs]
