@@ -60,26 +60,33 @@ class Workspace:
             self._lock = None
 
     def _holder(self) -> str:
-        try:
-            return f" (pid {int((self.root / PID_FILE).read_text())})"
-        except (OSError, ValueError):
-            return ""
+        pid = recorded_pid(self.root)
+        return f" (pid {pid})" if pid is not None else ""
 
     def _looks_like_workspace(self) -> bool:
         return any((self.root / name).exists() for name in (STATUS_FILE, LOCK_FILE, STEPS_DIR, LOG_FILE))
 
 
+def recorded_pid(root: Path) -> int | None:
+    """The pid of the run that holds (or held) the workspace, None when none is recorded."""
+    try:
+        return int((root / PID_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def run_is_gone(root: Path) -> bool:
     """Whether the run a status.yaml calls running has ended without finishing it (killed with SIGKILL,
     or its machine lost): nothing holds the workspace's lock. False when that cannot be told."""
-    if not (root / LOCK_FILE).is_file():
+    pid = recorded_pid(root)
+    if not (root / LOCK_FILE).is_file() or pid is None:  # no lock or no pid recorded: cannot tell
         return False
     try:
-        os.kill(int((root / PID_FILE).read_text()), 0)
+        os.kill(pid, 0)
         return False  # its process lives (a lock taken now would stall a run starting meanwhile)
     except ProcessLookupError:
         pass
-    except (OSError, ValueError):  # no pid recorded, or another user's process: cannot tell
+    except OSError:  # another user's process: cannot tell
         return False
     lock = filelock.FileLock(str(root / LOCK_FILE), timeout=0)
     try:

@@ -246,20 +246,16 @@ def check(ctx: StepContext) -> dict[str, Any]:
     samples_passed = result.passed
     judge_bounds(
         result,
-        [inputs[i] for i in indices],
+        checked,
         bounds,
-        lambda o, r, f: (
-            compare(
-                o,
-                r,
-                tolerances,
-                gate,
-                batch_axis=batch_axis,
-                spread_from=reference,
-                padded=padding.padding_of(io, mask, f, r),
-            )
-            if mask
-            else compare(o, r, tolerances, gate, batch_axis=batch_axis, spread_from=reference)
+        lambda o, r, f: compare(
+            o,
+            r,
+            tolerances,
+            gate,
+            batch_axis=batch_axis,
+            spread_from=reference,
+            padded=padding.padding_of(io, mask, f, r) if mask else None,
         ),
         summary,
     )

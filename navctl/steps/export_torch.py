@@ -220,9 +220,11 @@ def onnx(ctx: StepContext) -> dict[str, Any]:
         log=ctx.log,
     )
     renamed = restore_names(path, io)
-    unused = unused_inputs(path)
-    ignored = f"the model reads no value of input(s) {', '.join(map(repr, unused))} (at most a shape); clients send it"
-    ctx.note = "; ".join(filter(None, [outcome.note, ignored if unused else ""]))
+    notes = [outcome.note] if outcome.note else []
+    if unused := unused_inputs(path):
+        names = ", ".join(map(repr, unused))
+        notes.append(f"the model reads no value of input(s) {names} (at most a shape); clients send it")
+    ctx.note = "; ".join(notes)
     ctx.add_artifact(ctx.spec.artifact)
     if os.path.exists(path + ".data"):
         ctx.add_artifact(ctx.spec.artifact + ".data")

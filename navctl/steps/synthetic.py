@@ -24,11 +24,12 @@ def _dynamic(dim: Any) -> bool:
 
 def synthetic_samples(runner: Any, seed: int, axis: int) -> list[dict[str, np.ndarray]]:
     """Random inputs: batch 2 on the batch axis, size 1 on the model's other dynamic axes."""
+    described = _describe(runner)
     rng = np.random.default_rng(seed)
     feeds = []
     for _ in range(SYNTHETIC_SAMPLES):
         feed = {}
-        for name, dtype, shape in _describe(runner):
+        for name, dtype, shape in described:
             dims = [(2 if i == axis else 1) if _dynamic(d) else d for i, d in enumerate(shape)]
             if np.issubdtype(dtype, np.floating):
                 feed[name] = rng.standard_normal(dims).astype(dtype)
