@@ -138,6 +138,11 @@ class Status(Record):
         default_factory=dict,
         description="strategy -> why its winner is a close call: it leads the runner-up by no more than the noise",
     )
+    selection_behind_source: dict[str, str] = Field(
+        default_factory=dict,
+        description="strategy -> why its winner is slower than the source model beyond the noise (the source is "
+        "never selected: serving the model as it is would be faster)",
+    )
     profiling: ProfilingInfo = Field(default_factory=ProfilingInfo)
     best_by_batch_size: dict[str, str] = Field(
         default_factory=dict, description="batch size -> the correct format@runner with the highest throughput"

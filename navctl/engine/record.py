@@ -18,7 +18,7 @@ from navctl.plan import registry
 from navctl.plan.environment import cpu_name, gpu_names
 from navctl.plan.kinds import apply_metrics, kind
 from navctl.plan.models import Plan, PlannedStep
-from navctl.profiling.selection import best_by_batch_size, close_calls, select
+from navctl.profiling.selection import behind_source, best_by_batch_size, close_calls, select
 from navctl.recipe.load import LoadedRecipe
 from navctl.recipe.models import Recipe
 from navctl.status import (
@@ -159,6 +159,7 @@ def apply_selection(status: Status, recipe: Recipe) -> None:
     status.selection = select(status.results, recipe.selection, verify)
     floor = recipe.profiling.throughput_gain_pct
     status.selection_close = close_calls(status.results, recipe.selection, verify, status.selection, floor)
+    status.selection_behind_source = behind_source(status.results, recipe.selection, status.selection, floor)
     status.best_by_batch_size = best_by_batch_size(status.results, verify)
 
 

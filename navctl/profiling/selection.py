@@ -147,3 +147,47 @@ def close_calls(
                 f"measurements' noise ({noise_pct:.0f}%): a rerun may pick either"
             )
     return calls
+
+
+def behind_source(
+    results: dict[str, RunnerResult],
+    settings: Selection,
+    chosen: dict[str, str | None],
+    floor_pct: float,
+) -> dict[str, str]:
+    """Strategies whose winner is slower than the source model by more than the noise of the two figures
+    that decided: the source is never a candidate (it is your code, not a file to serve), so a reader
+    must be told that serving the model as it is would be faster than anything navctl made."""
+    source = next((r for r in results.values() if r.format == SOURCE and r.profile), None)
+    if source is None:
+        return {}
+    behind: dict[str, str] = {}
+    for strategy, winner in chosen.items():
+        if winner not in results or strategy == PINNED:
+            continue
+        ours, theirs = (
+            _deciding_record(results[winner], strategy, settings),
+            _deciding_record(source, strategy, settings),
+        )
+        if ours is None or theirs is None:
+            continue
+        (ahead, ahead_text), (base, base_text) = _figure(ours, strategy), _figure(theirs, strategy)
+        if ahead <= 0:
+            continue
+        lag_pct = (base / ahead - 1.0) * 100.0
+        if ours.batch_size == theirs.batch_size and ours.vs_reference:  # the same rounds: drift cancels out
+            lag_pct = (1.0 / ours.vs_reference - 1.0) * 100.0
+        noise_pct = max(ours.spread_pct or 0.0, theirs.spread_pct or 0.0, floor_pct)
+        if lag_pct > noise_pct:
+            behind[strategy] = (
+                f"{winner}, the best format made, is {lag_pct:.0f}% behind the source model ({ahead_text} "
+                f"against {base_text}{_same_rounds(ours, theirs)}), beyond the measurements' noise "
+                f"({noise_pct:.0f}%): your model as it is serves faster"
+            )
+    return behind
+
+
+def _same_rounds(ours: ProfileRecord, theirs: ProfileRecord) -> str:
+    if ours.batch_size == theirs.batch_size and ours.vs_reference:
+        return f"; {ours.vs_reference:.2f}x in the rounds both were measured in"
+    return ""

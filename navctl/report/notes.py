@@ -64,6 +64,9 @@ def run_notes(status: Status) -> list[str]:
     if shaky:
         notes.append(f"selection rests on unstable measurements for: {', '.join(shaky)}")
     notes += [f"close call for {strategy}: {why}" for strategy, why in status.selection_close.items()]
+    notes += [
+        f"slower than the source for {strategy}: {why}" for strategy, why in status.selection_behind_source.items()
+    ]
     return notes
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from navctl.profiling.selection import close_calls, select
+from navctl.profiling.selection import behind_source, close_calls, select
 from navctl.recipe.models import Selection
 from navctl.records.results import CorrectnessResult, ProfileRecord, RunnerResult, VerifyResult
 
@@ -159,3 +159,40 @@ def test_min_latency_and_the_budget_strategy_compare_the_figures_they_chose_by()
     calls = _calls(results, ["min-latency", "max-throughput-within-latency-budget"], latency_budget_ms=0.35)
     assert set(calls) == {"min-latency"}  # within the budget, onnx's batch 8 beats openvino's batch 1 by 6x
     assert "by 2.5% (p50 0.2 ms at batch 1 against p50 0.205 ms at batch 1)" in calls["min-latency"]
+
+
+def _behind(results: dict[str, RunnerResult], strategies: list[str], floor_pct: float = 5.0) -> dict:
+    chosen_by = Selection(strategies=strategies)
+    return behind_source(results, chosen_by, select(results, chosen_by, False), floor_pct)
+
+
+def test_a_winner_slower_than_the_source_beyond_the_noise_says_so_and_the_note_shows_it() -> None:
+    from navctl.report.notes import run_notes
+    from tests.helpers import hand_status
+
+    behind = _behind(RESULTS, ["max-throughput", "min-latency"])
+    # openvino's 80,000/s is the best made, the source reached 90,000/s: 12.5% behind, over the 5% floor
+    assert behind == {
+        "max-throughput": "openvino@openvino-cpu, the best format made, is 12% behind the source model (80,000/s at "
+        "batch 64 against 90,000/s at batch 64), beyond the measurements' noise (5%): your model as it is serves faster"
+    }  # min-latency's winner (onnx, p50 0.2 ms) beats the source's 0.5 ms: nothing to say
+    status = hand_status(RESULTS, selection={"max-throughput": "openvino@openvino-cpu"})
+    status.selection_behind_source = behind
+    assert any(n.startswith("slower than the source for max-throughput: openvino") for n in run_notes(status))
+    # the same rounds' ratio, where both were measured at that size, decides over the raw figures
+    drifted = dict(RESULTS)
+    ov = RESULTS["openvino@openvino-cpu"]
+    drifted["openvino@openvino-cpu"] = ov.model_copy(
+        update={"profile": [ov.profile[0], ov.profile[1].model_copy(update={"vs_reference": 1.02})]}
+    )
+    assert _behind(drifted, ["max-throughput"]) == {}
+
+
+def test_a_lag_within_the_noise_or_without_a_source_figure_says_nothing() -> None:
+    noisy = dict(RESULTS)
+    noisy["source@torch-cpu"] = RESULTS["source@torch-cpu"].model_copy(
+        update={"profile": [_record(1, 1000, 0.5), _spread(_record(64, 90000, 0.7), 15.0)]}
+    )
+    assert _behind(noisy, ["max-throughput"]) == {}  # 12.5% behind, but the source's windows spread 15%
+    no_source = {k: r for k, r in RESULTS.items() if not k.startswith("source@")}
+    assert _behind(no_source, ["max-throughput", "min-latency"]) == {}
