@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -226,9 +227,11 @@ class FleetConsole:
         )
 
 
-def failure_lines(status: Status, targets: list[str]) -> list[str]:
+def failure_lines(status: Status, targets: list[str], workspace: Path | None = None) -> list[str]:
     """The steps that fail the run, under the results table: a format whose export failed has no row
-    there, and its progress line has scrolled away by the end of a run."""
+    there, and its progress line has scrolled away by the end of a run. With the workspace, each log's
+    path is one to open from here (status.yaml keeps it relative to the workspace, which may be
+    anywhere: the recipe's folder, --workspace)."""
     from navctl.report.github import failures
 
     lines = []
@@ -236,5 +239,17 @@ def failure_lines(status: Status, targets: list[str]) -> list[str]:
         if not failure.counts:  # excused and rejected steps are in the notes already
             continue
         where = f"; log: {failure.log}" if failure.log and failure.log not in failure.reason else ""
-        lines.append(f"{failure.step_id} {failure.state}: {failure.reason}{where}")
+        line = f"{failure.step_id} {failure.state}: {failure.reason}{where}"
+        if workspace is not None and failure.log and not Path(failure.log).is_absolute():
+            line = line.replace(f"log: {failure.log}", f"log: {_from_here(workspace / failure.log)}")
+        lines.append(line)
     return lines
+
+
+def _from_here(path: Path) -> str:
+    """The path as typed from the current folder: relative below it, absolute elsewhere."""
+    path = path.absolute()
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

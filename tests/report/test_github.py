@@ -125,3 +125,28 @@ def test_the_console_lists_the_failures_that_fail_the_run_under_the_table() -> N
         "correctness/onnx@onnxruntime-cpu failed: max abs error 0.3 > atol; log: steps/c/correctness.log",
         "profile/source@torch-cpu timeout: no result after 60s",
     ]
+
+
+def test_the_consoles_failure_lines_give_log_paths_to_open_from_the_current_folder(tmp_path: Path, monkeypatch) -> None:
+    from navctl.report.console import failure_lines
+
+    workspace = tmp_path / "runs" / "ws"
+    failed = _status_with_failures()
+    failed.steps["export/onnx"] = StepRecord(
+        kind="export",
+        state="failed",
+        reason="ONNX export failed; log: steps/export/onnx/export.log",
+        log="steps/export/onnx/export.log",
+    )
+    monkeypatch.chdir(tmp_path)  # below here: relative to it
+    lines = failure_lines(failed, ["torchscript", "onnx", "int8"], workspace)
+    assert (
+        "correctness/onnx@onnxruntime-cpu failed: max abs error 0.3 > atol; log: runs/ws/steps/c/correctness.log"
+        in lines
+    )
+    assert "export/onnx failed: ONNX export failed; log: runs/ws/steps/export/onnx/export.log" in lines
+    elsewhere = tmp_path / "other"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # outside the current folder: absolute
+    lines = failure_lines(failed, ["torchscript", "onnx", "int8"], workspace)
+    assert f"export/onnx failed: ONNX export failed; log: {workspace}/steps/export/onnx/export.log" in lines

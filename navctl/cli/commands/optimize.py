@@ -134,7 +134,8 @@ def _run_one(recipe, workspace, package, options, pack: bool, formats, json_out:
     stderr.print(results_table(status, width=stderr.width))
     for note in run_notes(status):
         stderr.print(note)
-    for line in failure_lines(status, list(loaded.recipe.targets)):  # a path in it: never read as markup
+    # a path in each: never read as markup, and one to open from here
+    for line in failure_lines(status, list(loaded.recipe.targets), outcome.workspace):
         stderr.print(line, soft_wrap=True, markup=False, highlight=False)
     for line in selection_lines(status):
         stderr.print(f"selected for {line}")
